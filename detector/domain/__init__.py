@@ -1,0 +1,18 @@
+"""Frozen value types that flow through the core: CDR, Finding, Alert."""
+
+from detector.domain.alert import Alert, AlertStatus, fingerprint, iso
+from detector.domain.cdr import CDR, Direction, Rejected, Status
+from detector.domain.finding import Finding, Severity
+
+__all__ = [
+    "CDR",
+    "Alert",
+    "AlertStatus",
+    "Direction",
+    "Finding",
+    "Rejected",
+    "Severity",
+    "Status",
+    "fingerprint",
+    "iso",
+]

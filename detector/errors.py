@@ -1,0 +1,86 @@
+"""One exception tree for the whole project.
+
+Foreign exceptions (httpx, sqlite3, smtplib, yaml, pydantic) are translated into these at the
+edge that meets them, so callers only ever catch our own types::
+
+    DetectorError
+    ├── ConfigError              bad settings file or environment; names the field
+    ├── RuleError                an invalid rule file; names file, rule and field
+    ├── SourceError              the CDR feed
+    │   ├── AuthError            401/403: stop, the credentials or permissions are wrong
+    │   ├── RetryableSourceError 429/5xx/timeouts/malformed pages: retry later (retry_after)
+    │   └── PermanentSourceError 4xx other than the above: a request we should not repeat
+    ├── StateError               the SQLite state file: unreadable, newer schema, locked
+    └── DeliveryError            a notifier
+        ├── RetryableDelivery    try again later (retry_after seconds if the receiver said)
+        └── PermanentDelivery    the receiver refuses this message for good
+"""
+
+from __future__ import annotations
+
+
+class DetectorError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigError(DetectorError):
+    """The settings file or environment is invalid; the message names the field."""
+
+
+class RuleError(DetectorError):
+    """A rule file is invalid; the message names the file, the rule and the field."""
+
+    def __init__(self, message: str, *, path: str = "", rule: str = "", field: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.rule = rule
+        self.field = field
+
+
+class SourceError(DetectorError):
+    """The CDR feed failed."""
+
+
+class AuthError(SourceError):
+    """The API refused our credentials (401) or permissions (403): retrying cannot help."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetryableSourceError(SourceError):
+    """A transient fault (429, 5xx, timeout, malformed page); retry after `retry_after` s."""
+
+    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentSourceError(SourceError):
+    """A client error the API will keep giving for the same request."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class StateError(DetectorError):
+    """The state file cannot be used; the message says what to do."""
+
+
+class DeliveryError(DetectorError):
+    """A notifier could not deliver a notification."""
+
+
+class RetryableDelivery(DeliveryError):
+    """The receiver is down or throttling; retry after `retry_after` seconds if given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentDelivery(DeliveryError):
+    """The receiver rejects this notification for good (bad payload, revoked hook)."""

@@ -1,0 +1,159 @@
+"""The pure detection core: CDRs in, findings and alerts out.
+
+`Detector.process(cdrs)` feeds each CDR to the rule engine and the anomaly model of its
+account, turns their findings into alert transitions through the alert policy, and returns
+everything in a `Step`. `Detector.advance(watermark)` lets time pass on event time (windows
+close, alerts resolve). No I/O happens here: the service persists `dirty` account states and
+records metrics from the returned `Step`; the backtest does the same over a file, so a replay
+fires exactly what live would have fired.
+
+All per-account state lives in one `AccountState` (rules, model baseline, alert lifecycle), so
+detection state is partitioned by account and can be stored, evicted and sharded per account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from detector.alerting.policy import AlertPolicy, AlertsState
+from detector.domain import CDR, Alert, Finding
+from detector.models.scorer import AccountModelState, AnomalyModel
+from detector.rules.engine import RuleEngine, RulesState
+
+
+@dataclass(slots=True)
+class AccountState:
+    """Everything the core remembers about one account; owned by the `Detector`."""
+
+    rules: RulesState
+    model: AccountModelState
+    alerts: AlertsState
+    last_event: datetime | None = None
+
+
+@dataclass(slots=True)
+class Step:
+    """What one call to `process` or `advance` produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    cdrs: int = 0
+    late: int = 0
+
+    def extend(self, other: Step) -> None:
+        """Append another step's output to this one."""
+        self.findings.extend(other.findings)
+        self.alerts.extend(other.alerts)
+        self.cdrs += other.cdrs
+        self.late += other.late
+
+
+class Detector:
+    """Runs rules, the model and the alert policy over CDRs, on event time."""
+
+    def __init__(
+        self,
+        engine: RuleEngine,
+        model: AnomalyModel | None,
+        policy: AlertPolicy,
+        accounts: dict[str, AccountState] | None = None,
+        *,
+        allowed_lateness: timedelta = timedelta(minutes=10),
+        idle_ttl: timedelta = timedelta(days=14),
+    ) -> None:
+        self.engine = engine
+        self.model = model
+        self.policy = policy
+        self.accounts: dict[str, AccountState] = accounts if accounts is not None else {}
+        self.allowed_lateness = allowed_lateness
+        self.idle_ttl = idle_ttl
+        self.newest: datetime | None = None
+        self.dirty: set[str] = set()
+        self.evicted: set[str] = set()
+
+    def state_of(self, account: str) -> AccountState:
+        """The account's state, created empty on first sight."""
+        state = self.accounts.get(account)
+        if state is None:
+            model_state = self.model.new_state() if self.model else AccountModelState.empty()
+            state = AccountState(self.engine.new_state(), model_state, AlertsState())
+            self.accounts[account] = state
+        return state
+
+    def process(self, cdrs: Iterable[CDR]) -> Step:
+        """Feed CDRs (any order) through rules, model and policy; return what happened."""
+        step = Step()
+        for cdr in cdrs:
+            step.extend(self._one(cdr))
+        if self.newest is not None:
+            step.extend(self.advance(self.newest - self.allowed_lateness))
+        return step
+
+    def _one(self, cdr: CDR) -> Step:
+        step = Step(cdrs=1)
+        if self.newest is not None and cdr.start < self.newest - self.allowed_lateness:
+            step.late = 1
+        if self.newest is None or cdr.start > self.newest:
+            self.newest = cdr.start
+        state = self.state_of(cdr.account)
+        if state.last_event is None or cdr.start > state.last_event:
+            state.last_event = cdr.start
+        self.dirty.add(cdr.account)
+        findings = self.engine.observe(cdr, state.rules)
+        if self.model is not None:
+            findings.extend(self.model.observe(cdr, state.model))
+        step.findings.extend(findings)
+        for finding in findings:
+            step.alerts.extend(self.policy.on_finding(finding, state.alerts))
+        return step
+
+    def advance(self, watermark: datetime) -> Step:
+        """Let event time pass up to `watermark`: close windows, resolve quiet alerts."""
+        step = Step()
+        for account, state in self.accounts.items():
+            findings = self.engine.advance(account, watermark, state.rules)
+            step.findings.extend(findings)
+            for finding in findings:
+                step.alerts.extend(self.policy.on_finding(finding, state.alerts))
+            resolved = self.policy.advance(watermark, state.alerts)
+            if findings or resolved:
+                self.dirty.add(account)
+            step.alerts.extend(resolved)
+        return step
+
+    def evict_idle(self) -> list[str]:
+        """Drop accounts idle for longer than `idle_ttl` (event time) with no open alerts."""
+        if self.newest is None:
+            return []
+        horizon = self.newest - self.idle_ttl
+        gone = [
+            account
+            for account, state in self.accounts.items()
+            if state.last_event is not None
+            and state.last_event < horizon
+            and not state.alerts.open
+        ]
+        for account in gone:
+            del self.accounts[account]
+        self.evicted.update(gone)
+        return gone
+
+    def take_dirty(self) -> tuple[dict[str, AccountState], set[str]]:
+        """Accounts changed (to save) and evicted (to delete) since the last call; resets both."""
+        changed = {a: self.accounts[a] for a in self.dirty if a in self.accounts}
+        evicted = set(self.evicted)
+        self.dirty.clear()
+        self.evicted.clear()
+        return changed, evicted
+
+    def snapshot_meta(self) -> dict[str, Any]:
+        """Small global state to persist besides accounts (the event-time high mark)."""
+        return {"newest": self.newest.isoformat() if self.newest else None}
+
+    def restore_meta(self, meta: dict[str, Any]) -> None:
+        """Inverse of `snapshot_meta`."""
+        newest = meta.get("newest")
+        self.newest = datetime.fromisoformat(newest) if newest else None

@@ -3,10 +3,12 @@
 from detector.domain.alert import Alert, AlertStatus, fingerprint, iso
 from detector.domain.cdr import CDR, Direction, Rejected, Status
 from detector.domain.finding import Finding, Severity
+from detector.domain.timing import AlertTiming
 
 __all__ = [
     "CDR",
     "Alert",
+    "AlertTiming",
     "AlertStatus",
     "Direction",
     "Finding",

@@ -1,0 +1,211 @@
+"""Daemon settings: a YAML file plus environment; secrets only from the environment or files.
+
+Every section is optional; the defaults run against the real Vobiz API with the rules in
+`rules/`. Secrets (API token, webhook URLs, SMTP password, webhook signing secret) are never
+written in the YAML itself: the file names an environment variable (`*_env`) or a file
+(`*_file`) that holds them, and `Secret` values never print themselves.
+
+Example::
+
+    api:
+      url: https://api.vobiz.ai/api/v1/partner
+      rate_per_s: 5
+    poll: {interval_s: 10}
+    state: {path: /var/lib/cdr-detector/state.sqlite}
+    rules: {dir: /etc/cdr-detector/rules}
+    metrics: {listen: "127.0.0.1:9108"}
+    slack: {webhook_url_env: CDR_DETECTOR_SLACK_WEBHOOK}
+    email: {host: smtp.example.com, port: 587, starttls: true, sender: fraud@example.com,
+            to: [noc@example.com], username: fraud, password_env: CDR_DETECTOR_SMTP_PASSWORD}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detector.errors import ConfigError
+
+AUTH_ID_ENV = "CDR_DETECTOR_AUTH_ID"
+AUTH_TOKEN_ENV = "CDR_DETECTOR_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
+
+
+class Secret:
+    """A value that never shows itself in reprs, logs or error messages."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def read_secret(env: str | None, file: Path | None, what: str) -> Secret | None:
+    """Resolve a secret from a named environment variable or a file; None when neither is set."""
+    if file is not None:
+        try:
+            return Secret(file.read_text().strip())
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read secret file {file}: {exc.strerror}") from exc
+    if env and os.environ.get(env):
+        return Secret(os.environ[env])
+    return None
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiSettings(_Section):
+    """Where the partner API is and how hard to push it."""
+
+    url: str = "https://api.vobiz.ai/api/v1/partner"
+    auth_id_env: str = AUTH_ID_ENV
+    auth_token_env: str = AUTH_TOKEN_ENV
+    auth_token_file: Path | None = None
+    rate_per_s: float = Field(5.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0)
+    max_retries: int = Field(5, ge=0)
+
+
+class PollSettings(_Section):
+    """How often and how far the poller looks."""
+
+    interval_s: float = Field(10.0, gt=0)
+    per_page: int = Field(100, ge=1, le=100)
+    date_tz: str = "UTC"
+    lateness_horizon_s: float = Field(3 * 3600.0, gt=0)
+    seen_ttl_s: float = Field(2 * 86400.0, gt=0)
+
+
+class StateSettings(_Section):
+    """Where the SQLite state file lives."""
+
+    path: Path = Path("state.sqlite")
+
+
+class RulesSettings(_Section):
+    """Which rule directory to load (and watch for changes)."""
+
+    dir: Path = Path("rules")
+
+
+class ModelSettings(_Section):
+    """The online anomaly model."""
+
+    enabled: bool = True
+    bucket_s: float = Field(900.0, gt=0)
+    warmup_buckets: int = Field(96, ge=0)
+
+
+class MetricsSettings(_Section):
+    """The HTTP endpoint serving /metrics, /healthz, /readyz and /api/status."""
+
+    listen: str = "127.0.0.1:9108"
+    account_cap: int = Field(200, ge=0)
+
+
+class SlackSettings(_Section):
+    """A Slack incoming webhook; the URL is a secret."""
+
+    webhook_url_env: str | None = "CDR_DETECTOR_SLACK_WEBHOOK"
+    webhook_url_file: Path | None = None
+
+
+class EmailSettings(_Section):
+    """SMTP delivery; enabled when `host` and `to` are set."""
+
+    host: str | None = None
+    port: int = 25
+    starttls: bool = False
+    sender: str = "cdr-detector@localhost"
+    to: list[str] = Field(default_factory=list)
+    username: str | None = None
+    password_env: str | None = "CDR_DETECTOR_SMTP_PASSWORD"  # noqa: S105 - a variable name
+    password_file: Path | None = None
+
+
+class WebhookSettings(_Section):
+    """Generic JSON webhook; the URL may carry a token so it is read like a secret."""
+
+    url_env: str | None = "CDR_DETECTOR_WEBHOOK_URL"
+    url_file: Path | None = None
+    secret_env: str | None = "CDR_DETECTOR_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+
+
+class AlertmanagerSettings(_Section):
+    """Push alerts to Alertmanager's /api/v2/alerts."""
+
+    url: str | None = None
+
+
+class LogSettings(_Section):
+    """Structured logs: JSON for machines, console for people."""
+
+    format: Literal["json", "console"] = "console"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(_Section):
+    """The whole daemon configuration."""
+
+    api: ApiSettings = ApiSettings()
+    poll: PollSettings = PollSettings()
+    state: StateSettings = StateSettings()
+    rules: RulesSettings = RulesSettings()
+    model: ModelSettings = ModelSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    slack: SlackSettings = SlackSettings()
+    email: EmailSettings = EmailSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()
+    log: LogSettings = LogSettings()
+    allowed_lateness_s: float = Field(600.0, ge=0)
+
+
+def load_settings(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read settings from `path` (or defaults), apply dotted `overrides`, validate once."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        raw = loaded
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        raw.setdefault(section, {})[key] = value
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path or 'settings'}: field '{where}': {first['msg']}") from exc
+
+
+def credentials(api: ApiSettings) -> tuple[str, Secret]:
+    """The partner id and token, or a ConfigError saying which variables to set."""
+    auth_id = os.environ.get(api.auth_id_env, "")
+    token = read_secret(api.auth_token_env, api.auth_token_file, "api token")
+    if not auth_id or token is None:
+        raise ConfigError(
+            f"missing API credentials: set {api.auth_id_env} and {api.auth_token_env} "
+            "(or api.auth_token_file) to your Vobiz partner id and token"
+        )
+    return auth_id, token

@@ -107,7 +107,7 @@ class ModelSettings(_Section):
 
     enabled: bool = True
     bucket_s: float = Field(900.0, gt=0)
-    warmup_buckets: int = Field(96, ge=0)
+    warmup_buckets: int = Field(192, ge=0)
 
 
 class MetricsSettings(_Section):

@@ -115,6 +115,8 @@ class Detector:
         step = Step()
         for account, state in self.accounts.items():
             findings = self.engine.advance(account, watermark, state.rules)
+            if self.model is not None:
+                findings.extend(self.model.advance(account, watermark, state.model))
             step.findings.extend(findings)
             for finding in findings:
                 step.alerts.extend(self.policy.on_finding(finding, state.alerts))

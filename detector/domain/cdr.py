@@ -26,10 +26,11 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CDR:
-    """One call. Times are timezone-aware UTC; numbers are E.164 strings as received.
+    """One call. Times are timezone-aware UTC; numbers are normalised to E.164 where possible.
 
     `dest_country` (ISO 3166 alpha-2, "" when unknown) and `dest_type` (phonenumbers type name
-    such as "MOBILE", "PREMIUM_RATE", "INVALID") are derived once at normalisation.
+    such as "MOBILE", "PREMIUM_RATE"; "INVALID" for every invalid number) are derived once at
+    normalisation.
     """
 
     call_id: str

@@ -1,0 +1,308 @@
+"""Wire row (shape A or B) → `CDR`, or `Rejected` with a reason; pure, never raises.
+
+Field names per shape live in `detector.source.wire`. Rules applied here:
+- Account: `account_auth_id`, else `account_id`, else the `account=` argument.
+- Times: ISO 8601 with "Z", an offset, or naive (read as UTC) → aware UTC. Other types, or
+  unparsable text → bad_time; so are `end < start` and an answer outside [start, end].
+- Talk seconds: `duration_seconds` (A) or `billsec` (B); else `duration - ring_time` (B);
+  else end − answer for answered calls; else 0.
+- Ring seconds: `ring_duration_seconds` / `ring_time`; else answer − start for answered
+  calls (or (end − start) − talk when the answer time is missing); else end − start.
+- Numbers: see `to_e164`. A number that is not text (or an int) is bad_number.
+- Optional numeric fields present but not finite numbers → bad_number_value, like durations.
+- Unknown fields are ignored; null and "" count as absent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from detector.domain.cdr import CDR, Direction, Rejected, Status
+from detector.enrich.numbers import classify
+from detector.source import wire
+
+_STATUSES = {status.value: status for status in Status} | {"canceled": Status.CANCELLED}
+_DIRECTIONS = {direction.value: direction for direction in Direction}
+_SEPARATORS = str.maketrans("", "", " -.()/")
+_MAX_NUMBER_LEN = 64
+_INDIA = "+91"
+_T = TypeVar("_T")
+
+
+class _Bad(Exception):
+    """Internal: one rejection, raised by the field helpers and caught by `normalize`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def normalize(row: object, *, account: str | None = None) -> CDR | Rejected:
+    """Fold one wire row of either shape into a `CDR`, or say why it cannot be used.
+
+    `account` is the customer id of a per-account endpoint, used when the row has none.
+    """
+    if not isinstance(row, Mapping):
+        return Rejected("not_an_object", f"expected an object, got {type(row).__name__}")
+    call_id = ""
+    try:
+        call_id = _call_id(row)
+        return _build(row, call_id, account)
+    except _Bad as bad:
+        return Rejected(bad.reason, bad.detail, call_id)
+
+
+def to_e164(raw: str) -> str:
+    """E.164 form of a number when it can be told, else the text as given (stripped).
+
+    Separators (space - . ( ) /) are dropped. "00…" is an international prefix. Bare digits:
+    10 digits not starting with 0 are an Indian national number (the Vobiz home market) and
+    get "+91"; "0" + 10 digits is the same with the trunk prefix; 11+ digits not starting with 0
+    already carry a country code and get "+". Anything else (short codes, "anonymous") is kept.
+
+    >>> to_e164("919876543210"), to_e164("9876543210"), to_e164("+44 20 7946-0000")
+    ('+919876543210', '+919876543210', '+442079460000')
+    >>> to_e164("0044 20 7946 0000"), to_e164("09876543210"), to_e164("anonymous")
+    ('+442079460000', '+919876543210', 'anonymous')
+    """
+    text = raw.strip()
+    compact = text.translate(_SEPARATORS)
+    body = compact[1:] if compact[:1] == "+" else compact
+    if not (body.isascii() and body.isdigit()):
+        return text
+    if compact[:1] == "+":
+        return compact
+    return _bare_digits(body) or text
+
+
+def _bare_digits(body: str) -> str | None:
+    """E.164 for a string of digits without "+", or None when it cannot be told."""
+    size = len(body)
+    if body.startswith("00") and size > 4:
+        return "+" + body[2:]
+    if size == 10 and body[0] != "0":
+        return _INDIA + body
+    if size == 11 and body[0] == "0":
+        return _INDIA + body[1:]
+    if size >= 11 and body[0] != "0":
+        return "+" + body
+    return None
+
+
+def _build(row: Mapping[object, object], call_id: str, account: str | None) -> CDR:
+    acct = _account(row, account)
+    from_number = _number(row, wire.FROM_NUMBER)
+    to_number = _number(row, wire.TO_NUMBER)
+    start = _required_time(row, wire.START)
+    end = _required_time(row, wire.END)
+    if end < start:
+        raise _Bad("bad_time", "end_time is before start_time")
+    answer = _time(row, wire.ANSWER)
+    if answer is not None and not start <= answer <= end:
+        raise _Bad("bad_time", "answer_time is outside start_time..end_time")
+    status = _lookup(row, wire.STATUS, _STATUSES, "bad_status")
+    direction = _lookup(row, wire.DIRECTION, _DIRECTIONS, "bad_direction")
+    talk = _talk(row, status, answer, end)
+    ring = _ring(row, status=status, start=start, answer=answer, end=end, talk=talk)
+    info = classify(to_number)
+    return CDR(
+        call_id=call_id,
+        account=acct,
+        direction=direction,
+        status=status,
+        start=start,
+        answer=answer,
+        end=end,
+        talk_s=talk,
+        ring_s=ring,
+        from_number=from_number,
+        to_number=to_number,
+        hangup_cause=_text(row, wire.HANGUP_CAUSE),
+        hangup_code=_optional_int(row, wire.HANGUP_CODE),
+        cost=_optional_float(row, wire.COST) or 0.0,
+        currency=_text(row, wire.CURRENCY),
+        trunk=_text(row, wire.TRUNK),
+        context=_text(row, wire.CONTEXT),
+        dest_country=info.country,
+        dest_type=info.type,
+        sip_code=_optional_int(row, wire.SIP_CODE),
+        mos=_optional_float(row, wire.MOS),
+        user_agent=_text(row, wire.USER_AGENT),
+    )
+
+
+def _first(row: Mapping[object, object], names: tuple[str, ...]) -> tuple[str, object]:
+    """The first (name, value) among `names` that is present and not empty; value None if none."""
+    for name in names:
+        value = row.get(name)
+        if value is not None and value != "":
+            return name, value
+    return names[0], None
+
+
+def _identifier(value: object) -> str | None:
+    """Ids and account ids: text or an integer, stripped; None for anything else."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_text(value)
+    return None
+
+
+def _call_id(row: Mapping[object, object]) -> str:
+    name, value = _first(row, wire.CALL_ID)
+    call_id = _identifier(value)
+    if not call_id:
+        raise _Bad("missing_field", f"{name} is missing or not text")
+    return call_id
+
+
+def _account(row: Mapping[object, object], default: str | None) -> str:
+    name, value = _first(row, wire.ACCOUNT)
+    account = _identifier(value) if value is not None else default
+    if not account:
+        raise _Bad("missing_field", f"{name} is missing and no account was given")
+    return account
+
+
+def _number(row: Mapping[object, object], names: tuple[str, ...]) -> str:
+    name, value = _first(row, names)
+    if value is None:
+        raise _Bad("missing_field", f"{name} is missing")
+    text = _identifier(value)
+    if text == "":
+        raise _Bad("missing_field", f"{name} is blank")
+    if text is None or len(text) > _MAX_NUMBER_LEN:
+        raise _Bad("bad_number", f"{name} is not a phone number: {_show(value)}")
+    return to_e164(text)
+
+
+def _time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime | None:
+    name, value = _first(row, names)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Bad("bad_time", f"{name} is not an ISO 8601 string: {_show(value)}")
+    try:
+        ts = datetime.fromisoformat(value.strip())
+        if ts.tzinfo is None:
+            return ts.replace(tzinfo=UTC)
+        return ts if ts.tzinfo is UTC else ts.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _Bad("bad_time", f"{name} is not an ISO 8601 time: {_show(value)}") from None
+
+
+def _required_time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime:
+    ts = _time(row, names)
+    if ts is None:
+        raise _Bad("missing_field", f"{names[0]} is missing")
+    return ts
+
+
+def _lookup(
+    row: Mapping[object, object], names: tuple[str, ...], table: dict[str, _T], reason: str
+) -> _T:
+    name, value = _first(row, names)
+    if isinstance(value, str):
+        found = table.get(value.strip().lower().replace("-", "_").replace(" ", "_"))
+        if found is not None:
+            return found
+    raise _Bad(reason, f"{name} is missing or unknown: {_show(value)}")
+
+
+def _number_value(name: str, value: object) -> float:
+    """A finite float from an int, float or numeric text; bad_number_value otherwise."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise TypeError(name)
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise _Bad("bad_number_value", f"{name} is not a number: {_show(value)}") from None
+    if not math.isfinite(number):
+        raise _Bad("bad_number_value", f"{name} is not finite: {_show(value)}")
+    return number
+
+
+def _optional_float(row: Mapping[object, object], names: tuple[str, ...]) -> float | None:
+    name, value = _first(row, names)
+    return None if value is None else _number_value(name, value)
+
+
+def _optional_int(row: Mapping[object, object], names: tuple[str, ...]) -> int | None:
+    number = _optional_float(row, names)
+    if number is None:
+        return None
+    if not number.is_integer():
+        raise _Bad("bad_number_value", f"{names[0]} is not an integer")
+    return int(number)
+
+
+def _seconds(row: Mapping[object, object], names: tuple[str, ...]) -> float | None:
+    seconds = _optional_float(row, names)
+    if seconds is not None and seconds < 0:
+        raise _Bad("bad_number_value", f"{names[0]} is negative")
+    return seconds
+
+
+def _talk(
+    row: Mapping[object, object], status: Status, answer: datetime | None, end: datetime
+) -> float:
+    talk = _seconds(row, wire.TALK)
+    if talk is not None:
+        return talk
+    total, ring = _seconds(row, wire.TOTAL), _seconds(row, wire.RING)
+    if total is not None and ring is not None:
+        return max(0.0, total - ring)
+    if status is Status.ANSWERED and answer is not None:
+        return (end - answer).total_seconds()
+    return 0.0
+
+
+def _ring(
+    row: Mapping[object, object],
+    *,
+    status: Status,
+    start: datetime,
+    answer: datetime | None,
+    end: datetime,
+    talk: float,
+) -> float:
+    ring = _seconds(row, wire.RING)
+    if ring is not None:
+        return ring
+    if status is not Status.ANSWERED:
+        return (end - start).total_seconds()
+    if answer is not None:
+        return (answer - start).total_seconds()
+    return max(0.0, (end - start).total_seconds() - talk)
+
+
+def _text(row: Mapping[object, object], names: tuple[str, ...]) -> str:
+    """Optional text: strings as given, numbers as their text, anything else ""."""
+    _, value = _first(row, names)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_text(value) or ""
+    if isinstance(value, float):
+        return repr(value)
+    return ""
+
+
+def _int_text(value: int) -> str | None:
+    """str(value), or None for an int too long to print (Python caps int→str digits)."""
+    try:
+        return str(value)
+    except ValueError:
+        return None
+
+
+def _show(value: object) -> str:
+    """A short, safe rendering of an untrusted value for a rejection detail."""
+    if isinstance(value, str):
+        return repr(value[:40])
+    return type(value).__name__

@@ -1,28 +1,236 @@
-"""STUB (to be replaced by the alerting work): the alert policy contract used by the pipeline."""
+"""The alert policy: findings in, alert notifications out, on event time only (pure).
+
+Semantics (Alertmanager-like), per fingerprint = ``fingerprint(finding.source, labels)``:
+
+- Rules emit a finding when a key crosses a threshold, again at once when severity rises, and
+  otherwise a heartbeat at most every ``max(window/4, 60 s)`` while still above it.
+- The first finding opens the fingerprint as *pending*. A finding that arrives once it has been
+  pending for ``for_s`` (0 → the first finding itself) fires it: one FIRING alert.
+- While firing, heartbeats only refresh ``last_seen`` and the latest evidence: no duplicate
+  notification. A severity rise above the last notified severity (warning → critical) sends
+  another FIRING alert; ``repeat_s`` (if > 0) re-sends FIRING after that long without one.
+  A later drop in severity is not notified; the alert stays at its highest severity.
+- ``advance(watermark)`` resolves a fingerprint with no finding for
+  ``resolve_after_s + keep_firing_for_s``: one RESOLVED alert stamped ``last_seen`` plus that
+  quiet time (not the watermark, so replays in any batch size agree). A pending fingerprint
+  that goes quiet is dropped without a notification.
+- Cooldown: a fingerprint that fires again within ``cooldown_s`` of its previous FIRING
+  notification is re-opened *silently* and later resolves silently, unless it escalates above
+  the severity last notified, which notifies (and ends the silence).
+- Shadow findings go through the same lifecycle; their alerts carry ``shadow=True`` so they
+  are recorded but not notified.
+
+``delivery_id`` is ``f"{fingerprint}:{seq}"`` where ``seq`` is stored in the state and grows
+per fingerprint: ``seq = max(previous + 1, int(event-time epoch seconds))``. The time floor
+keeps ids unique even after the account's state was evicted or the cooldown memory pruned,
+so a receiver (and the outbox's primary key) never mistakes a new notification for an old
+one, while a replay of the same findings still yields the same ids.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from enum import StrEnum
 
-from detector.domain import Alert, Finding
+from detector.domain import Alert, AlertStatus, AlertTiming, Finding, Severity, fingerprint
+
+DEFAULT_TIMING = AlertTiming()
+
+
+class Phase(StrEnum):
+    """Where one fingerprint is in its lifecycle."""
+
+    PENDING = "pending"
+    FIRING = "firing"
+
+
+@dataclass(slots=True)
+class Track:
+    """The lifecycle record of one open (pending or firing) fingerprint."""
+
+    fingerprint: str
+    phase: Phase
+    first_seen: datetime
+    last_seen: datetime
+    latest: Finding
+    peak: Severity
+    seq: int
+    starts_at: datetime | None = None
+    notified_severity: Severity | None = None
+    last_notified: datetime | None = None
+    silent: bool = False
+
+
+@dataclass(slots=True)
+class Memory:
+    """What is kept of a resolved fingerprint: its sequence and last FIRING notification."""
+
+    seq: int
+    last_fired: datetime | None
+    severity: Severity | None
 
 
 @dataclass(slots=True)
 class AlertsState:
-    """Per-account lifecycle of each fingerprint; picklable."""
+    """Per-account lifecycle of each fingerprint; picklable.
 
-    open: dict[str, Any] = field(default_factory=dict)
+    `open` holds pending and firing fingerprints (truthy iff anything is open); `recent`
+    remembers resolved ones only as long as their cooldown can still matter.
+    """
+
+    open: dict[str, Track] = field(default_factory=dict)
+    recent: dict[str, Memory] = field(default_factory=dict)
+
+
+def next_seq(previous: int, at: datetime) -> int:
+    """The next delivery sequence number: strictly increasing, floored by event time.
+
+    >>> from datetime import UTC
+    >>> next_seq(0, datetime(2024, 1, 1, tzinfo=UTC))
+    1704067200
+    >>> next_seq(1704067200, datetime(2024, 1, 1, tzinfo=UTC))
+    1704067201
+    """
+    return max(previous + 1, int(at.timestamp()))
 
 
 class AlertPolicy:
-    """Turns findings into alert transitions: fire, escalate, resolve; cooldown and dedupe."""
+    """Turns findings into alert transitions: fire, escalate, repeat, resolve; cooldown, dedupe."""
+
+    def __init__(
+        self, timings: Mapping[str, AlertTiming], default: AlertTiming = DEFAULT_TIMING
+    ) -> None:
+        self.timings = dict(timings)
+        self.default = default
+
+    def timing(self, source: str) -> AlertTiming:
+        """The lifecycle durations of one rule or model (the default when unknown)."""
+        return self.timings.get(source, self.default)
 
     def on_finding(self, finding: Finding, state: AlertsState) -> list[Alert]:
         """A finding arrived for this account; return the notifications it causes (maybe none)."""
-        raise NotImplementedError
+        fp = fingerprint(finding.source, dict(finding.labels))
+        track = state.open.get(fp)
+        if track is None:
+            track = self._open(fp, finding, state)
+            state.open[fp] = track
+        else:
+            track.last_seen = max(track.last_seen, finding.at)
+            track.latest = finding
+            track.peak = max(track.peak, finding.severity)
+        if track.phase is Phase.PENDING:
+            return self._maybe_fire(track, finding)
+        return self._while_firing(track, finding)
 
     def advance(self, watermark: datetime, state: AlertsState) -> list[Alert]:
-        """Event time passed; resolve fingerprints quiet for long enough."""
-        raise NotImplementedError
+        """Event time passed; resolve fingerprints quiet for long enough, forget old cooldowns."""
+        alerts: list[Alert] = []
+        for fp in sorted(state.open):
+            track = state.open[fp]
+            timing = self.timing(track.latest.source)
+            quiet = timedelta(seconds=timing.resolve_after_s + timing.keep_firing_for_s)
+            if watermark - track.last_seen < quiet:
+                continue
+            del state.open[fp]
+            if track.phase is Phase.FIRING:
+                alerts.extend(self._resolve(track, track.last_seen + quiet))
+            state.recent[fp] = Memory(track.seq, track.last_notified, track.notified_severity)
+        self._forget(watermark, state)
+        return alerts
+
+    def _open(self, fp: str, finding: Finding, state: AlertsState) -> Track:
+        memory = state.recent.pop(fp, None)
+        track = Track(
+            fingerprint=fp,
+            phase=Phase.PENDING,
+            first_seen=finding.at,
+            last_seen=finding.at,
+            latest=finding,
+            peak=finding.severity,
+            seq=memory.seq if memory else 0,
+        )
+        if memory is not None and memory.last_fired is not None:
+            cooldown = timedelta(seconds=self.timing(finding.source).cooldown_s)
+            if finding.at - memory.last_fired < cooldown:
+                track.silent = True
+                track.last_notified = memory.last_fired
+                track.notified_severity = memory.severity
+        return track
+
+    def _maybe_fire(self, track: Track, finding: Finding) -> list[Alert]:
+        for_s = self.timing(finding.source).for_s
+        if finding.at - track.first_seen < timedelta(seconds=for_s):
+            return []
+        track.phase = Phase.FIRING
+        track.starts_at = finding.at
+        if track.silent:
+            if track.notified_severity is not None and track.peak > track.notified_severity:
+                track.silent = False
+                return [self._notify(track, AlertStatus.FIRING, finding.at)]
+            return []
+        return [self._notify(track, AlertStatus.FIRING, finding.at)]
+
+    def _while_firing(self, track: Track, finding: Finding) -> list[Alert]:
+        notified = track.notified_severity
+        if notified is not None and track.peak > notified:
+            track.silent = False
+            return [self._notify(track, AlertStatus.FIRING, finding.at)]
+        repeat_s = self.timing(finding.source).repeat_s
+        if track.silent or repeat_s <= 0 or track.last_notified is None:
+            return []
+        if finding.at - track.last_notified >= timedelta(seconds=repeat_s):
+            return [self._notify(track, AlertStatus.FIRING, finding.at)]
+        return []
+
+    def _resolve(self, track: Track, at: datetime) -> list[Alert]:
+        if track.silent:
+            return []
+        return [self._notify(track, AlertStatus.RESOLVED, at)]
+
+    def _notify(self, track: Track, status: AlertStatus, at: datetime) -> Alert:
+        track.seq = next_seq(track.seq, at)
+        if status is AlertStatus.FIRING:
+            track.notified_severity = track.peak
+            track.last_notified = at
+        f = track.latest
+        return Alert(
+            fingerprint=track.fingerprint,
+            delivery_id=f"{track.fingerprint}:{track.seq}",
+            source=f.source,
+            account=f.account,
+            severity=track.peak if track.notified_severity is None else track.notified_severity,
+            status=status,
+            at=at,
+            starts_at=track.starts_at or at,
+            summary=f.summary,
+            value=f.value,
+            threshold=f.threshold,
+            labels=f.labels,
+            evidence=f.evidence,
+            details=_with_window(f),
+            shadow=f.shadow,
+        )
+
+    def _forget(self, watermark: datetime, state: AlertsState) -> None:
+        """Drop cooldown memories that can no longer silence anything (ids stay unique)."""
+        stale = [
+            fp
+            for fp, memory in state.recent.items()
+            if memory.last_fired is None or watermark - memory.last_fired > self._longest_cooldown
+        ]
+        for fp in stale:
+            del state.recent[fp]
+
+    @property
+    def _longest_cooldown(self) -> timedelta:
+        seconds = max([t.cooldown_s for t in self.timings.values()] + [self.default.cooldown_s])
+        return timedelta(seconds=seconds)
+
+
+def _with_window(finding: Finding) -> tuple[tuple[str, str], ...]:
+    """The finding's details plus its window length (for rendering), unless already there."""
+    if any(key == "window_s" for key, _ in finding.details):
+        return finding.details
+    return (*finding.details, ("window_s", f"{finding.window_s:g}"))

@@ -1,0 +1,99 @@
+"""Email over SMTP (smtplib): multipart text + HTML, subject ``[CRITICAL] rule — account``.
+
+SMTP replies map to our errors: 5xx refusals of this message (sender, recipients, data) are
+permanent; 4xx replies, authentication failures (fix the credentials and the queue flows),
+disconnects, timeouts and socket errors are retryable, so an outage or a bad password delays
+alerts instead of dropping them. The password never appears in messages or reprs.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from detector.alerting.notifiers.secret import Redactor, SecretLike, reveal
+from detector.alerting.render import email_html, email_subject, email_text, one_line
+from detector.errors import PermanentDelivery, RetryableDelivery
+
+SmtpFactory = Callable[..., smtplib.SMTP]
+
+
+def build_message(alert_json: Mapping[str, Any], sender: str, to: Sequence[str]) -> EmailMessage:
+    """The multipart/alternative message for one alert."""
+    msg = EmailMessage()
+    msg["Subject"] = email_subject(alert_json)
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["X-Delivery-ID"] = one_line(alert_json.get("delivery_id", ""))
+    msg.set_content(email_text(alert_json))
+    msg.add_alternative(email_html(alert_json), subtype="html")
+    return msg
+
+
+class EmailNotifier:
+    """Sends each alert as one email to a fixed list of recipients."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        *,
+        sender: str,
+        to: Sequence[str],
+        starttls: bool = False,
+        username: str | None = None,
+        password: SecretLike | None = None,
+        name: str = "email",
+        timeout_s: float = 15.0,
+        smtp_factory: SmtpFactory = smtplib.SMTP,
+    ) -> None:
+        self.name = name
+        self.host, self.port, self.sender, self.to = host, port, sender, list(to)
+        self.starttls, self.username = starttls, username
+        self._password = reveal(password) if password is not None else None
+        self._redact = Redactor([self._password or ""])
+        self._timeout_s = timeout_s
+        self._factory = smtp_factory
+
+    def send(self, alert_json: Mapping[str, Any]) -> None:
+        """Deliver one alert or raise RetryableDelivery / PermanentDelivery."""
+        msg = build_message(alert_json, self.sender, self.to)
+        try:
+            self._deliver(msg)
+        except smtplib.SMTPResponseException as exc:
+            raise self._translate(exc.smtp_code, type(exc).__name__, exc.smtp_error) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            code = min(codes) if codes else 550
+            raise self._translate(
+                code, "SMTPRecipientsRefused", b"all recipients refused"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            detail = self._redact(str(exc))[:200]
+            raise RetryableDelivery(f"{self.name}: {type(exc).__name__}: {detail}") from None
+
+    def _deliver(self, msg: EmailMessage) -> None:
+        with self._factory(self.host, self.port, timeout=self._timeout_s) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username and self._password is not None:
+                smtp.login(self.username, self._password)
+            smtp.send_message(msg)
+
+    def _translate(self, code: int, kind: str, text: bytes | str) -> Exception:
+        raw = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        message = f"{self.name}: {kind} {code}: {self._redact(raw)[:200]}"
+        auth_failure = kind == "SMTPAuthenticationError"
+        if 500 <= code < 600 and not auth_failure:
+            return PermanentDelivery(message)
+        return RetryableDelivery(message)
+
+    def __repr__(self) -> str:
+        hidden = "'***'" if self._password else "None"
+        return (
+            f"EmailNotifier(name={self.name!r}, host={self.host!r}, port={self.port}, "
+            f"username={self.username!r}, password={hidden})"
+        )

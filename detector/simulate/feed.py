@@ -1,0 +1,100 @@
+"""The rows visible so far, kept newest-first by start time so a page is a slice, not a scan."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from detector.simulate.traffic import Traffic
+from detector.simulate.wire import Row
+
+# Sort key: newest start first; ties broken by arrival sequence so the order is total.
+Key = tuple[float, int]
+
+
+@dataclass(frozen=True)
+class Query:
+    """Which visible rows to return: optional account, start-time bounds and a row predicate."""
+
+    account: str | None = None
+    start_min: float | None = None
+    start_max: float | None = None
+    predicate: Callable[[Row], bool] | None = None
+
+
+class Feed:
+    """Releases rows as sim time passes and answers page queries in O(log n + page).
+
+    Filters other than account and date scan only the rows between the date bounds.
+    """
+
+    def __init__(self, traffic: Traffic) -> None:
+        """Start with nothing visible."""
+        self._traffic = traffic
+        self._next = 0
+        self._keys: dict[str | None, list[Key]] = {None: []}
+        self._lock = threading.Lock()
+
+    @property
+    def visible(self) -> int:
+        """How many rows have been released."""
+        return self._next
+
+    @property
+    def total(self) -> int:
+        """How many rows the run has in all."""
+        return len(self._traffic.rows)
+
+    def advance(self, now_epoch: float) -> None:
+        """Release every row whose `available_at` is at or before `now_epoch`."""
+        traffic = self._traffic
+        with self._lock:
+            while self._next < len(traffic.rows) and traffic.available[self._next] <= now_epoch:
+                i = self._next
+                key = (-traffic.starts[i], i)
+                account = str(traffic.rows[i]["account_auth_id"])
+                bisect.insort(self._keys[None], key)
+                bisect.insort(self._keys.setdefault(account, []), key)
+                self._next += 1
+
+    def page(
+        self, query: Query, page: int, per_page: int, *, oldest_first: bool = False
+    ) -> tuple[list[Row], int]:
+        """Rows of one page (1-based), newest-first unless asked, and the matching total."""
+        with self._lock:
+            keys = self._keys.get(query.account, [])
+            lo = 0 if query.start_max is None else bisect.bisect_left(keys, (-query.start_max, -1))
+            hi = (
+                len(keys)
+                if query.start_min is None
+                else bisect.bisect_right(keys, (-query.start_min, len(self._traffic.rows)))
+            )
+            first = (page - 1) * per_page
+            if query.predicate is None and not oldest_first:
+                chosen = keys[lo + first : min(hi, lo + first + per_page)]
+                return [self._traffic.rows[i] for _, i in chosen], max(0, hi - lo)
+            if query.predicate is None:
+                stop = max(lo, hi - first)
+                chosen = keys[max(lo, stop - per_page) : stop][::-1]
+                return [self._traffic.rows[i] for _, i in chosen], max(0, hi - lo)
+            matches = list(self._matching(keys[lo:hi], query.predicate))
+        if oldest_first:
+            matches.reverse()
+        return matches[first : first + per_page], len(matches)
+
+    def _matching(self, keys: list[Key], predicate: Callable[[Row], bool]) -> Iterator[Row]:
+        """Rows among `keys` that satisfy `predicate`, in key order."""
+        rows = self._traffic.rows
+        return (rows[i] for _, i in keys if predicate(rows[i]))
+
+    def find(self, account: str, call_id: str) -> Row | None:
+        """A visible row of `account` with this call id (`call_uuid` or `uuid`), if any."""
+        with self._lock:
+            keys = list(self._keys.get(account, []))
+        rows = self._traffic.rows
+        for _, i in keys:
+            if call_id in (rows[i].get("call_uuid"), rows[i].get("uuid")):
+                return rows[i]
+        return None

@@ -87,6 +87,10 @@ class PollSettings(_Section):
     per_page: int = Field(100, ge=1, le=100)
     date_tz: str = "UTC"
     lateness_horizon_s: float = Field(3 * 3600.0, gt=0)
+    overlap_s: float = Field(900.0, gt=0)
+    sweep_every: int = Field(6, ge=1)
+    start_back_s: float = Field(0.0, ge=0)
+    max_pages_per_cycle: int = Field(50, ge=1)
     seen_ttl_s: float = Field(2 * 86400.0, gt=0)
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
 
-def configure(fmt: str = "console", level: str = "info") -> None:
-    """Set up structlog (key-value events; ISO timestamps) writing to stderr."""
+def configure(fmt: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
+    """Set up structlog (key-value events; ISO timestamps) writing to `stream` (stderr)."""
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
     )
     structlog.configure(
         processors=[
@@ -25,7 +25,7 @@ def configure(fmt: str = "console", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
 

@@ -134,9 +134,7 @@ class Detector:
         gone = [
             account
             for account, state in self.accounts.items()
-            if state.last_event is not None
-            and state.last_event < horizon
-            and not state.alerts.open
+            if state.last_event is not None and state.last_event < horizon and not state.alerts.open
         ]
         for account in gone:
             del self.accounts[account]

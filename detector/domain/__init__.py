@@ -8,8 +8,8 @@ from detector.domain.timing import AlertTiming
 __all__ = [
     "CDR",
     "Alert",
-    "AlertTiming",
     "AlertStatus",
+    "AlertTiming",
     "Direction",
     "Finding",
     "Rejected",

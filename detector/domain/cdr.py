@@ -1,4 +1,4 @@
-"""The call detail record as the core sees it: one frozen value per call, both wire shapes folded in."""
+"""The call detail record as the core sees it: one frozen value per call, both shapes folded in."""
 
 from __future__ import annotations
 

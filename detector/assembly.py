@@ -1,0 +1,178 @@
+"""Wiring: build the detector, the notifiers and the daemon from validated settings.
+
+Kept apart from `service.py` (the loop) and `cli.py` (argument parsing) so tests, the demo,
+the backtest and the daemon all assemble the same pieces the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from detector import logs
+from detector.alerting.dispatch import Dispatcher
+from detector.alerting.notifiers import Notifier
+from detector.alerting.notifiers.alertmanager import AlertmanagerNotifier
+from detector.alerting.notifiers.console import ConsoleNotifier
+from detector.alerting.notifiers.email import EmailNotifier
+from detector.alerting.notifiers.slack import SlackNotifier
+from detector.alerting.notifiers.webhook import WebhookNotifier
+from detector.alerting.policy import AlertPolicy
+from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
+from detector.http import HttpServer
+from detector.metrics import Metrics
+from detector.models.scorer import AnomalyModel, ModelConfig
+from detector.pipeline import Detector
+from detector.progress import backfill_with_progress
+from detector.rules.engine import RuleEngine
+from detector.rules.loader import load_rules
+from detector.service import Service, model_timings
+from detector.source.client import CdrApi
+from detector.source.normalize import normalize
+from detector.source.poller import Poller, PollerConfig
+from detector.state.store import Snapshot, StateStore
+
+
+def build_model(settings: ModelSettings, blob: bytes | None = None) -> AnomalyModel | None:
+    """The anomaly model, restored from its saved global state when there is one."""
+    if not settings.enabled:
+        return None
+    model = AnomalyModel(
+        ModelConfig(
+            bucket=timedelta(seconds=settings.bucket_s), warmup_buckets=settings.warmup_buckets
+        )
+    )
+    if blob is not None:
+        model.restore_global(blob)
+    return model
+
+
+def build_detector(
+    rules_dir: Path,
+    model_settings: ModelSettings,
+    snapshot: Snapshot | None = None,
+    allowed_lateness_s: float = 600.0,
+) -> Detector:
+    """Rules + model + alert policy, resumed from `snapshot` when given."""
+    engine = RuleEngine(load_rules(rules_dir))
+    model = build_model(model_settings, snapshot.model_blob if snapshot else None)
+    detector = Detector(
+        engine,
+        model,
+        AlertPolicy(model_timings(engine, model)),
+        snapshot.accounts if snapshot else None,
+        allowed_lateness=timedelta(seconds=allowed_lateness_s),
+    )
+    if snapshot:
+        detector.restore_meta(snapshot.detector_meta)
+    return detector
+
+
+def build_notifiers(settings: Settings, log: Any) -> dict[str, Notifier]:
+    """Console always; Slack, email, webhook and Alertmanager when configured."""
+    out: dict[str, Notifier] = {"console": ConsoleNotifier(log=log)}
+    slack = read_secret(
+        settings.slack.webhook_url_env, settings.slack.webhook_url_file, "slack webhook"
+    )
+    if slack is not None:
+        out["slack"] = SlackNotifier(slack)
+    email = settings.email
+    if email.host and email.to:
+        password = read_secret(email.password_env, email.password_file, "smtp password")
+        out["email"] = EmailNotifier(
+            email.host, email.port, sender=email.sender, to=email.to,
+            starttls=email.starttls, username=email.username, password=password,
+        )  # fmt: skip
+    hook = read_secret(settings.webhook.url_env, settings.webhook.url_file, "webhook url")
+    if hook is not None:
+        secret = read_secret(settings.webhook.secret_env, None, "webhook secret")
+        out["webhook"] = WebhookNotifier(hook, secret=secret)
+    if settings.alertmanager.url:
+        out["alertmanager"] = AlertmanagerNotifier(settings.alertmanager.url)
+    return out
+
+
+def build_api(settings: Settings, metrics: Metrics) -> CdrApi:
+    """The partner API client, counting every request outcome in `metrics`."""
+    auth_id, token = credentials(settings.api)
+    return CdrApi(
+        settings.api.url, auth_id, token.reveal(),
+        timeout=settings.api.timeout_s, max_retries=settings.api.max_retries,
+        rate_per_s=settings.api.rate_per_s, on_request=metrics.api_request,
+    )  # fmt: skip
+
+
+def build_poller(settings: Settings, api: CdrApi, account: str | None = None) -> Poller:
+    """The tailing poller with the configured horizon and date-filter timezone."""
+    poll = settings.poll
+    config = PollerConfig(
+        per_page=poll.per_page, date_tz=poll.date_tz, horizon_s=poll.lateness_horizon_s,
+        overlap_s=poll.overlap_s, sweep_every=poll.sweep_every, start_back_s=poll.start_back_s,
+        max_pages_per_cycle=poll.max_pages_per_cycle, account=account,
+    )  # fmt: skip
+    return Poller(api, normalize, config, clock=lambda: datetime.now(UTC))
+
+
+def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
+    """The daemon, resumed from the state file."""
+    store = StateStore(settings.state.path)
+    snapshot = store.load()
+    detector = build_detector(
+        settings.rules.dir, settings.model, snapshot, settings.allowed_lateness_s
+    )
+    notifiers = build_notifiers(settings, log)
+    service = Service(
+        poller=build_poller(settings, build_api(settings, metrics)),
+        detector=detector,
+        model=detector.model,
+        store=store,
+        dispatcher=Dispatcher(lambda: store.conn, notifiers, time.time, log=log),
+        metrics=metrics,
+        receivers=sorted(notifiers),
+        rules_dir=settings.rules.dir,
+        interval_s=settings.poll.interval_s,
+        seen_ttl=timedelta(seconds=settings.poll.seen_ttl_s),
+        log=log,
+    )
+    service.cursor = snapshot.cursor
+    metrics.rules_loaded(len(detector.engine.timings()))
+    return service
+
+
+def _listen(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
+    """`cdr-detector run`: serve /metrics, loop until SIGTERM, return the exit code."""
+    settings = load_settings(config, overrides)
+    logs.configure(settings.log.format, settings.log.level)
+    log = logs.get("service")
+    metrics = Metrics(account_cap=settings.metrics.account_cap)
+    service = build_service(settings, metrics, log)
+    http = HttpServer(metrics, service.status, service.ready)
+    host, port = http.start(*_listen(settings.metrics.listen))
+    log.info("metrics listening", url=f"http://{host}:{port}/metrics")
+    service.install_signals()
+    try:
+        return service.run()
+    finally:
+        http.stop()
+        service.store.close()
+
+
+def run_backfill(
+    config: Path | None, overrides: dict[str, Any], start: date, end: date, account: str | None
+) -> None:
+    """`cdr-detector backfill`: page a date range through the same path as live."""
+    settings = load_settings(config, overrides)
+    logs.configure(settings.log.format, settings.log.level)
+    log = logs.get("backfill")
+    metrics = Metrics(account_cap=settings.metrics.account_cap)
+    service = build_service(settings, metrics, log)
+    poller = build_poller(settings, service.poller.api, account)
+    backfill_with_progress(service, poller, start, end, account)
+    service.store.close()

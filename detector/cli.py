@@ -1,0 +1,210 @@
+"""The `cdr-detector` command: run · demo · simulate · backtest · backfill · rules · state.
+
+Every command translates our own errors into a one-line message and a non-zero exit code;
+tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from detector.errors import AuthError, ConfigError, DetectorError, RuleError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+rules_app = typer.Typer(no_args_is_help=True, help="Validate and test rule sets.")
+state_app = typer.Typer(no_args_is_help=True, help="Look into the SQLite state file.")
+app.add_typer(rules_app, name="rules")
+app.add_typer(state_app, name="state")
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run `fn`, turning our errors into a clear message and exit code."""
+    try:
+        return fn()
+    except AuthError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    except (ConfigError, RuleError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    except DetectorError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML settings file")] = None,
+    api_url: Annotated[str | None, typer.Option(help="Partner API base URL")] = None,
+    state: Annotated[Path | None, typer.Option(help="SQLite state file")] = None,
+    metrics_addr: Annotated[str | None, typer.Option(help="HOST:PORT for /metrics")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory")] = None,
+) -> None:
+    """Tail the partner CDR feed, detect, alert (credentials from CDR_DETECTOR_AUTH_ID/_TOKEN)."""
+    from detector import assembly
+
+    overrides = {
+        k: v
+        for k, v in {
+            "api.url": api_url,
+            "state.path": state,
+            "metrics.listen": metrics_addr,
+            "rules.dir": rules,
+        }.items()
+        if v is not None
+    }
+    code = _guard(lambda: assembly.run_daemon(config, overrides))
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(help="Simulated customer accounts")] = 40,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+    stop_after: Annotated[
+        float, typer.Option(help="Stop after this many wall seconds (0 = Ctrl-C)")
+    ] = 0.0,
+) -> None:
+    """Start the simulator and the daemon together on loopback and watch alerts fire live."""
+    from detector import demo as demo_mod
+
+    _guard(
+        lambda: demo_mod.run_demo(accounts=accounts, speed=speed, seed=seed, stop_after=stop_after)
+    )
+
+
+@app.command()
+def simulate(
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT to serve the fake partner API on")
+    ] = "127.0.0.1:8080",
+    accounts: Annotated[int, typer.Option(help="Simulated customer accounts")] = 50,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic)")] = 1,
+    duration: Annotated[str, typer.Option(help="Simulated span, e.g. 24h, 7d")] = "24h",
+    start: Annotated[str | None, typer.Option(help="Simulated start, ISO 8601")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="Incident scenario YAML")] = None,
+    labels_out: Annotated[
+        Path | None, typer.Option(help="Write incident ground truth JSONL")
+    ] = None,
+    to_file: Annotated[
+        Path | None, typer.Option(help="Write traffic as JSONL instead of serving")
+    ] = None,
+    shape: Annotated[str, typer.Option(help="Response shape: a or b")] = "a",
+    auth_id: Annotated[
+        str | None, typer.Option(help="Accepted X-Auth-ID (default $CDR_DETECTOR_AUTH_ID)")
+    ] = None,
+    auth_token: Annotated[
+        str | None, typer.Option(help="Accepted X-Auth-Token (default $CDR_DETECTOR_AUTH_TOKEN)")
+    ] = None,
+) -> None:
+    """Serve a fake Vobiz partner API with realistic traffic and injected incidents."""
+    from detector import simcli
+
+    _guard(
+        lambda: simcli.main(
+            listen=listen,
+            accounts=accounts,
+            speed=speed,
+            seed=seed,
+            duration=duration,
+            start=start,
+            scenario=scenario,
+            labels_out=labels_out,
+            to_file=to_file,
+            shape=shape,
+            auth_id=auth_id,
+            auth_token=auth_token,
+        )
+    )
+
+
+@app.command()
+def backtest(
+    input_file: Annotated[Path, typer.Argument(help="JSONL/CSV of wire rows (either shape)")],
+    rules: Annotated[Path, typer.Option(help="Rule directory")] = Path("rules"),
+    out: Annotated[Path | None, typer.Option(help="Write alert notifications as JSONL")] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Simulator labels JSONL: score the alerts")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    model: Annotated[bool, typer.Option(help="Include the anomaly model")] = True,
+) -> None:
+    """Replay a file through the live detection path and summarise what would have fired."""
+    from detector import report
+
+    _guard(lambda: report.backtest_command(input_file, rules, out, labels, fmt, model))
+
+
+@app.command()
+def backfill(
+    date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD")],
+    account: Annotated[str | None, typer.Option(help="Only this customer account")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML settings file")] = None,
+    api_url: Annotated[str | None, typer.Option(help="Partner API base URL")] = None,
+    state: Annotated[Path | None, typer.Option(help="SQLite state file")] = None,
+) -> None:
+    """Feed a date range of history through the detector to warm up baselines."""
+    from detector import assembly
+
+    overrides = {
+        k: v for k, v in {"api.url": api_url, "state.path": state}.items() if v is not None
+    }
+    _guard(
+        lambda: assembly.run_backfill(
+            config, overrides, date.fromisoformat(date_from), date.fromisoformat(date_to), account
+        )
+    )
+
+
+@rules_app.command("check")
+def rules_check(directory: Annotated[Path, typer.Argument(help="Rule directory")]) -> None:
+    """Validate every rule file; name the file, rule and field of the first error."""
+    from detector.rules.loader import check_rules
+
+    ruleset = _guard(lambda: check_rules(directory))
+    typer.echo(f"ok: {len(ruleset.rules)} rules in {directory}")
+
+
+@rules_app.command("test")
+def rules_test(
+    directory: Annotated[Path, typer.Argument(help="Rule directory with tests/")],
+) -> None:
+    """Run each rule's fixture tests (rules/tests/): CDRs in, expected findings out."""
+    from detector.rules.testing import run_rule_tests
+
+    report = _guard(lambda: run_rule_tests(directory))
+    typer.echo(report.render())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@state_app.command("inspect")
+def state_inspect(
+    state: Annotated[Path, typer.Option(help="SQLite state file")] = Path("state.sqlite"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Show cdrs_processed, the cursor, tracked accounts and the state's size."""
+    from detector.state.store import StateStore
+
+    if not state.exists():
+        err.print(f"[red]error:[/] no state file at {state}")
+        raise typer.Exit(1)
+    info: dict[str, Any] = _guard(lambda: StateStore(state).inspect())
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
+    else:
+        for key, value in info.items():
+            typer.echo(f"{key:18} {value}")

@@ -1,0 +1,289 @@
+"""The daemon: poll → detect → commit → deliver, once per cycle, until told to stop.
+
+One cycle fetches new CDRs, runs them through the pure `Detector`, and commits the cursor,
+seen ids, touched account states, alerts and outbox rows in one SQLite transaction; only
+then do notifiers drain the outbox. A fault while fetching abandons the cycle before anything
+is applied, so the next cycle starts from the last commit. SIGTERM/SIGINT finish the current
+cycle, commit and exit 0; SIGHUP (or a change to a rule file) reloads the rules — an invalid
+set is refused and the previous one keeps running. 401/403 stop the daemon with exit code 2.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from detector.alerting.dispatch import Dispatcher
+from detector.alerting.policy import AlertPolicy
+from detector.domain import Alert, AlertTiming
+from detector.errors import AuthError, RuleError, SourceError
+from detector.metrics import Metrics
+from detector.models.scorer import AnomalyModel
+from detector.pipeline import Detector, Step
+from detector.rules.engine import RuleEngine
+from detector.rules.loader import load_rules
+from detector.source.poller import Poller, PollResult
+from detector.state.store import Cycle, StateStore
+
+EXIT_AUTH = 2
+
+
+@dataclass(slots=True)
+class RuleWatch:
+    """Notices changes to the rule directory by file names, sizes and mtimes."""
+
+    directory: Path
+    signature: tuple[tuple[str, int, int], ...] = ()
+
+    def changed(self) -> bool:
+        """True when the directory's rule files differ from the last call."""
+        current = tuple(
+            (str(p), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(self.directory.rglob("*"))
+            if p.suffix in {".yaml", ".yml", ".txt"} and p.is_file()
+        )
+        changed = bool(self.signature) and current != self.signature
+        self.signature = current
+        return changed
+
+
+@dataclass(slots=True)
+class Health:
+    """What /readyz and /api/status report."""
+
+    last_ok: float | None = None
+    last_error: str = ""
+    reload_error: str = ""
+    cycles: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class Service:
+    """Owns the loop; everything it uses is injected (see `assembly.build_service`)."""
+
+    def __init__(
+        self,
+        *,
+        poller: Poller,
+        detector: Detector,
+        model: AnomalyModel | None,
+        store: StateStore,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        receivers: list[str],
+        rules_dir: Path,
+        interval_s: float,
+        seen_ttl: timedelta,
+        log: Any,
+        clock: Callable[[], float] = time.time,
+        observer: Callable[[PollResult, Step], None] | None = None,
+    ) -> None:
+        self.poller, self.detector, self.model = poller, detector, model
+        self.store, self.dispatcher, self.metrics = store, dispatcher, metrics
+        self.receivers, self.interval_s, self.seen_ttl = receivers, interval_s, seen_ttl
+        self.log, self.clock, self.observer = log, clock, observer
+        self.cursor: dict[str, Any] | None = None
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.watch = RuleWatch(rules_dir)
+        self.watch.changed()
+        self.health = Health()
+        self.backoff_s = 0.0
+
+    def install_signals(self) -> None:
+        """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+
+    def run(self) -> int:
+        """Loop until stopped; return the process exit code."""
+        self.log.info("started", receivers=self.receivers, interval_s=self.interval_s)
+        while not self.stopping.is_set():
+            if self.reload_requested.is_set() or self.watch.changed():
+                self.reload_requested.clear()
+                self.reload_rules()
+            try:
+                self.cycle()
+            except AuthError as exc:
+                self.log.error(
+                    "stopping: the API refused our credentials", status=exc.status, error=str(exc)
+                )
+                return EXIT_AUTH
+            self.deliver()
+            self.stopping.wait(self.interval_s + self.backoff_s)
+        self.deliver()
+        self.log.info("stopped", cycles=self.health.cycles)
+        return 0
+
+    def cycle(self) -> Step | None:
+        """One poll cycle; returns what the detector did, or None when the fetch failed."""
+        started = self.clock()
+        try:
+            result = self.poller.poll(self.cursor, self.store.seen)
+        except AuthError:
+            self.metrics.poll_cycle(
+                self.clock() - started, ok=False, now=self.clock(), newest_event_ts=None
+            )
+            raise
+        except SourceError as exc:
+            self._fetch_failed(exc, started)
+            return None
+        return self.apply(result, started)
+
+    def apply(self, result: PollResult, started: float, *, tailing: bool = True) -> Step:
+        """Detect over one poll's CDRs and commit the outcome.
+
+        Backfill passes `tailing=False`: its results carry a progress marker, not a cursor.
+        """
+        step = self.detector.process(result.cdrs)
+        self._commit(result, step, tailing)
+        self._record(result, step, started)
+        if self.observer is not None:
+            self.observer(result, step)
+        return step
+
+    def _fetch_failed(self, exc: SourceError, started: float) -> None:
+        self.health.last_error = str(exc)
+        self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
+        self.metrics.poll_cycle(
+            self.clock() - started, ok=False, now=self.clock(), newest_event_ts=None
+        )
+        self.log.warning(
+            "poll cycle abandoned; nothing committed", error=str(exc), retry_in_s=self.backoff_s
+        )
+
+    def _commit(self, result: PollResult, step: Step, tailing: bool) -> None:
+        self.detector.evict_idle()
+        changed, evicted = self.detector.take_dirty()
+        for account in evicted:
+            self.metrics.forget_account(account)
+        began = self.clock()
+        self.store.commit_cycle(
+            Cycle(
+                cursor=result.cursor if tailing else None,
+                new_ids=result.new_ids,
+                cdrs=len(result.cdrs),
+                changed_accounts=changed,
+                evicted_accounts=evicted,
+                detector_meta=self.detector.snapshot_meta(),
+                model_blob=self.model.global_state() if self.model and result.cdrs else None,
+                alerts=step.alerts,
+                receivers=self.receivers,
+                now=self.clock(),
+            )
+        )
+        self.metrics.state_commit(self.clock() - began, len(changed))
+        if tailing:
+            self.cursor = result.cursor
+        if self.detector.newest is not None:
+            self.store.purge_seen(self.detector.newest - self.seen_ttl)
+
+    def _record(self, result: PollResult, step: Step, started: float) -> None:
+        m = self.metrics
+        for cdr in result.cdrs:
+            m.cdrs_ingested(cdr.direction.value, cdr.status.value)
+            m.account_cdrs(cdr.account)
+        for account in {a.account for a in step.alerts}:
+            state = self.detector.accounts.get(account)
+            m.account_firing(account, len(state.alerts.open) if state else 0)
+        for rej in result.rejected:
+            m.cdrs_rejected(rej.reason)
+        if result.rejected:
+            reasons = Counter(r.reason for r in result.rejected)
+            self.log.warning(
+                "rows rejected",
+                count=len(result.rejected),
+                reasons=dict(reasons),
+                example=result.rejected[0].detail,
+            )
+        m.late_cdrs(step.late)
+        for f in step.findings:
+            m.finding(f.source, f.severity.label)
+        for a in step.alerts:
+            m.alert(a.source, a.severity.label, a.status.value)
+        m.accounts_tracked(len(self.detector.accounts))
+        newest = self.detector.newest.timestamp() if self.detector.newest else None
+        m.poll_cycle(self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest)
+        self.health.last_ok, self.health.last_error, self.backoff_s = self.clock(), "", 0.0
+        self.health.cycles += 1
+        self.health.counts.update(
+            cdrs=len(result.cdrs), rejected=len(result.rejected), alerts=len(step.alerts)
+        )
+        self.log.info(
+            "cycle",
+            cdrs=len(result.cdrs),
+            rejected=len(result.rejected),
+            requests=result.requests,
+            findings=len(step.findings),
+            alerts=_describe(step.alerts),
+        )
+
+    def deliver(self) -> None:
+        """Drain the outbox; failures stay queued for the next attempt."""
+        report = self.dispatcher.drain(self.clock())
+        for receiver, outcome, n in report.outcomes():
+            self.metrics.notification(receiver, outcome, n)
+        for receiver, n in self.dispatcher.pending().items():
+            self.metrics.outbox_pending(receiver, n)
+
+    def reload_rules(self) -> bool:
+        """Load the rule directory again; keep the old set when the new one is invalid."""
+        try:
+            rules = load_rules(self.watch.directory)
+        except RuleError as exc:
+            self.health.reload_error = str(exc)
+            self.metrics.rule_reload(ok=False)
+            self.log.error("rule reload refused; previous rules keep running", error=str(exc))
+            return False
+        engine = RuleEngine(rules)
+        self.detector.engine = engine
+        self.detector.policy = AlertPolicy(model_timings(engine, self.model))
+        self.health.reload_error = ""
+        self.metrics.rule_reload(ok=True)
+        self.metrics.rules_loaded(len(engine.timings()))
+        self.log.info("rules reloaded", rules=len(engine.timings()))
+        return True
+
+    def status(self) -> dict[str, Any]:
+        """JSON for /api/status."""
+        return {
+            "cycles": self.health.cycles,
+            "last_ok": _iso(self.health.last_ok),
+            "last_error": self.health.last_error,
+            "rule_reload_error": self.health.reload_error,
+            "accounts_tracked": len(self.detector.accounts),
+            "counts": dict(self.health.counts),
+            "recent_alerts": self.store.recent_alerts(20),
+        }
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready once a cycle succeeded and the rules are the ones on disk."""
+        if self.health.reload_error:
+            return False, f"rule reload failed: {self.health.reload_error}"
+        if self.health.last_ok is None:
+            return False, f"no successful poll yet {self.health.last_error}".strip()
+        return True, "ok"
+
+
+def model_timings(engine: RuleEngine, model: AnomalyModel | None) -> dict[str, AlertTiming]:
+    """Alert timings per rule id, plus the model's."""
+    timings = dict(engine.timings())
+    if model is not None:
+        timings["model:account-behaviour"] = model.timing()
+    return timings
+
+
+def _describe(alerts: list[Alert]) -> list[str]:
+    return [f"{a.status.value}:{a.source}:{a.account}:{a.severity.label}" for a in alerts[:10]]
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()

@@ -1,0 +1,80 @@
+"""Glue between the `simulate` command's options and the simulator library."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV
+from detector.errors import ConfigError
+from detector.simulate import (
+    SimOptions,
+    generate,
+    load_scenario,
+    serve_forever,
+    write_labels_jsonl,
+    write_rows_jsonl,
+)
+from detector.simulate.options import DEFAULT_START
+from detector.simulate.scenario import parse_span
+
+
+def options_from_cli(
+    *,
+    accounts: int,
+    speed: float,
+    seed: int,
+    duration: str,
+    start: str | None,
+    scenario: Path | None,
+    shape: str,
+    auth_id: str | None,
+    auth_token: str | None,
+) -> SimOptions:
+    """Validate the command's options into `SimOptions` (credentials default to the env)."""
+    if shape not in ("a", "b"):
+        raise ConfigError(f"--shape must be 'a' or 'b', not {shape!r}")
+    shape_lit: Literal["a", "b"] = "a" if shape == "a" else "b"
+    try:
+        begin = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else DEFAULT_START
+    except ValueError as exc:
+        raise ConfigError(f"--start: not an ISO 8601 time: {start!r}") from exc
+    if begin.tzinfo is None:
+        raise ConfigError("--start: give a timezone, e.g. 2026-03-02T03:30:00Z")
+    try:
+        span = parse_span(duration)
+    except ValueError as exc:
+        raise ConfigError(f"--duration: {exc}") from exc
+    defaults = SimOptions()
+    return SimOptions(
+        accounts=accounts,
+        speed=speed,
+        seed=seed,
+        duration=span,
+        start=begin,
+        shape=shape_lit,
+        auth_id=auth_id or os.environ.get(AUTH_ID_ENV) or defaults.auth_id,
+        auth_token=auth_token or os.environ.get(AUTH_TOKEN_ENV) or defaults.auth_token,
+        scenario=load_scenario(scenario) if scenario else None,
+    )
+
+
+def main(
+    *,
+    listen: str,
+    to_file: Path | None,
+    labels_out: Path | None,
+    **options: object,
+) -> None:
+    """Serve the fake API on `listen`, or write the traffic to `to_file` and exit."""
+    opts = options_from_cli(**options)  # type: ignore[arg-type]
+    if to_file is None:
+        host, _, port = listen.rpartition(":")
+        serve_forever(opts, host or "127.0.0.1", int(port), labels_out)
+        return
+    traffic = generate(opts)
+    write_rows_jsonl(traffic, to_file)
+    if labels_out is not None:
+        write_labels_jsonl(traffic.labels, labels_out)

@@ -1,0 +1,126 @@
+"""Helpers to run the simulator and the daemon as real processes on loopback ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+AUTH = {"CDR_DETECTOR_AUTH_ID": "PA_E2E", "CDR_DETECTOR_AUTH_TOKEN": "e2e-token"}
+
+
+def free_port() -> int:
+    """A loopback port the OS just handed out."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class Proc:
+    """A child process with its log file."""
+
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def text(self) -> str:
+        """Everything it wrote so far."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Send `sig` and wait for the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+        return self.popen.wait(timeout=timeout)
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Proc:
+    """Start `python -m detector ARGS` with output to `log`."""
+    handle = log.open("wb")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "detector", *args],
+        stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
+        env={**os.environ, **AUTH, **(env or {})},
+    )  # fmt: skip
+    return Proc(popen, log)
+
+
+class Simulator:
+    """`cdr-detector simulate` in a child process."""
+
+    def __init__(self, tmp: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.labels = tmp / "labels.jsonl"
+        args = [
+            "simulate",
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--labels-out",
+            str(self.labels),
+            *extra,
+        ]
+        self.proc = spawn(args, tmp / "simulator.log")
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_for(self._up, 60, "the simulator to listen")
+
+    def _up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/_sim/stats", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stats(self) -> dict[str, Any]:
+        """`/_sim/stats`: sim_time, visible, total, final."""
+        body: dict[str, Any] = httpx.get(f"{self.url}/_sim/stats", timeout=5).json()
+        return body
+
+    def incidents(self) -> list[dict[str, Any]]:
+        """The ground truth it wrote."""
+        return [json.loads(line) for line in self.labels.read_text().splitlines() if line.strip()]
+
+
+def write_config(tmp: Path, **sections: dict[str, Any]) -> Path:
+    """A daemon config file in `tmp` with fast polling and the repo's rules."""
+    body: dict[str, Any] = {
+        "poll": {"interval_s": 0.2, "start_back_s": 86400},
+        "rules": {"dir": str(ROOT / "rules")},
+        "log": {"format": "json"},
+    }
+    for name, values in sections.items():
+        body.setdefault(name, {}).update(values)
+    path = tmp / "config.yaml"
+    path.write_text(json.dumps(body))
+    return path
+
+
+def daemon(
+    tmp: Path, sim: Simulator, config: Path, metrics_port: int, env: dict[str, str], name: str
+) -> Proc:
+    """`cdr-detector run` against the simulator."""
+    args = [
+        "run", "--config", str(config), "--api-url", f"{sim.url}/api/v1/partner",
+        "--state", str(tmp / "state.sqlite"), "--metrics-addr", f"127.0.0.1:{metrics_port}",
+    ]  # fmt: skip
+    return spawn(args, tmp / f"{name}.log", env)

@@ -1,0 +1,123 @@
+"""End to end with real processes: simulator → `cdr-detector run` → Slack, SMTP and /metrics."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.daemon import Simulator, daemon, free_port, wait_for, write_config
+from tests.receivers import HttpReceiver, SmtpReceiver
+
+pytestmark = pytest.mark.slow
+
+ROBOCALL = "incidents:\n  - {type: robocall, account: 0, start: 10m, duration: 30m}\n"
+
+
+def _processed(state: Path) -> int:
+    if not state.exists():
+        return 0
+    try:
+        with sqlite3.connect(state) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'cdrs_processed'").fetchone()
+    except sqlite3.OperationalError:  # the daemon has not created its schema yet
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _shadow(state: Path) -> set[str]:
+    with sqlite3.connect(state) as conn:
+        rows = conn.execute("SELECT delivery_id, body FROM alerts").fetchall()
+    return {d for d, body in rows if '"shadow": true' in body}
+
+
+def test_injected_burst_alerts_on_slack_and_email_and_metrics_count_ingest(tmp_path: Path) -> None:
+    """An injected robocall burst alerts on Slack and real SMTP; /metrics counts the ingest."""
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(ROBOCALL)
+    args = ["--accounts", "8", "--speed", "600", "--seed", "3", "--duration", "2h"]
+    sim = Simulator(tmp_path, *args, "--scenario", str(scenario))
+    victim = sim.incidents()[0]["account"]
+    with HttpReceiver() as slack, SmtpReceiver() as smtp:
+        config = write_config(
+            tmp_path, email={"host": "127.0.0.1", "port": smtp.port, "to": ["fraud@example.com"]}
+        )
+        port = free_port()
+        env = {"CDR_DETECTOR_SLACK_WEBHOOK": f"{slack.url}/services/T000/B000/secret"}
+        proc = daemon(tmp_path, sim, config, port, env, "daemon")
+        try:
+            wait_for(
+                lambda: any(victim in r.body.decode() for r in slack.requests),
+                90,
+                "a Slack alert on the victim",
+            )
+            wait_for(
+                lambda: any(victim in str(m["Subject"]) for m in smtp.messages),
+                30,
+                "an email on the victim",
+            )
+            exposition = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        finally:
+            code = proc.stop()
+        sim.proc.stop()
+    assert code == 0, proc.text()
+    ingested = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("cdr_detector_cdrs_ingested_total{")
+    ]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in ingested) > 0
+    assert "secret" not in proc.text()
+    promtool = shutil.which("promtool")
+    if promtool:
+        check = subprocess.run(
+            [promtool, "check", "metrics"],
+            input=exposition,
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        assert check.returncode == 0, check
+        assert not (check.stdout + check.stderr).strip(), check
+
+
+def test_sigkilled_daemon_resumes_without_losing_or_recounting_a_cdr(tmp_path: Path) -> None:
+    """SIGKILLed twice and restarted, the daemon counts exactly the CDRs served, losing no alert."""
+    sim = Simulator(
+        tmp_path, "--accounts", "10", "--speed", "400", "--seed", "5", "--duration", "1h"
+    )
+    state = tmp_path / "state.sqlite"
+    rng = random.Random(11)
+    with HttpReceiver() as hook:
+        config = write_config(tmp_path)
+        env = {"CDR_DETECTOR_WEBHOOK_URL": f"{hook.url}/hook"}
+        for n in range(2):
+            proc = daemon(tmp_path, sim, config, free_port(), env, f"daemon-{n}")
+            wait_for(lambda: _processed(state) > 0, 60, "the daemon to commit a cycle")
+            time.sleep(rng.uniform(0.5, 3.0))
+            proc.popen.send_signal(signal.SIGKILL)
+            proc.popen.wait(timeout=10)
+        last = daemon(tmp_path, sim, config, free_port(), env, "daemon-last")
+        try:
+            wait_for(lambda: sim.stats()["final"], 120, "the simulated hour to end")
+            served = sim.stats()["visible"]
+            wait_for(lambda: _processed(state) == served, 120, f"cdrs_processed == {served}")
+        finally:
+            assert last.stop() == 0, last.text()
+        sim.proc.stop()
+        assert _processed(state) == served
+        with sqlite3.connect(state) as conn:
+            recorded = {r[0] for r in conn.execute("SELECT delivery_id FROM alerts")}
+        delivered = [r.json()["delivery_id"] for r in hook.requests]
+    assert delivered, "no alert was delivered at all"
+    assert set(delivered) == recorded - _shadow(state)
+    assert (
+        len(delivered) - len(set(delivered)) <= 2
+    )  # at most one resend per kill, deduped by delivery id

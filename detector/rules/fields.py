@@ -1,0 +1,120 @@
+"""Match fields of one CDR: its own fields plus cheap derived ones, computed once per CDR.
+
+`Facts` is built once per CDR and shared by every rule; predicates and group keys read its
+attributes directly (see `FIELDS` for the names a rule may use). Derivations:
+
+- `international`: destination country known and different from the rule set's home country;
+- `premium` / `invalid`: the destination number type (set at normalisation);
+- `short_call`: answered-or-not talk time under 6 s (the industry cut-off);
+- `hour_of_week` / `hour` / `local_hour`: local time in the rule set's timezone;
+- `peer`: the other party (caller for inbound, callee for outbound);
+- `to_block`: the callee without its last two digits (range scans share it);
+- `from_invalid`: the caller id is not E.164-shaped; `self_call`: caller equals callee.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from detector.domain import CDR
+from detector.windows.seasonal import hour_of_week
+
+SHORT_CALL_S = 6.0
+_E164 = re.compile(r"\+[1-9]\d{7,14}")
+
+NUMERIC_FIELDS = frozenset({"talk_s", "ring_s", "cost", "hangup_code", "hour_of_week", "hour"})
+"""Fields that hold numbers (usable with lt/le/gt/ge and as `sum` aggregates)."""
+
+BOOL_FIELDS = frozenset(
+    {"answered", "international", "premium", "invalid", "short_call", "from_invalid", "self_call"}
+)
+TEXT_FIELDS = frozenset(
+    {
+        "account", "direction", "status", "hangup_cause", "trunk", "context", "from", "to",
+        "dest_country", "dest_type", "peer", "to_block", "pair",
+    }
+)  # fmt: skip
+FIELDS = NUMERIC_FIELDS | BOOL_FIELDS | TEXT_FIELDS
+"""Every name a rule may use in `match`, `group_by`, `field` or `aggregate`."""
+
+GROUP_FIELDS = ("account", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block")
+
+
+@dataclass(frozen=True, slots=True)
+class Locale:
+    """Where the accounts live: home country (for `international`) and timezone."""
+
+    home_country: str = "IN"
+    timezone: str = "Asia/Kolkata"
+
+
+class Clock:
+    """Local-hour arithmetic for one timezone, caching the UTC offset per UTC hour."""
+
+    __slots__ = ("_cache", "_zone")
+
+    def __init__(self, timezone: str) -> None:
+        self._zone = ZoneInfo(timezone)
+        self._cache: dict[int, int] = {}
+
+    def local_hour(self, epoch_s: int) -> int:
+        """Absolute local hour since the epoch of an instant."""
+        utc_hour = epoch_s // 3600
+        offset = self._cache.get(utc_hour)
+        if offset is None:
+            moment = datetime.fromtimestamp(utc_hour * 3600, self._zone)
+            delta = moment.utcoffset() or timedelta(0)
+            offset = int(delta.total_seconds())
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[utc_hour] = offset
+        return (epoch_s + offset) // 3600
+
+
+class Facts:
+    """The CDR as rules see it: attribute per field name in `FIELDS`, plus `cdr` and `t`."""
+
+    __slots__ = (
+        "account", "answered", "cdr", "context", "cost", "dest_country", "dest_type",
+        "direction", "from", "from_invalid", "hangup_cause", "hangup_code", "hour",
+        "hour_of_week", "international", "invalid", "local_hour", "pair", "peer", "premium",
+        "ring_s", "self_call", "short_call", "status", "t", "talk_s", "to", "to_block", "trunk",
+    )  # fmt: skip
+
+    def __init__(self, cdr: CDR, locale: Locale, clock: Clock) -> None:
+        self.cdr = cdr
+        self.t = int(cdr.start.timestamp())
+        self.account = cdr.account
+        self.direction = cdr.direction.value
+        self.status = cdr.status.value
+        self.answered = cdr.answered
+        self.talk_s = cdr.talk_s
+        self.ring_s = cdr.ring_s
+        self.cost = cdr.cost
+        self.hangup_cause = cdr.hangup_cause
+        self.hangup_code = -1 if cdr.hangup_code is None else cdr.hangup_code
+        self.trunk = cdr.trunk
+        self.context = cdr.context
+        self._numbers(cdr)
+        self.dest_country = cdr.dest_country
+        self.dest_type = cdr.dest_type
+        self.international = bool(cdr.dest_country) and cdr.dest_country != locale.home_country
+        self.premium = cdr.dest_type == "PREMIUM_RATE"
+        self.invalid = cdr.dest_type == "INVALID"
+        self.short_call = cdr.talk_s < SHORT_CALL_S
+        self.local_hour = clock.local_hour(self.t)
+        self.hour_of_week = hour_of_week(self.local_hour)
+        self.hour = self.local_hour % 24
+
+    def _numbers(self, cdr: CDR) -> None:
+        setattr(self, "from", cdr.from_number)  # `from` is a Python keyword
+        self.to = cdr.to_number
+        self.pair = f"{cdr.from_number}>{cdr.to_number}"
+        inbound = cdr.direction.value == "inbound"
+        self.peer = cdr.from_number if inbound else cdr.to_number
+        self.to_block = cdr.to_number[:-2]
+        self.from_invalid = _E164.fullmatch(cdr.from_number) is None
+        self.self_call = cdr.from_number == cdr.to_number

@@ -1,0 +1,57 @@
+"""`distinct`: how many different values of a field (e.g. destinations) a key reached."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from detector.rules.fields import Facts
+from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
+from detector.rules.spec import AnyRule, DistinctRule
+from detector.windows import Buckets, Distinct
+
+
+@dataclass(slots=True)
+class Spread:
+    """The distinct set of the window and, for a volume floor, all CDRs of the key."""
+
+    values: Distinct = field(default_factory=Distinct)
+    seen: Buckets | None = None
+
+
+class Cardinality:
+    """Value = distinct values of `field` among matching CDRs (exact up to 2,048)."""
+
+    name: ClassVar[str] = "distinct"
+    ticks = False
+
+    def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
+        spec = narrow(rule, DistinctRule)
+        self.grid = Grid.of(spec.window)
+        self.get = operator.attrgetter(spec.field)
+        self.watches_all = spec.min_volume > 0
+
+    def new_key(self) -> Spread:
+        """Empty set."""
+        return Spread(seen=Buckets() if self.watches_all else None)
+
+    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+        """Add the CDR's value; read the cardinality when it matched."""
+        bucket, span = facts.t // self.grid.width, self.grid.span
+        if data.seen is not None:
+            data.seen.add(bucket, 0.0, span)
+        if not matched or not data.values.add(str(self.get(facts)), bucket, span):
+            return None
+        count = float(data.values.count)
+        return Reading(count, data.seen.count if data.seen is not None else count)
+
+    def tick(self, data: Any, now: int) -> Reading | None:
+        """Nothing happens on ticks."""
+        return None
+
+    def expired(self, data: Any, now: int) -> bool:
+        """Evictable once the window is past."""
+        head = now // self.grid.width
+        seen_gone = data.seen is None or data.seen.empty_at(head, self.grid.span)
+        return bool(data.values.empty_at(head, self.grid.span) and seen_gone)

@@ -1,0 +1,83 @@
+"""`sequence`: a `first` CDR then a `then` CDR sharing a `join` value within `within`.
+
+Wangiri is the model case: one-ring inbound calls from foreign numbers (`first`, joined on the
+peer number), then outbound callbacks to those same numbers (`then`). The value is the number
+of completed sequences in the window.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from detector.rules.fields import Facts
+from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
+from detector.rules.predicate import compile_predicate
+from detector.rules.spec import AnyRule, SequenceRule
+from detector.windows import Buckets
+
+MAX_OPEN = 1024
+"""Most `first` values remembered per key."""
+
+
+@dataclass(slots=True)
+class Pending:
+    """Join value → newest `first` time, and the window of completed sequences."""
+
+    firsts: dict[str, int] = field(default_factory=dict)
+    done: Buckets = field(default_factory=Buckets)
+
+
+class Sequence:
+    """Value = completed `first` → `then` sequences in the window."""
+
+    name: ClassVar[str] = "sequence"
+    watches_all = False
+    ticks = False
+
+    def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
+        spec = narrow(rule, SequenceRule)
+        self.grid = Grid.of(spec.window)
+        self.first = compile_predicate(spec.first, ctx.lists, "first")
+        self.then = compile_predicate(spec.then, ctx.lists, "then")
+        self.join = operator.attrgetter(spec.join)
+        self.within = int(spec.within)
+
+    def new_key(self) -> Pending:
+        """Nothing open."""
+        return Pending()
+
+    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+        """Open a sequence on `first`; complete it on `then`."""
+        if not matched:
+            return None
+        joined = str(self.join(facts))
+        if self.first(facts):
+            self._open(data, joined, facts.t)
+        if not self.then(facts):
+            return None
+        opened = data.firsts.get(joined)
+        if opened is None or not 0 <= facts.t - opened <= self.within:
+            return None
+        if not data.done.add(facts.t // self.grid.width, 0.0, self.grid.span):
+            return None
+        return Reading(data.done.count, data.done.count, f"callback to {joined}")
+
+    def _open(self, data: Pending, joined: str, t: int) -> None:
+        if joined not in data.firsts and len(data.firsts) >= MAX_OPEN:
+            horizon = t - self.within
+            for key in [k for k, v in data.firsts.items() if v < horizon]:
+                del data.firsts[key]
+            if len(data.firsts) >= MAX_OPEN:
+                return
+        data.firsts[joined] = max(t, data.firsts.get(joined, t))
+
+    def tick(self, data: Any, now: int) -> Reading | None:
+        """Nothing happens on ticks."""
+        return None
+
+    def expired(self, data: Any, now: int) -> bool:
+        """Evictable when no sequence can complete and none is in the window."""
+        gone = all(now - t > self.within for t in data.firsts.values())
+        return bool(gone and data.done.empty_at(now // self.grid.width, self.grid.span))

@@ -1,0 +1,216 @@
+"""The rule schema: YAML in, frozen typed rule objects out (pydantic, unknown keys forbidden).
+
+One model per rule kind, discriminated by `kind`. Durations are written `30s`, `5m`, `4h`,
+`2d` (or plain seconds) and stored as float seconds. `match` (and the kind-specific `where`,
+`first`, `then`) are predicate mappings checked and compiled by `detector.rules.predicate`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)"
+_DURATION = re.compile(rf"(?:{_PART})+|\d+(?:\.\d+)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds in a duration such as ``"90s"``, ``"5m"``, ``"1h30m"``, ``"2d"`` or a number.
+
+    >>> parse_duration("5m"), parse_duration("1.5h"), parse_duration("1h30m"), parse_duration(30)
+    (300.0, 5400.0, 5400.0, 30.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"bad duration {value!r} (use e.g. 30s, 5m, 4h, 2d)")
+    if isinstance(value, int | float) and value >= 0:
+        return float(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or _DURATION.fullmatch(text) is None:
+        raise ValueError(f"bad duration {value!r} (use e.g. 30s, 5m, 4h, 1h30m, 2d)")
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    return sum(float(n) * _UNITS[unit] for n, unit in re.findall(_PART, text))
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+GroupField = Literal["account", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block"]
+SumField = Literal["cost", "talk_s", "ring_s"]
+Predicate = dict[str, Any]
+
+
+class Frozen(BaseModel):
+    """Base of every schema object: immutable, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Thresholds(Frozen):
+    """Warning and critical levels; a value at or above a level has that severity."""
+
+    warning: float | None = None
+    critical: float | None = None
+
+    @model_validator(mode="after")
+    def _one_level(self) -> Thresholds:
+        if self.warning is None and self.critical is None:
+            raise ValueError("set at least one of warning, critical")
+        if self.warning is not None and self.critical is not None and self.critical < self.warning:
+            raise ValueError("critical must be at or above warning")
+        return self
+
+
+class SumOf(Frozen):
+    """Aggregate that sums a numeric field (e.g. spend: ``{sum: cost}``)."""
+
+    sum: SumField
+
+
+Aggregate = Literal["count"] | SumOf
+
+
+class Allow(Frozen):
+    """CDRs this rule never looks at: allow-listed accounts and number prefixes."""
+
+    accounts: tuple[str, ...] = ()
+    to_prefixes: tuple[str, ...] = ()
+    from_prefixes: tuple[str, ...] = ()
+
+
+class Override(Frozen):
+    """Per-account changes to a rule: other thresholds, volume floor, or off."""
+
+    thresholds: Thresholds | None = None
+    min_volume: int | None = Field(default=None, ge=0)
+    enabled: bool = True
+
+
+class RuleBase(Frozen):
+    """Fields every rule kind shares."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+    description: str = ""
+    match: Predicate = Field(default_factory=dict)
+    group_by: tuple[GroupField, ...] = ("account",)
+    window: Duration = 3600.0
+    thresholds: Thresholds
+    min_volume: int = Field(default=0, ge=0)
+    for_: Duration = Field(default=0.0, alias="for")
+    keep_firing_for: Duration = 0.0
+    cooldown: Duration = 1800.0
+    repeat: Duration = 0.0
+    labels: dict[str, str] = Field(default_factory=dict)
+    summary: str = "{account}: {rule} at {value:.4g} (threshold {threshold:.4g}) in {window}"
+    mode: Literal["live", "shadow"] = "live"
+    overrides: dict[str, Override] = Field(default_factory=dict)
+    allow: Allow = Allow()
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _positive_window(self) -> RuleBase:
+        if self.window < 1:
+            raise ValueError("window must be at least 1s")
+        return self
+
+
+class ThresholdRule(RuleBase):
+    """Count or sum of matching CDRs per key over a sliding window."""
+
+    kind: Literal["threshold"]
+    aggregate: Aggregate = "count"
+
+
+class RatioRule(RuleBase):
+    """Share of the key's matching CDRs (`match`) that also satisfy `where`."""
+
+    kind: Literal["ratio"]
+    where: Predicate
+    min_volume: int = Field(default=20, ge=1)
+
+
+class MatchRule(RuleBase):
+    """A single CDR that satisfies `match`; `value` (a numeric field) is compared to thresholds."""
+
+    kind: Literal["match"]
+    value: SumField | None = None
+    thresholds: Thresholds = Thresholds(warning=1.0)
+
+
+class SpikeRule(RuleBase):
+    """Window aggregate over the key's own seasonal hour-of-week baseline (a factor)."""
+
+    kind: Literal["spike"]
+    aggregate: Aggregate = "count"
+    floor: float = Field(default=10.0, ge=0)
+    min_baseline: float = Field(default=1.0, gt=0)
+    warmup: Duration = 7 * 86400.0
+
+
+class DistinctRule(RuleBase):
+    """Number of distinct values of `field` among the key's matching CDRs in the window."""
+
+    kind: Literal["distinct"]
+    field: GroupField
+
+
+class NewValueRule(RuleBase):
+    """A value of `field` not seen for the key within `lookback` (after `warmup` of history)."""
+
+    kind: Literal["new_value"]
+    field: GroupField
+    lookback: Duration = 30 * 86400.0
+    warmup: Duration = 86400.0
+    thresholds: Thresholds = Thresholds(warning=1.0)
+
+
+class FlatlineRule(RuleBase):
+    """Expected volume (seasonal baseline) high while observed is at most `observed_max`."""
+
+    kind: Literal["flatline"]
+    observed_max: float = Field(default=0.0, ge=0)
+    warmup: Duration = 3 * 86400.0
+
+
+class SequenceRule(RuleBase):
+    """`then` CDRs whose `join` value appeared in a `first` CDR within `within` before."""
+
+    kind: Literal["sequence"]
+    first: Predicate
+    then: Predicate
+    join: GroupField = "peer"
+    within: Duration = 86400.0
+    thresholds: Thresholds = Thresholds(warning=1.0)
+
+
+RuleSpec = Annotated[
+    ThresholdRule
+    | RatioRule
+    | MatchRule
+    | SpikeRule
+    | DistinctRule
+    | NewValueRule
+    | FlatlineRule
+    | SequenceRule,
+    Field(discriminator="kind"),
+]
+"""Any rule, chosen by its `kind`."""
+
+AnyRule = (
+    ThresholdRule
+    | RatioRule
+    | MatchRule
+    | SpikeRule
+    | DistinctRule
+    | NewValueRule
+    | FlatlineRule
+    | SequenceRule
+)
+
+
+class RuleSettings(Frozen):
+    """Rule-set wide settings (``_ruleset.yaml``): where the accounts live."""
+
+    home_country: str = Field(default="IN", pattern=r"^[A-Z]{2}$")
+    timezone: str = "Asia/Kolkata"

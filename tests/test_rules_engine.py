@@ -1,0 +1,174 @@
+"""The rule engine: emission contract, labels, overrides, allow-lists, shadow, eviction."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from detector.alerting.policy import AlertPolicy, AlertsState
+from detector.domain import AlertStatus, Severity, fingerprint
+from detector.rules.engine import RuleEngine, RulesState
+from detector.rules.testing import make_cdr, ruleset_of
+
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+SHORT = {
+    "id": "short-calls",
+    "kind": "threshold",
+    "match": {"direction": "outbound", "talk_s": {"lt": 6}},
+    "window": "10m",
+    "thresholds": {"warning": 3, "critical": 6},
+    "labels": {"pattern": "robocall"},
+    "summary": "{account}: {value:.0f} short calls in {window}",
+}
+
+
+def engine_of(**changes: Any) -> RuleEngine:
+    """An engine running the short-call rule with `changes` applied."""
+    return RuleEngine(ruleset_of({**SHORT, **changes}))
+
+
+def feed(engine: RuleEngine, offsets_s: list[float], **fields: Any) -> list[Any]:
+    """Short outbound calls at the given offsets (seconds after T0), each to a new number."""
+    state = engine.new_state()
+    found = []
+    vary = None if "to_number" in fields else "to"
+    for i, offset in enumerate(offsets_s):
+        cdr = make_cdr(T0 + timedelta(seconds=offset), f"c{i}", {"talk_s": 2, **fields}, vary, i)
+        found.extend(engine.observe(cdr, state))
+    return found
+
+
+def test_rising_severity_emits_at_once() -> None:
+    """Crossing warning and then critical each emit immediately, in that order."""
+    found = feed(engine_of(), [0, 10, 20, 30, 40, 50])
+    assert [f.severity for f in found] == [Severity.WARNING, Severity.CRITICAL]
+    assert [f.value for f in found] == [3, 6]
+
+
+def test_still_firing_heartbeat_is_at_most_once_per_quarter_window() -> None:
+    """While above, findings repeat no more often than max(window/4, 60 s) of event time."""
+    found = feed(engine_of(thresholds={"warning": 1}), [i * 10.0 for i in range(60)])
+    times = [f.at for f in found]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert found
+    assert all(gap >= 150 for gap in gaps)
+    assert len(found) == 4  # t = 0, 150, 300, 450 s of a 590 s stream
+
+
+def test_nothing_is_emitted_while_below_the_threshold() -> None:
+    """Two short calls in a window never reach warning 3."""
+    assert feed(engine_of(), [0, 400, 800, 1200]) == []
+
+
+def test_dropping_below_then_crossing_again_emits_again() -> None:
+    """After the value falls below the threshold the next crossing emits without waiting."""
+    found = feed(engine_of(window="2m", thresholds={"warning": 2}), [0, 10, 300, 310])
+    assert [f.at for f in found] == [T0 + timedelta(seconds=10), T0 + timedelta(seconds=310)]
+
+
+def test_finding_carries_labels_summary_evidence_and_window() -> None:
+    """Labels are account, group and rule labels sorted; summary is rendered; evidence call ids."""
+    finding = feed(engine_of(), [0, 10, 20])[0]
+    assert finding.labels == (("account", "MA_test"), ("pattern", "robocall"))
+    assert finding.summary == "MA_test: 3 short calls in 10m"
+    assert finding.evidence == ("c0", "c1", "c2")
+    assert (finding.source, finding.key, finding.window_s, finding.threshold) == (
+        "short-calls",
+        "MA_test",
+        600.0,
+        3,
+    )
+    assert dict(finding.details)["top_destinations"].count("×1") == 3
+    assert not finding.shadow
+
+
+def test_group_by_adds_the_group_value_to_key_and_labels() -> None:
+    """Grouping by destination makes one key (and fingerprint) per number."""
+    found = feed(engine_of(group_by=["account", "to"]), [0, 10, 20], to_number="+5355512345")
+    assert found[0].key == "MA_test|+5355512345"
+    assert ("to", "+5355512345") in found[0].labels
+
+
+def test_per_account_override_changes_thresholds_for_that_account_only() -> None:
+    """An override raises the bar for its account and leaves the others alone."""
+    engine = engine_of(overrides={"MA_big": {"thresholds": {"warning": 100}}})
+    assert feed(engine, [0, 10, 20], account="MA_big") == []
+    assert len(feed(engine, [0, 10, 20], account="MA_small")) == 1
+
+
+def test_override_can_switch_a_rule_off_for_an_account() -> None:
+    """`enabled: false` in an override silences the rule for that account."""
+    engine = engine_of(overrides={"MA_lab": {"enabled": False}})
+    assert feed(engine, [0, 10, 20, 30, 40, 50], account="MA_lab") == []
+
+
+def test_allow_lists_skip_accounts_and_prefixes() -> None:
+    """Allow-listed accounts and destination prefixes are never counted."""
+    engine = engine_of(allow={"accounts": ["MA_test"]})
+    assert feed(engine, [0, 10, 20]) == []
+    engine = engine_of(allow={"to_prefixes": ["+9198"]})
+    assert feed(engine, [0, 10, 20]) == []
+    assert len(feed(engine, [0, 10, 20], to_number="+5355500000")) == 1
+
+
+def test_min_volume_counts_all_cdrs_of_the_key() -> None:
+    """Below `min_volume` CDRs (matching or not) nothing is judged; above it the rule fires."""
+    engine = engine_of(min_volume=5)
+    assert feed(engine, [0, 10, 20]) == []
+    state = engine.new_state()
+    for i in range(3):
+        long_call = make_cdr(T0 + timedelta(seconds=i), f"l{i}", {"talk_s": 300}, "to", i)
+        engine.observe(long_call, state)
+    short = [make_cdr(T0 + timedelta(seconds=10 + i), f"s{i}", {"talk_s": 2}) for i in range(3)]
+    found = [f for c in short for f in engine.observe(c, state)]
+    assert [f.value for f in found] == [3]
+
+
+def test_shadow_rules_mark_their_findings() -> None:
+    """`mode: shadow` findings carry shadow=True for the policy to record, not notify."""
+    assert all(f.shadow for f in feed(engine_of(mode="shadow"), [0, 10, 20]))
+
+
+def test_timings_default_resolve_after_to_the_window() -> None:
+    """AlertTiming carries for, keep_firing_for and cooldown, and resolves after the window."""
+    timing = engine_of(**{"for": "2m", "keep_firing_for": "5m", "cooldown": "1h"}).timings()
+    assert timing["short-calls"].resolve_after_s == 600.0
+    assert (timing["short-calls"].for_s, timing["short-calls"].keep_firing_for_s) == (120, 300)
+    assert timing["short-calls"].cooldown_s == 3600
+
+
+def test_advance_without_ticking_rules_does_nothing() -> None:
+    """With no flatline rule, advance returns no findings and leaves the state untouched."""
+    engine, state = engine_of(), RulesState()
+    assert engine.advance("MA_test", T0 + timedelta(days=1), state) == []
+    assert state == RulesState()
+
+
+def test_idle_keys_are_evicted_after_their_window() -> None:
+    """Keys whose windows emptied are dropped by the periodic sweep, keeping state small."""
+    engine = engine_of(group_by=["account", "to"])
+    state = engine.new_state()
+    for i in range(50):
+        engine.observe(make_cdr(T0 + timedelta(seconds=i), f"c{i}", {"talk_s": 2}, "to", i), state)
+    assert len(state.by_rule["short-calls"]) == 50
+    later = make_cdr(T0 + timedelta(hours=2), "late", {"talk_s": 200})
+    engine.observe(later, state)
+    assert "short-calls" not in state.by_rule
+    assert len(pickle.dumps(state)) < 8192
+
+
+def test_findings_drive_the_alert_policy_to_fire_and_resolve() -> None:
+    """Engine findings through the real AlertPolicy: one FIRING, then RESOLVED after the window."""
+    engine = engine_of()
+    policy = AlertPolicy(engine.timings())
+    alerts_state, alerts = AlertsState(), []
+    for finding in feed(engine, [0, 10, 20, 30, 40, 50]):
+        alerts.extend(policy.on_finding(finding, alerts_state))
+    alerts.extend(policy.advance(T0 + timedelta(hours=1), alerts_state))
+    statuses = [a.status for a in alerts]
+    assert statuses[0] is AlertStatus.FIRING
+    assert statuses[-1] is AlertStatus.RESOLVED
+    expected = fingerprint("short-calls", {"account": "MA_test", "pattern": "robocall"})
+    assert {a.fingerprint for a in alerts} == {expected}

@@ -1,0 +1,194 @@
+"""Window math: scenario tables with ASCII timelines, and hypothesis properties."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pickle
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from detector.windows import Buckets, Distinct, Seasonal, bucket_width, span_of
+
+
+def play(timeline: str, span: int) -> Buckets:
+    """Feed a timeline: one character per bucket, `x` one event, a digit n events, `.` none."""
+    window = Buckets()
+    for bucket, mark in enumerate(timeline.strip("|").replace(" ", "")):
+        n = 1 if mark == "x" else 0 if mark == "." else int(mark)
+        if n:
+            window.add(bucket, float(n), span, n=float(n))
+    return window
+
+
+@pytest.mark.parametrize(
+    ("timeline", "span", "count"),
+    [
+        ("|x x x|", 3, 3),  # everything inside the window
+        ("|x x x x|", 3, 3),  # the first bucket slid out
+        ("|2 . . x|", 3, 1),  # a burst three buckets ago is gone
+        ("|2 . x|", 3, 3),  # ... but two buckets ago it still counts
+        ("|x . . . . . . x|", 3, 1),  # a gap longer than the window clears it
+        ("|3|", 1, 3),  # a one-bucket window holds its bucket
+        ("|. . . .|", 3, 0),  # nothing seen, nothing counted
+    ],
+)
+def test_window_counts_follow_the_timeline(timeline: str, span: int, count: int) -> None:
+    """The window counts exactly the events of the last `span` buckets ending at the newest."""
+    window = play(timeline, span)
+    assert window.count == count
+    assert window.total == count
+
+
+@pytest.mark.parametrize(
+    ("timeline", "late_bucket", "accepted", "count"),
+    [
+        ("|x x x x|", 2, True, 4),  # late but inside the window: updates it
+        ("|x x x x|", 1, True, 4),  # the oldest open bucket still counts
+        ("|x x x x|", 0, False, 3),  # older than the window: ignored and reported
+    ],
+)
+def test_late_events_update_open_buckets_only(
+    timeline: str, late_bucket: int, accepted: bool, count: int
+) -> None:
+    """A late event lands in its bucket while that bucket is in the window, else is refused."""
+    window = play(timeline, 3)
+    assert window.add(late_bucket, 1.0, 3) is accepted
+    assert window.count == count
+
+
+def test_count_at_reads_a_later_window_without_changing_it() -> None:
+    """`count_at` sees what the window would hold at a later head, leaving the state as is."""
+    window = play("|x x x|", 3)
+    assert window.count_at(3, 3) == 2
+    assert window.count_at(10, 3) == 0
+    assert window.count == 3
+
+
+def test_bucket_geometry_is_window_over_thirty_with_a_ten_second_floor() -> None:
+    """Bucket width is window/30 (at least 10 s) and the span covers the window."""
+    assert bucket_width(3600) == 120
+    assert bucket_width(60) == 10
+    assert span_of(3600, 120) == 30
+    assert span_of(65, 10) == 7
+
+
+events = st.lists(st.integers(min_value=0, max_value=400), max_size=120)
+
+
+@given(events, st.integers(min_value=1, max_value=40))
+def test_window_count_equals_a_brute_force_count(buckets: list[int], span: int) -> None:
+    """After any arrival sequence the count equals a brute-force count over the final window."""
+    window = Buckets()
+    for b in buckets:
+        window.add(b, 2.0, span)
+    head = max(buckets, default=None)
+    expected = 0 if head is None else sum(1 for b in buckets if head - span < b <= head)
+    assert window.count == expected
+    assert window.total == 2.0 * expected
+    assert len(window.cells) <= span
+
+
+@given(events, st.integers(min_value=1, max_value=40), st.randoms(use_true_random=False))
+def test_window_state_is_independent_of_arrival_order(
+    buckets: list[int], span: int, rnd: random.Random
+) -> None:
+    """Shuffling the arrivals yields the same final window."""
+    shuffled = list(buckets)
+    rnd.shuffle(shuffled)
+    a, b = Buckets(), Buckets()
+    for x in buckets:
+        a.add(x, 1.0, span)
+    for x in shuffled:
+        b.add(x, 1.0, span)
+    assert (a.head, a.count, dict(sorted(a.cells.items()))) == (
+        b.head,
+        b.count,
+        dict(sorted(b.cells.items())),
+    )
+
+
+values = st.lists(
+    st.tuples(st.sampled_from("abcdefgh"), st.integers(min_value=0, max_value=200)), max_size=80
+)
+
+
+@given(values, st.integers(min_value=1, max_value=30))
+def test_distinct_count_equals_a_brute_force_count(seen: list[tuple[str, int]], span: int) -> None:
+    """The distinct count equals the number of values seen in the final window."""
+    window = Distinct()
+    for value, bucket in seen:
+        window.add(value, bucket, span)
+    head = max((b for _, b in seen), default=None)
+    expected = set() if head is None else {v for v, b in seen if head - span < b <= head}
+    assert window.count == len(expected)
+
+
+@given(values, st.integers(min_value=1, max_value=30), st.randoms(use_true_random=False))
+def test_distinct_is_independent_of_arrival_order(
+    seen: list[tuple[str, int]], span: int, rnd: random.Random
+) -> None:
+    """Shuffling the arrivals yields the same distinct set."""
+    shuffled = list(seen)
+    rnd.shuffle(shuffled)
+    a, b = Distinct(), Distinct()
+    for v, x in seen:
+        a.add(v, x, span)
+    for v, x in shuffled:
+        b.add(v, x, span)
+    assert a.last == b.last
+
+
+def test_distinct_stops_growing_at_its_cap_and_says_so() -> None:
+    """Past the cap new values are not stored and the set reports saturation."""
+    window = Distinct()
+    for i in range(10):
+        window.add(str(i), 0, span=5, cap=4)
+    assert window.count == 4
+    assert window.saturated
+
+
+def test_seasonal_baseline_learns_each_hour_of_week_and_zeros_for_silent_hours() -> None:
+    """Completed hours fold into their slot; hours without events fold in as zeros."""
+    baseline = Seasonal()
+    baseline.add(0, 50.0)
+    baseline.add(3, 1.0)  # hours 1 and 2 were silent
+    assert baseline.hours_seen == 3
+    assert baseline.expected(0) == 50.0
+    assert baseline.expected(1) == 0.0
+    assert baseline.expected(168) == 50.0  # same hour one week later
+
+
+def test_seasonal_baseline_ignores_hours_already_folded() -> None:
+    """A value for an hour already folded does not rewrite history."""
+    baseline = Seasonal()
+    baseline.add(5, 10.0)
+    baseline.add(6, 1.0)
+    baseline.add(5, 1000.0)
+    assert baseline.expected(5) == 10.0
+
+
+def test_window_states_are_small_when_pickled() -> None:
+    """A full hour window and a trained baseline each pickle to a few kilobytes at most."""
+    window = Buckets()
+    for b in range(1000):
+        window.add(b, 1.0, 30)
+    baseline = Seasonal()
+    for h in range(400):
+        baseline.add(h, 3.0)
+    assert len(pickle.dumps(window)) < 1500
+    assert len(pickle.dumps(baseline)) < 4000
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["detector.windows.buckets", "detector.windows.distinct", "detector.windows.seasonal"],
+)
+def test_window_module_examples_hold(module: str) -> None:
+    """The runnable examples in each window module's docstrings pass."""
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0

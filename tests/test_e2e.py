@@ -107,7 +107,7 @@ def test_sigkilled_daemon_resumes_without_losing_or_recounting_a_cdr(tmp_path: P
         last = daemon(tmp_path, sim, config, free_port(), env, "daemon-last")
         try:
             wait_for(lambda: sim.stats()["final"], 120, "the simulated hour to end")
-            served = sim.stats()["visible"]
+            served = sim.stats()["calls"]
             wait_for(lambda: _processed(state) == served, 120, f"cdrs_processed == {served}")
         finally:
             assert last.stop() == 0, last.text()

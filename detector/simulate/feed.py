@@ -35,12 +35,18 @@ class Feed:
         self._traffic = traffic
         self._next = 0
         self._keys: dict[str | None, list[Key]] = {None: []}
+        self._calls: set[str] = set()
         self._lock = threading.Lock()
 
     @property
     def visible(self) -> int:
         """How many rows have been released."""
         return self._next
+
+    @property
+    def calls(self) -> int:
+        """How many distinct calls have been released (chaos duplicates count once)."""
+        return len(self._calls)
 
     @property
     def total(self) -> int:
@@ -57,6 +63,8 @@ class Feed:
                 account = str(traffic.rows[i]["account_auth_id"])
                 bisect.insort(self._keys[None], key)
                 bisect.insort(self._keys.setdefault(account, []), key)
+                row = traffic.rows[i]
+                self._calls.add(str(row.get("call_uuid") or row.get("uuid")))
                 self._next += 1
 
     def page(

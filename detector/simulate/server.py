@@ -71,11 +71,12 @@ class SimulatorServer:
             self._thread = None
 
     def stats(self) -> dict[str, object]:
-        """What `/_sim/stats` answers: sim time, visible and total rows, whether final."""
+        """What `/_sim/stats` answers: sim time, visible rows, distinct calls, total, final."""
         now = self.refresh()
         return {
             "sim_time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "visible": self.feed.visible,
+            "calls": self.feed.calls,
             "total": self.feed.total,
             "final": now >= self.traffic.final_at,
         }

@@ -9,6 +9,18 @@ from typing import Any, TextIO
 import structlog
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at write time (it may be replaced after configure)."""
+
+    def write(self, text: str) -> int:
+        """Forward to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
+
+
 def configure(fmt: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
     """Set up structlog (key-value events; ISO timestamps) writing to `stream` (stderr)."""
     renderer: Any = (
@@ -25,7 +37,7 @@ def configure(fmt: str = "console", level: str = "info", stream: TextIO | None =
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

@@ -25,11 +25,12 @@ Deliberate departures from raw `phonenumbers`:
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType
 
 PREFIX_DIGITS = 8
 """National digits in the cache key; must be ≥ the deepest constrained digit in the metadata."""
@@ -38,6 +39,15 @@ NON_GEOGRAPHIC_RISK = frozenset({"882", "883", "979"})
 """Country codes always reported as not valid (international networks and premium rate)."""
 
 _COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_UNKNOWN = PhoneNumberType.UNKNOWN
+_MAX_NSN = 17
+_NO_PREFIX = re.compile(r"(?!)")
+"""Matches nothing: the region has no national prefix to strip."""
+_PREFIXES: dict[str, re.Pattern[str]] = {}
+
+_keep_patterns = getattr(phonenumbers, "enable_pattern_cache", None)
+if _keep_patterns is not None:  # phonenumbers ≥ 9: compile each metadata regex once, not per call
+    _keep_patterns()
 _NON_GEO_REGION = "001"
 _MAX_DIGITS = 17
 
@@ -93,6 +103,65 @@ def classify_uncached(e164: str) -> NumberInfo:
     return NumberInfo(country, kind, possible=possible, valid=valid)
 
 
+def _classify_once(e164: str, code: str) -> NumberInfo:
+    """`classify_uncached` for a number with calling code `code`, running the type patterns once.
+
+    `phonenumbers.is_valid_number` is exactly "`number_type` is not UNKNOWN" for the region
+    `region_code_for_number` picks (that region always belongs to the number's calling code),
+    so one `number_type` call decides both validity and type.
+    """
+    parsed = _plain(e164, code)
+    if parsed is None:
+        try:
+            parsed = phonenumbers.parse(e164, None)
+        except NumberParseException:
+            return NOT_A_NUMBER
+    possible = bool(phonenumbers.is_possible_number(parsed))
+    region = phonenumbers.region_code_for_number(parsed)
+    number_type = phonenumbers.number_type(parsed) if region is not None else _UNKNOWN
+    valid = number_type != _UNKNOWN and code not in NON_GEOGRAPHIC_RISK
+    if valid:
+        kind = str(PhoneNumberType.to_string(number_type))
+    else:
+        region = phonenumbers.region_code_for_country_code(int(code))
+        kind = "INVALID"
+    country = "" if region in (_NON_GEO_REGION, "ZZ", None) else region
+    return NumberInfo(country, kind, possible=possible, valid=valid)
+
+
+def _plain(e164: str, code: str) -> PhoneNumber | None:
+    """What `phonenumbers.parse` makes of "+<code><national>" when parsing has nothing to do.
+
+    That is when the national part has 2..17 digits, no leading zero, and no national prefix
+    for parsing of the calling code's main region matches it (parse would try to strip it).
+    Anything else returns None, and the caller runs the full `phonenumbers.parse`.
+    """
+    national = e164[1 + len(code) :]
+    if not 2 <= len(national) <= _MAX_NSN or national[0] == "0":
+        return None
+    prefix = _national_prefix(code)
+    if prefix is None or prefix.match(national):
+        return None
+    return PhoneNumber(country_code=int(code), national_number=int(national))
+
+
+def _national_prefix(code: str) -> re.Pattern[str] | None:
+    """Compiled national prefix for parsing of `code`'s main region; `_NO_PREFIX` when it has none.
+
+    None when the code has no metadata (then `_plain` defers to the full parse).
+    """
+    found = _PREFIXES.get(code)
+    if found is None:
+        calling = int(code)
+        region = phonenumbers.region_code_for_country_code(calling)
+        meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(calling, region)
+        if meta is None:
+            return None
+        pattern = meta.national_prefix_for_parsing
+        found = _PREFIXES[code] = re.compile(f"(?:{pattern})") if pattern else _NO_PREFIX
+    return found
+
+
 class NumberCache:
     """A bounded LRU of classifications keyed by number prefix and length (see module doc)."""
 
@@ -100,18 +169,22 @@ class NumberCache:
         self.maxsize = maxsize
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[str, NumberInfo] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], NumberInfo] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every entry and the hit/miss counts."""
+        self._entries.clear()
+        self.hits = self.misses = 0
 
     def classify(self, e164: str) -> NumberInfo:
         """Classification of `e164`, from the cache when a number with its prefix was seen."""
         code = country_code(e164)
         if not code:
             return NOT_A_NUMBER
-        digits = e164[1:]
-        key = f"{digits[: len(code) + PREFIX_DIGITS]}/{len(digits)}"
+        key = (e164[1 : 1 + len(code) + PREFIX_DIGITS], len(e164))
         entries = self._entries
         info = entries.get(key)
         if info is not None:
@@ -119,7 +192,7 @@ class NumberCache:
             entries.move_to_end(key)
             return info
         self.misses += 1
-        info = classify_uncached(e164)
+        info = _classify_once(e164, code)
         entries[key] = info
         if len(entries) > self.maxsize:
             entries.popitem(last=False)
@@ -136,6 +209,11 @@ def classify(e164: str) -> NumberInfo:
     ('PREMIUM_RATE', False)
     """
     return _DEFAULT_CACHE.classify(e164)
+
+
+def reset_cache() -> None:
+    """Empty the process-wide cache behind `classify` (benchmarks measure a cold start)."""
+    _DEFAULT_CACHE.clear()
 
 
 def is_international(e164: str, home_country: str) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from detector.domain import CDR, AlertTiming, Finding
+from detector.domain.cdr import Direction
 from detector.rules.fields import Clock, Facts, Locale
 from detector.rules.kinds import KindContext
 from detector.rules.loader import RuleSet
@@ -41,17 +42,24 @@ class RuleEngine:
     """Evaluates a loaded rule set against CDRs of one account at a time."""
 
     def __init__(self, rules: RuleSet) -> None:
+        self.ruleset = rules
+        """The validated rules this engine runs (compared by `reload.carry_over`)."""
         settings = rules.settings
         self.locale = Locale(settings.home_country, settings.timezone)
         self.clock = Clock(settings.timezone)
         context = KindContext(rules.lists, self.clock)
         self.runners = tuple(Runner(spec, context) for spec in rules.rules)
         self.tickers = tuple(r for r in self.runners if r.kind.ticks)
+        self.rule_ids = frozenset(r.id for r in self.runners)
         self.plan = tuple(
             (r.predicate, r.kind.watches_all, r.gate, r, r.key, r.kind.observe)
             for r in self.runners
         )
         """Per rule, what the hot loop calls, bound once."""
+        self.plans = {
+            d.value: tuple(p for p in self.plan if _may_see(p[3], d.value)) for d in Direction
+        }
+        """`plan` per CDR direction, without rules whose `match` needs the other direction."""
 
     def new_state(self) -> RulesState:
         """Empty state for a newly seen account."""
@@ -68,7 +76,8 @@ class RuleEngine:
             self.sweep(state, facts.t)
         found: list[Finding] = []
         by_rule = state.by_rule
-        for predicate, watches_all, gate, runner, key_of, observe in self.plan:
+        plan = self.plans.get(facts.direction, self.plan)
+        for predicate, watches_all, gate, runner, key_of, observe in plan:
             matched = predicate(facts)
             if not (matched or watches_all) or (gate is not None and not gate(facts)):
                 continue
@@ -129,5 +138,17 @@ class RuleEngine:
                 del tracks[key]
             if not tracks:
                 del state.by_rule[runner.id]
-        for rule_id in [r for r in state.by_rule if r not in {x.id for x in self.runners}]:
+        for rule_id in [r for r in state.by_rule if r not in self.rule_ids]:
             del state.by_rule[rule_id]
+
+
+def _may_see(runner: Runner, direction: str) -> bool:
+    """False when `runner` can skip CDRs of `direction`: its `match` requires another one.
+
+    Only rules that observe matching CDRs alone (not `watches_all`) can skip; a top-level
+    ``direction: value`` entry of `match` fails for every other direction.
+    """
+    if runner.kind.watches_all:
+        return True
+    wanted = runner.spec.match.get("direction") if isinstance(runner.spec.match, dict) else None
+    return not isinstance(wanted, str) or str(wanted) == direction

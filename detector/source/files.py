@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -18,6 +18,14 @@ from detector.domain.cdr import CDR, Rejected
 from detector.errors import SourceError
 from detector.source import wire
 from detector.source.normalize import normalize
+
+_fast_loads: Callable[[str], object] = json.loads
+try:  # orjson parses JSON lines ~2.5x faster; the stdlib gives the same values without it
+    from orjson import loads as _orjson_loads
+
+    _fast_loads = _orjson_loads
+except ImportError:  # pragma: no cover - orjson is optional
+    pass
 
 Row = Mapping[str, object]
 
@@ -68,10 +76,18 @@ def _jsonl_rows(stream: IO[str]) -> Iterator[tuple[int, Row | str]]:
         if not text:
             continue
         try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            value = None
+            value = _fast_loads(text)
+        except ValueError:  # orjson's errors are ValueErrors too
+            value = _loads(text)  # NaN, huge ints, lone surrogates: what the stdlib accepts
         yield number, value if isinstance(value, dict) else text
+
+
+def _loads(text: str) -> object:
+    """`json.loads`, or None when the text is not JSON."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _csv_rows(stream: IO[str]) -> Iterator[tuple[int, Row | str]]:

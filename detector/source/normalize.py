@@ -30,6 +30,8 @@ _SEPARATORS = str.maketrans("", "", " -.()/")
 _MAX_NUMBER_LEN = 64
 _INDIA = "+91"
 _T = TypeVar("_T")
+_HUGE = 2**1000
+"""Ints inside ±_HUGE convert to float without overflow."""
 
 
 class _Bad(Exception):
@@ -137,10 +139,12 @@ def _build(row: Mapping[object, object], call_id: str, account: str | None) -> C
 
 def _first(row: Mapping[object, object], names: tuple[str, ...]) -> tuple[str, object]:
     """The first (name, value) among `names` that is present and not empty; value None if none."""
+    get = row.get
     for name in names:
-        value = row.get(name)
-        if value is not None and value != "":
-            return name, value
+        value = get(name)
+        if value is None or (value.__class__ is not float and value == ""):
+            continue
+        return name, value
     return names[0], None
 
 
@@ -187,6 +191,10 @@ def _time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime | No
         return None
     if not isinstance(value, str):
         raise _Bad("bad_time", f"{name} is not an ISO 8601 string: {_show(value)}")
+    if len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[16] == ":":
+        fast = _plain_utc(value)  # the common wire form YYYY-MM-DDTHH:MM:SSZ
+        if fast is not None:
+            return fast
     try:
         ts = datetime.fromisoformat(value.strip())
         if ts.tzinfo is None:
@@ -194,6 +202,17 @@ def _time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime | No
         return ts if ts.tzinfo is UTC else ts.astimezone(UTC)
     except (ValueError, OverflowError):
         raise _Bad("bad_time", f"{name} is not an ISO 8601 time: {_show(value)}") from None
+
+
+def _plain_utc(value: str) -> datetime | None:
+    """`YYYY-MM-DDTHH:MM:SSZ` as aware UTC, or None to let the general parser decide."""
+    if value[4] != "-" or value[7] != "-" or value[13] != ":":
+        return None
+    try:
+        ts = datetime.fromisoformat(value[:19])
+    except ValueError:
+        return None  # e.g. "2026-02-30…": the general path rejects it with the usual detail
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else None
 
 
 def _required_time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime:
@@ -208,6 +227,9 @@ def _lookup(
 ) -> _T:
     name, value = _first(row, names)
     if isinstance(value, str):
+        found = table.get(value)  # keys are already in normal form: a hit needs no folding
+        if found is not None:
+            return found
         found = table.get(value.strip().lower().replace("-", "_").replace(" ", "_"))
         if found is not None:
             return found
@@ -216,6 +238,11 @@ def _lookup(
 
 def _number_value(name: str, value: object) -> float:
     """A finite float from an int, float or numeric text; bad_number_value otherwise."""
+    cls = value.__class__
+    if cls is float or (cls is int and -_HUGE < value < _HUGE):  # type: ignore[operator]
+        number = float(value)  # type: ignore[arg-type]  # JSON numbers: nothing to parse
+        if number - number == 0.0:  # finite (inf - inf and nan - nan are nan)
+            return number
     try:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise TypeError(name)

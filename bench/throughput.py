@@ -1,0 +1,135 @@
+"""Backtest throughput of the default pack on one core, next to the parse-only floor (issue 4).
+
+Generates a deterministic simulator file, then times each stage over the same rows:
+- floor: read + parse JSON only (no detector can go below it);
+- read + normalise: the floor plus folding rows into `CDR`s (number classification included);
+- rules end to end, and rules + model end to end, through `run_backtest` and the live `Detector`;
+and prints CDR/s and the time relative to the floor, plus pickled rule state bytes per idle
+account (no rule keys left after a sweep) and per active account (as the replay left it).
+The number classification cache is emptied before each stage, so every stage starts cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import tempfile
+import time
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from detector.assembly import build_detector
+from detector.backtest import run_backtest
+from detector.config import ModelSettings
+from detector.enrich.numbers import reset_cache
+from detector.pipeline import Detector
+from detector.simulate import SimOptions, generate, write_rows_jsonl
+from detector.source.files import read_cdrs, read_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 42
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One timed stage: rows handled and wall seconds."""
+
+    label: str
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Rows per second."""
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def write_file(accounts: int, hours: int, folder: Path) -> Path:
+    """A deterministic simulator JSONL file of `accounts` × `hours` of traffic."""
+    path = folder / "bench.jsonl"
+    options = SimOptions(accounts=accounts, duration=timedelta(hours=hours), seed=SEED)
+    write_rows_jsonl(generate(options), path)
+    return path
+
+
+def timed(label: str, work: Callable[[], int]) -> Stage:
+    """Run `work` (returns rows handled) from a cold number cache and time it."""
+    reset_cache()
+    started = time.perf_counter()
+    rows = work()
+    return Stage(label, rows, time.perf_counter() - started)
+
+
+def replay(path: Path, *, model: bool) -> tuple[int, Detector]:
+    """Backtest `path` through a fresh default-pack detector; CDRs seen and the detector."""
+    detector = build_detector(ROOT / "rules", ModelSettings(enabled=model))
+    return run_backtest(path, detector).cdrs, detector
+
+
+def state_bytes(detector: Detector) -> tuple[float, float]:
+    """Mean pickled rule-state bytes per account: (idle, after a sweep far ahead; active)."""
+    states = [account.rules for account in detector.accounts.values()]
+    if not states:
+        return 0.0, 0.0
+    active = sum(len(pickle.dumps(s)) for s in states) / len(states)
+    newest = detector.newest
+    far = int(newest.timestamp()) + 30 * 86400 if newest is not None else 0
+    idle = []
+    for state in states:
+        copy = deepcopy(state)
+        detector.engine.sweep(copy, far)
+        idle.append(len(pickle.dumps(copy)))
+    return sum(idle) / len(idle), active
+
+
+def measure(path: Path) -> tuple[list[Stage], tuple[float, float]]:
+    """Time every stage over `path`; the stages and the rule-state sizes of the rules run."""
+    kept: list[Detector] = []
+
+    def rules(model: bool) -> Callable[[], int]:
+        def work() -> int:
+            rows, detector = replay(path, model=model)
+            kept.append(detector)
+            return rows
+
+        return work
+
+    stages = [
+        timed("floor: read + parse JSON", lambda: sum(1 for _ in read_rows(path))),
+        timed("read + normalise", lambda: sum(1 for _ in read_cdrs(path))),
+        timed("rules (default pack)", rules(False)),
+        timed("rules + model", rules(True)),
+    ]
+    return stages, state_bytes(kept[0])
+
+
+def report(stages: list[Stage], sizes: tuple[float, float]) -> str:
+    """The figures as a small table."""
+    floor = stages[0].seconds
+    lines = [f"{'stage':28}{'CDR/s':>12}{'x floor':>10}"]
+    for stage in stages:
+        ratio = stage.seconds / floor if floor > 0 else 0.0
+        lines.append(f"{stage.label:28}{stage.rate:>12,.0f}{ratio:>10.2f}")
+    idle, active = sizes
+    lines.append(f"rule state per idle account: {idle:,.0f} B; per active account: {active:,.0f} B")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate the file, run every stage, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__)
+    parser.add_argument("accounts", nargs="?", type=int, default=300)
+    parser.add_argument("hours", nargs="?", type=int, default=24)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_file(args.accounts, args.hours, Path(tmp))
+        stages, sizes = measure(path)
+    print(f"input: {stages[0].rows:,} rows, {args.accounts} accounts, {args.hours} h (seed {SEED})")
+    print(report(stages, sizes))
+
+
+if __name__ == "__main__":
+    main()

@@ -28,10 +28,11 @@ from detector.pipeline import Detector
 from detector.progress import backfill_with_progress
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
-from detector.service import Service, model_timings
+from detector.service import FeedPoller, Service, model_timings
+from detector.source.accounts import PerAccountPoller, trunk_normalizer
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Normalize, Poller, PollerConfig
 from detector.state.store import Snapshot, StateStore
 
 
@@ -106,17 +107,37 @@ def build_api(settings: Settings, metrics: Metrics) -> CdrApi:
 
 def build_poller(settings: Settings, api: CdrApi, account: str | None = None) -> Poller:
     """The tailing poller with the configured horizon and date-filter timezone."""
+    return Poller(api, _normalizer(settings), _poller_config(settings, account), clock=_now)
+
+
+def build_feed(settings: Settings, api: CdrApi) -> FeedPoller:
+    """The global-feed poller, or one per customer account when `poll.mode: per_account`."""
+    if settings.poll.mode == "per_account":
+        return PerAccountPoller(api, _normalizer(settings), _poller_config(settings, None), _now)
+    return build_poller(settings, api)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _normalizer(settings: Settings) -> Normalize:
+    trunks = settings.poll.trunk_accounts
+    return trunk_normalizer(normalize, trunks) if trunks else normalize
+
+
+def _poller_config(settings: Settings, account: str | None) -> PollerConfig:
     poll = settings.poll
-    config = PollerConfig(
+    return PollerConfig(
         per_page=poll.per_page, date_tz=poll.date_tz, horizon_s=poll.lateness_horizon_s,
         overlap_s=poll.overlap_s, sweep_every=poll.sweep_every, start_back_s=poll.start_back_s,
         max_pages_per_cycle=poll.max_pages_per_cycle, account=account,
     )  # fmt: skip
-    return Poller(api, normalize, config, clock=lambda: datetime.now(UTC))
 
 
 def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
     """The daemon, resumed from the state file."""
+    api = build_api(settings, metrics)
     store = StateStore(settings.state.path)
     snapshot = store.load()
     detector = build_detector(
@@ -124,7 +145,7 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
     )
     notifiers = build_notifiers(settings, log)
     service = Service(
-        poller=build_poller(settings, build_api(settings, metrics)),
+        poller=build_feed(settings, api),
         detector=detector,
         model=detector.model,
         store=store,
@@ -173,6 +194,6 @@ def run_backfill(
     log = logs.get("backfill")
     metrics = Metrics(account_cap=settings.metrics.account_cap)
     service = build_service(settings, metrics, log)
-    poller = build_poller(settings, service.poller.api, account)
+    poller = build_poller(settings, build_api(settings, metrics), account)
     backfill_with_progress(service, poller, start, end, account)
     service.store.close()

@@ -92,6 +92,8 @@ class PollSettings(_Section):
     start_back_s: float = Field(0.0, ge=0)
     max_pages_per_cycle: int = Field(50, ge=1)
     seen_ttl_s: float = Field(2 * 86400.0, gt=0)
+    mode: Literal["global", "per_account"] = "global"
+    trunk_accounts: dict[str, str] = Field(default_factory=dict)
 
 
 class StateSettings(_Section):

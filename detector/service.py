@@ -14,11 +14,12 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from stat import S_ISREG
+from typing import Any, Protocol
 
 from detector.alerting.dispatch import Dispatcher
 from detector.alerting.policy import AlertPolicy
@@ -29,29 +30,51 @@ from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector, Step
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
-from detector.source.poller import Poller, PollResult
+from detector.rules.reload import carry_over
+from detector.source.poller import PollResult
 from detector.state.store import Cycle, StateStore
 
 EXIT_AUTH = 2
 
 
+class FeedPoller(Protocol):
+    """What the loop needs from a poller: one exactly-once poll per cycle."""
+
+    def poll(
+        self, cursor: dict[str, Any] | None, seen: Callable[[Collection[str]], set[str]]
+    ) -> PollResult:
+        """Every CDR not returned before, and the next cursor."""
+        ...
+
+
 @dataclass(slots=True)
 class RuleWatch:
-    """Notices changes to the rule directory by file names, sizes and mtimes."""
+    """Notices changes to the rule directory by file names, sizes and mtimes.
+
+    The first call only records the directory. A file that vanishes while it is being looked
+    at (an editor replacing it) counts as absent, so the next call sees it again as a change.
+    """
 
     directory: Path
-    signature: tuple[tuple[str, int, int], ...] = ()
+    signature: tuple[tuple[str, int, int], ...] | None = None
 
     def changed(self) -> bool:
         """True when the directory's rule files differ from the last call."""
-        current = tuple(
-            (str(p), p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(self.directory.rglob("*"))
-            if p.suffix in {".yaml", ".yml", ".txt"} and p.is_file()
-        )
-        changed = bool(self.signature) and current != self.signature
+        current = tuple(self._files())
+        changed = self.signature is not None and current != self.signature
         self.signature = current
         return changed
+
+    def _files(self) -> Iterator[tuple[str, int, int]]:
+        for path in sorted(self.directory.rglob("*")):
+            if path.suffix not in {".yaml", ".yml", ".txt"}:
+                continue
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if S_ISREG(stat.st_mode):
+                yield str(path), stat.st_size, stat.st_mtime_ns
 
 
 @dataclass(slots=True)
@@ -61,6 +84,7 @@ class Health:
     last_ok: float | None = None
     last_error: str = ""
     reload_error: str = ""
+    last_reload: dict[str, Any] = field(default_factory=dict)
     cycles: int = 0
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -71,7 +95,7 @@ class Service:
     def __init__(
         self,
         *,
-        poller: Poller,
+        poller: FeedPoller,
         detector: Detector,
         model: AnomalyModel | None,
         store: StateStore,
@@ -235,22 +259,44 @@ class Service:
             self.metrics.outbox_pending(receiver, n)
 
     def reload_rules(self) -> bool:
-        """Load the rule directory again; keep the old set when the new one is invalid."""
+        """Load the rule directory again; keep the old set when the new one is invalid.
+
+        On success unchanged rules keep their per-account state, changed rules start fresh
+        and removed rules' state is dropped (`carry_over`); the alert policy takes the new
+        timings. A refused set leaves everything running and shows in /readyz until a valid
+        set loads.
+        """
+        self.watch.changed()  # whatever triggered this reload is now handled
         try:
             rules = load_rules(self.watch.directory)
         except RuleError as exc:
-            self.health.reload_error = str(exc)
-            self.metrics.rule_reload(ok=False)
-            self.log.error("rule reload refused; previous rules keep running", error=str(exc))
+            self._reload_refused(exc)
             return False
         engine = RuleEngine(rules)
+        states = {account: state.rules for account, state in self.detector.accounts.items()}
+        changes = carry_over(self.detector.engine, engine, states)
         self.detector.engine = engine
         self.detector.policy = AlertPolicy(model_timings(engine, self.model))
+        self.detector.dirty.update(changes.accounts)
         self.health.reload_error = ""
+        self.health.last_reload = {
+            "ok": True, "at": _iso(self.clock()), "rules": len(rules.rules),
+            "kept": len(changes.kept), "changed": list(changes.changed),
+            "added": list(changes.added), "removed": list(changes.removed),
+        }  # fmt: skip
         self.metrics.rule_reload(ok=True)
-        self.metrics.rules_loaded(len(engine.timings()))
-        self.log.info("rules reloaded", rules=len(engine.timings()))
+        self.metrics.rules_loaded(len(rules.rules))
+        self.log.info("rules reloaded", **self.health.last_reload, accounts=len(changes.accounts))
         return True
+
+    def _reload_refused(self, exc: RuleError) -> None:
+        self.health.reload_error = str(exc)
+        self.health.last_reload = {"ok": False, "at": _iso(self.clock()), "error": str(exc)}
+        self.metrics.rule_reload(ok=False)
+        self.log.error(
+            "rule reload refused; previous rules keep running",
+            error=str(exc), file=exc.path, rule=exc.rule, field=exc.field,
+        )  # fmt: skip
 
     def status(self) -> dict[str, Any]:
         """JSON for /api/status."""
@@ -259,6 +305,7 @@ class Service:
             "last_ok": _iso(self.health.last_ok),
             "last_error": self.health.last_error,
             "rule_reload_error": self.health.reload_error,
+            "rule_reload": self.health.last_reload,
             "accounts_tracked": len(self.detector.accounts),
             "counts": dict(self.health.counts),
             "recent_alerts": self.store.recent_alerts(20),

@@ -11,9 +11,10 @@ The allowed lateness is set above the longest generated call plus lag plus poll 
 CDR is late: a CDR past the lateness may find its alert already resolved live (at a poll's
 watermark) but still open in a backtest batch, which is an accepted difference.
 
-Known failure (xfail until fixed in `AlertPolicy.on_finding`): live resolves a quiet alert at a
-poll's watermark and fires anew on the next finding, while a backtest batch that holds both
-incidents never advances in between and treats the second one as a heartbeat of the first.
+The property once failed: live resolved a quiet alert at a poll's watermark and fired anew on
+the next finding, while a backtest batch holding both incidents treated the second as a
+heartbeat of the first. `AlertPolicy.on_finding` now closes a fingerprint that has been quiet
+long enough before taking the new finding, so batching no longer matters.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -145,7 +145,6 @@ GAP = [
 """Two spend incidents of one account 110 minutes apart (found by hypothesis)."""
 
 
-@pytest.mark.xfail(strict=True, reason="a backtest batch merges incidents live resolved in between")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(calls, st.integers(120, 900), st.sampled_from([0.0, 1.0, 7.0]))
 @example(GAP, 754, 1.0)

@@ -113,6 +113,12 @@ class AlertPolicy:
         """A finding arrived for this account; return the notifications it causes (maybe none)."""
         fp = fingerprint(finding.source, dict(finding.labels))
         track = state.open.get(fp)
+        closed: list[Alert] = []
+        if track is not None and finding.at - track.last_seen >= self._quiet(track):
+            # quiet long enough to have resolved: close it exactly as `advance` would have, so
+            # the outcome does not depend on whether a watermark passed in between (batching)
+            closed = self._close(fp, track, state)
+            track = None
         if track is None:
             track = self._open(fp, finding, state)
             state.open[fp] = track
@@ -121,22 +127,29 @@ class AlertPolicy:
             track.latest = finding
             track.peak = max(track.peak, finding.severity)
         if track.phase is Phase.PENDING:
-            return self._maybe_fire(track, finding)
-        return self._while_firing(track, finding)
+            return closed + self._maybe_fire(track, finding)
+        return closed + self._while_firing(track, finding)
+
+    def _quiet(self, track: Track) -> timedelta:
+        timing = self.timing(track.latest.source)
+        return timedelta(seconds=timing.resolve_after_s + timing.keep_firing_for_s)
+
+    def _close(self, fp: str, track: Track, state: AlertsState) -> list[Alert]:
+        """Forget an open fingerprint; a firing one resolves at its last finding + quiet."""
+        del state.open[fp]
+        alerts = []
+        if track.phase is Phase.FIRING:
+            alerts = self._resolve(track, track.last_seen + self._quiet(track))
+        state.recent[fp] = Memory(track.seq, track.last_notified, track.notified_severity)
+        return alerts
 
     def advance(self, watermark: datetime, state: AlertsState) -> list[Alert]:
         """Event time passed; resolve fingerprints quiet for long enough, forget old cooldowns."""
         alerts: list[Alert] = []
         for fp in sorted(state.open):
             track = state.open[fp]
-            timing = self.timing(track.latest.source)
-            quiet = timedelta(seconds=timing.resolve_after_s + timing.keep_firing_for_s)
-            if watermark - track.last_seen < quiet:
-                continue
-            del state.open[fp]
-            if track.phase is Phase.FIRING:
-                alerts.extend(self._resolve(track, track.last_seen + quiet))
-            state.recent[fp] = Memory(track.seq, track.last_notified, track.notified_severity)
+            if watermark - track.last_seen >= self._quiet(track):
+                alerts.extend(self._close(fp, track, state))
         self._forget(watermark, state)
         return alerts
 

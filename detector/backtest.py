@@ -77,8 +77,14 @@ def run_backtest(
     detector: Detector,
     out: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    settle: timedelta = timedelta(0),
 ) -> BacktestResult:
-    """Feed `path` through `detector`; write alert JSON lines to `out`; return the tallies."""
+    """Feed `path` through `detector`; write alert JSON lines to `out`; return the tallies.
+
+    At the end, event time advances to the newest CDR plus `settle`. The default (0) stops
+    where the data stops, as live would; a positive `settle` lets quiet alerts resolve, but
+    also makes every account look silent for that long (flatline rules will notice).
+    """
     result = BacktestResult()
     started = time.perf_counter()
     for batch in _batches(read_cdrs(path), result):
@@ -88,7 +94,7 @@ def run_backtest(
         if progress:
             progress(len(batch))
     if detector.newest is not None:
-        step = detector.advance(detector.newest + timedelta(days=1))
+        step = detector.advance(detector.newest + settle)
         _collect(result, step.alerts, step.findings, out)
     result.elapsed_s = time.perf_counter() - started
     return result

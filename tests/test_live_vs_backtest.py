@@ -164,6 +164,6 @@ def test_backtest_of_what_the_poller_saw_raises_what_live_raised(
     path = tmp_path_factory.mktemp("backtest") / "cdrs.jsonl"
     path.write_text("".join(json.dumps(feed.render(by_id[i])) + "\n" for i in returned))
     replay = Recording()
-    result = run_backtest(path, replay)
+    result = run_backtest(path, replay, settle=timedelta(days=1))
     assert sorted(json.dumps(a, sort_keys=True) for a in result.alerts) == keyed(live_alerts)
     assert findings(replay.found) == findings(live.found)

@@ -42,7 +42,9 @@ def build_model(settings: ModelSettings, blob: bytes | None = None) -> AnomalyMo
         return None
     model = AnomalyModel(
         ModelConfig(
-            bucket=timedelta(seconds=settings.bucket_s), warmup_buckets=settings.warmup_buckets
+            bucket=timedelta(seconds=settings.bucket_s),
+            warmup_buckets=settings.warmup_buckets,
+            shadow=settings.mode == "shadow",
         )
     )
     if blob is not None:

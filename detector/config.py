@@ -112,6 +112,7 @@ class ModelSettings(_Section):
     """The online anomaly model."""
 
     enabled: bool = True
+    mode: Literal["shadow", "live"] = "shadow"
     bucket_s: float = Field(900.0, gt=0)
     warmup_buckets: int = Field(192, ge=0)
 

@@ -112,7 +112,8 @@ def test_burst_after_warmup_is_found_and_explained() -> None:
     f = found[0]
     assert f.source == SOURCE
     assert f.account == f.key == "MA_1"
-    assert f.labels == (("account", "MA_1"),)
+    assert f.labels == (("account", "MA_1"), ("pattern", "account_behaviour"))
+    assert f.shadow  # recorded, not notified, until the model is switched to live
     assert f.severity is Severity.CRITICAL
     assert f.value >= CONFIG.critical_threshold
     assert f.threshold == CONFIG.threshold

@@ -51,6 +51,9 @@ class ModelConfig:
     window_size: int = 250
     reservoir: int = 4096
     calibration_min: int = 200
+    shadow: bool = True
+    """Record the model's alerts without notifying (the default until it is tuned on your
+    traffic: on the 7-day benchmark it adds 2-4 false alerts per 1,000 account-days)."""
 
 
 @dataclass(slots=True)
@@ -208,7 +211,8 @@ class AnomalyModel:
             at=datetime.fromtimestamp((index + 1) * self.bucket_s, UTC),
             summary=summary(z, x, usual),
             evidence=tuple(bucket.call_ids),
-            labels=(("account", account),),
+            labels=(("account", account), ("pattern", "account_behaviour")),
+            shadow=cfg.shadow,
             details=(("raw_score", f"{raw:.6f}"), ("attempts", str(bucket.attempts))),
         )
         return _Scored(finding, learn=False)

@@ -22,6 +22,7 @@ from detector.alerting.policy import AlertPolicy, AlertsState
 from detector.domain import CDR, Alert, Finding
 from detector.models.scorer import AccountModelState, AnomalyModel
 from detector.rules.engine import RuleEngine, RulesState
+from detector.rules.reload import digests, trim_stale
 
 
 @dataclass(slots=True)
@@ -73,6 +74,8 @@ class Detector:
         self.newest: datetime | None = None
         self.dirty: set[str] = set()
         self.evicted: set[str] = set()
+        self._digests: dict[str, str] = {}
+        self._digested: RuleEngine | None = None
 
     def state_of(self, account: str) -> AccountState:
         """The account's state, created empty on first sight."""
@@ -150,10 +153,17 @@ class Detector:
         return changed, evicted
 
     def snapshot_meta(self) -> dict[str, Any]:
-        """Small global state to persist besides accounts (the event-time high mark)."""
-        return {"newest": self.newest.isoformat() if self.newest else None}
+        """Small global state to persist besides accounts: the event-time high mark and a
+        digest per rule, so a restart can tell which rules changed while it was down."""
+        if self._digested is not self.engine:
+            self._digests, self._digested = digests(self.engine.ruleset), self.engine
+        return {"newest": self.newest.isoformat() if self.newest else None, "rules": self._digests}
 
     def restore_meta(self, meta: dict[str, Any]) -> None:
-        """Inverse of `snapshot_meta`."""
+        """Inverse of `snapshot_meta`; rule state of rules changed since is dropped."""
         newest = meta.get("newest")
         self.newest = datetime.fromisoformat(newest) if newest else None
+        saved = meta.get("rules")
+        if isinstance(saved, dict):
+            states = {account: state.rules for account, state in self.accounts.items()}
+            self.dirty.update(trim_stale(saved, self.engine.ruleset, states))

@@ -11,6 +11,8 @@ Pure: no clock, no I/O.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +68,37 @@ def same_rule(rule_id: str, old: RuleSet, new: RuleSet) -> bool:
     if before is None or after is None or before != after or old.settings != new.settings:
         return False
     return all(old.lists.get(name) == new.lists.get(name) for name in lists_named(after))
+
+
+def digests(rules: RuleSet) -> dict[str, str]:
+    """A stable hash per rule id of everything `same_rule` compares, for the state file.
+
+    At start-up the daemon compares the digests saved with the state against the rules on
+    disk, so rules that changed while it was down start fresh instead of reusing stale state.
+    """
+    settings = rules.settings.model_dump_json()
+    out = {}
+    for rule in rules.rules:
+        lists = {name: rules.lists.get(name) for name in sorted(lists_named(rule))}
+        text = json.dumps([rule.model_dump_json(), settings, lists], sort_keys=True, default=str)
+        out[rule.id] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return out
+
+
+def trim_stale(
+    saved: Mapping[str, str], rules: RuleSet, states: Mapping[str, RulesState]
+) -> list[str]:
+    """Drop per-account state of rules whose digest differs from `saved`; return those accounts."""
+    current = digests(rules)
+    fresh = {rule_id for rule_id, digest in current.items() if saved.get(rule_id) == digest}
+    hit = []
+    for account, state in states.items():
+        stale = [rule_id for rule_id in state.by_rule if rule_id not in fresh]
+        for rule_id in stale:
+            del state.by_rule[rule_id]
+        if stale:
+            hit.append(account)
+    return hit
 
 
 def compare(old: RuleSet, new: RuleSet) -> RuleChanges:

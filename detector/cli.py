@@ -140,11 +140,12 @@ def backtest(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     model: Annotated[bool, typer.Option(help="Include the anomaly model")] = True,
+    settle: Annotated[str, typer.Option(help="Event time to let pass after the last CDR")] = "0s",
 ) -> None:
     """Replay a file through the live detection path and summarise what would have fired."""
     from detector import report
 
-    _guard(lambda: report.backtest_command(input_file, rules, out, labels, fmt, model))
+    _guard(lambda: report.backtest_command(input_file, rules, out, labels, fmt, model, settle))
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,20 +16,33 @@ from rich.table import Table
 from detector.assembly import build_detector
 from detector.backtest import BacktestResult, run_backtest
 from detector.config import ModelSettings
+from detector.errors import ConfigError
 from detector.evaluation import evaluate, load_labels
 from detector.pipeline import Detector
+from detector.simulate.scenario import parse_span
 
 
 def backtest_command(
-    input_file: Path, rules: Path, out: Path | None, labels: Path | None, fmt: str, model: bool
+    input_file: Path,
+    rules: Path,
+    out: Path | None,
+    labels: Path | None,
+    fmt: str,
+    model: bool,
+    settle: str = "0s",
 ) -> None:
     """Replay `input_file`, optionally write alerts and score them, and print a summary."""
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--format must be 'text' or 'json', not {fmt!r}")
+    try:
+        settle_for = parse_span(settle)
+    except ValueError as exc:
+        raise ConfigError(f"--settle: {exc}") from exc
     detector = build_detector(rules, ModelSettings(enabled=model))
     with contextlib.ExitStack() as stack:
         sink: IO[str] | None = stack.enter_context(out.open("w")) if out else None
-        result = _run(
-            input_file, detector, sink, show_progress=fmt == "text" and sys.stderr.isatty()
-        )
+        progress = fmt == "text" and sys.stderr.isatty()
+        result = _run(input_file, detector, sink, settle_for, show_progress=progress)
     scores = None
     if labels is not None:
         scores = evaluate(
@@ -47,10 +61,10 @@ def backtest_command(
 
 
 def _run(
-    path: Path, detector: Detector, sink: IO[str] | None, *, show_progress: bool
+    path: Path, detector: Detector, sink: IO[str] | None, settle: timedelta, *, show_progress: bool
 ) -> BacktestResult:
     if not show_progress:
-        return run_backtest(path, detector, sink)
+        return run_backtest(path, detector, sink, settle=settle)
     columns = (
         TextColumn("replaying"),
         BarColumn(),
@@ -59,7 +73,9 @@ def _run(
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("replay", total=None)
-        return run_backtest(path, detector, sink, progress=lambda n: bar.advance(task, n))
+        return run_backtest(
+            path, detector, sink, progress=lambda n: bar.advance(task, n), settle=settle
+        )
 
 
 def _summary(result: BacktestResult) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from detector.alerting.policy import AlertPolicy, AlertsState
 from detector.domain import AlertStatus, Severity, fingerprint
 from detector.rules.engine import RuleEngine, RulesState
 from detector.rules.testing import make_cdr, ruleset_of
+from tests.test_rule_kinds_contract import run, stream
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 SHORT = {
@@ -172,3 +173,20 @@ def test_findings_drive_the_alert_policy_to_fire_and_resolve() -> None:
     assert statuses[-1] is AlertStatus.RESOLVED
     expected = fingerprint("short-calls", {"account": "MA_test", "pattern": "robocall"})
     assert {a.fingerprint for a in alerts} == {expected}
+
+
+def test_field_index_gives_the_findings_of_the_general_path() -> None:
+    """Skipping rules by (direction, status, answered) finds exactly what full matching finds."""
+    rules = [
+        {**SHORT, "id": "a", "match": {"status": ["no_answer", "failed"], "talk_s": {"lt": 6}}},
+        {**SHORT, "id": "b", "match": {"answered": True, "direction": "inbound"}},
+        {**SHORT, "id": "c", "min_volume": 4, "match": {"status": {"ne": "answered"}}},
+        {**SHORT, "id": "d", "match": {"any": [{"answered": False}, {"talk_s": {"gt": 90}}]}},
+    ]
+    fast, slow = (RuleEngine(ruleset_of(*rules)) for _ in range(2))
+    slow.plans = {}  # no direction plan: every rule runs its whole `match`
+    cdrs = stream(7, n=1500)
+    expected = run(slow, cdrs, slow.new_state())
+    assert run(fast, cdrs, fast.new_state()) == expected
+    assert {f.source for f in expected} == {"a", "b", "c", "d"}
+    assert len(fast.index[("outbound", "answered", True)]) == 2  # "c" stays: it watches all

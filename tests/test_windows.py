@@ -192,3 +192,28 @@ def test_window_module_examples_hold(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@given(events, st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=500))
+def test_empty_at_equals_a_brute_force_check(buckets: list[int], span: int, later: int) -> None:
+    """`empty_at` (with its shortcut on the newest cell) agrees with scanning every cell."""
+    window = Buckets()
+    for b in buckets:
+        window.add(b, 1.0, span)
+    if buckets and later % 3 == 0:
+        window.slide(max(buckets) + later % 7, span)  # a head with no cell of its own
+    assert window.empty_at(later, span) == all(b <= later - span for b in window.cells)
+
+
+@given(values, st.integers(min_value=1, max_value=30))
+def test_distinct_keeps_exactly_the_values_of_the_window(
+    seen: list[tuple[str, int]], span: int
+) -> None:
+    """After any arrivals (slides skipped when nothing can leave) the set is the window's."""
+    window = Distinct()
+    newest: dict[str, int] = {}
+    for value, bucket in seen:
+        if window.add(value, bucket, span):
+            newest[value] = max(bucket, newest.get(value, bucket))
+    floor = window.head - span
+    assert window.last == {v: b for v, b in newest.items() if b > floor}

@@ -9,14 +9,17 @@ and keys per rule per account are capped, so state stays bounded. Pure: no clock
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from detector.domain import CDR, AlertTiming, Finding
 from detector.domain.cdr import Direction
 from detector.rules.fields import Clock, Facts, Locale
-from detector.rules.kinds import KindContext
+from detector.rules.kinds import KindContext, Reading
 from detector.rules.loader import RuleSet
+from detector.rules.predicate import Test
 from detector.rules.runner import Runner, Subject, Track
 
 SWEEP_S = 900
@@ -50,6 +53,8 @@ class RuleEngine:
         context = KindContext(rules.lists, self.clock)
         self.runners = tuple(Runner(spec, context) for spec in rules.rules)
         self.tickers = tuple(r for r in self.runners if r.kind.ticks)
+        self.forgetful = tuple(r for r in self.runners if r.kind.forgets)
+        """Rules whose keys can expire (the others keep baselines until the account goes)."""
         self.rule_ids = frozenset(r.id for r in self.runners)
         self.plan = tuple(
             (r.predicate, r.kind.watches_all, r.gate, r, r.key, r.kind.observe)
@@ -60,6 +65,9 @@ class RuleEngine:
             d.value: tuple(p for p in self.plan if _may_see(p[3], d.value)) for d in Direction
         }
         """`plan` per CDR direction, without rules whose `match` needs the other direction."""
+        self.index: dict[tuple[str, str, bool], tuple[Step, ...]] = {}
+        """What `observe` runs per (direction, status, answered), built lazily from `plans`."""
+        self._watermark: tuple[datetime, int] | None = None
 
     def new_state(self) -> RulesState:
         """Empty state for a newly seen account."""
@@ -72,19 +80,24 @@ class RuleEngine:
     def observe(self, cdr: CDR, state: RulesState) -> list[Finding]:
         """Add one CDR to its account's windows and return findings that are due."""
         facts = Facts(cdr, self.locale, self.clock)
-        if facts.t >= state.next_sweep:
-            self.sweep(state, facts.t)
+        t = facts.t
+        if t >= state.next_sweep:
+            self.sweep(state, t)
         found: list[Finding] = []
         by_rule = state.by_rule
-        plan = self.plans.get(facts.direction, self.plan)
-        for predicate, watches_all, gate, runner, key_of, observe in plan:
-            matched = predicate(facts)
+        account = facts.account
+        signature = (facts.direction, facts.status, facts.answered)
+        steps = self.index.get(signature)
+        if steps is None:
+            steps = self.index[signature] = self._steps(*signature)
+        for test, watches_all, gate, runner, rule_id, key_of, observe, floor in steps:
+            matched = True if test is None else test(facts)
             if not (matched or watches_all) or (gate is not None and not gate(facts)):
                 continue
-            tracks = by_rule.get(runner.id)
+            tracks = by_rule.get(rule_id)
             if tracks is None:
-                tracks = by_rule[runner.id] = {}
-            key = key_of(facts)
+                tracks = by_rule[rule_id] = {}
+            key = account if key_of is None else key_of(facts)
             track = tracks.get(key)
             if track is None:
                 if len(tracks) >= MAX_KEYS:
@@ -93,20 +106,51 @@ class RuleEngine:
                 track = tracks[key] = Track(runner.kind.new_key())
             reading = observe(facts, matched, track.data)
             if matched:
-                track.evidence.append(facts.cdr.call_id)
+                track.evidence.append(cdr.call_id)
                 track.peers.append(facts.to)
-            if reading is not None:
-                severity = runner.level(track, reading, facts.account, facts.t)
-                if severity is not None:
-                    subject = Subject(facts.account, key, facts.t, facts.cdr.start)
-                    found.append(runner.finding(track, reading, severity, subject))
+            if reading is None or (reading.value < floor and not track.severity):
+                continue  # below every threshold and nothing to reset: `level` is a no-op
+            severity = runner.level(track, reading, account, t)
+            if severity is not None:
+                subject = Subject(account, key, t, cdr.start)
+                found.append(runner.finding(track, reading, severity, subject))
         return found
+
+    def _steps(self, direction: str, status: str, answered: bool) -> tuple[Step, ...]:
+        """The rules a CDR of this direction, status and answered flag must visit, in order.
+
+        A rule whose prefilter (its `match` entries on those fields) fails is left out, or kept
+        with a test that never matches when it watches every CDR; one whose prefilter holds
+        keeps only its other entries as the test (None: always matched). Without a `plans`
+        entry for the direction, every rule runs its full `match` (the general path).
+        """
+        base = self.plans.get(direction)
+        if base is None:
+            return tuple((p, w, g, r, r.id, k, o, r.floor) for p, w, g, r, k, o in self.plan)
+        probe = _Probe(direction, status, answered)
+        steps: list[Step] = []
+        for _predicate, watches_all, gate, runner, key_of, observe in base:
+            if runner.prefilter(probe):
+                test = runner.rest
+            elif watches_all:
+                test = never
+            else:
+                continue
+            by_account = runner.group_by == ("account",)
+            key = None if by_account else key_of
+            steps.append((test, watches_all, gate, runner, runner.id, key, observe, runner.floor))
+        return tuple(steps)
 
     def advance(self, account: str, watermark: datetime, state: RulesState) -> list[Finding]:
         """Event time passed to `watermark`: flatline checks, at most once a minute per account."""
         if not self.tickers:
             return []
-        now = int(watermark.timestamp())
+        last = self._watermark
+        if last is not None and last[0] is watermark:
+            now = last[1]  # the pipeline advances every account to the same watermark
+        else:
+            now = int(watermark.timestamp())
+            self._watermark = (watermark, now)
         if now < state.next_tick:
             return []
         state.next_tick = now + TICK_S
@@ -125,21 +169,54 @@ class RuleEngine:
     def sweep(self, state: RulesState, now: int) -> None:
         """Evict keys whose windows are empty and that emitted nothing recently."""
         state.next_sweep = now + SWEEP_S
-        for runner in self.runners:
-            tracks = state.by_rule.get(runner.id)
+        by_rule = state.by_rule
+        for runner in self.forgetful:
+            tracks = by_rule.get(runner.id)
             if tracks is None:
                 continue
+            expired, heartbeat = runner.kind.expired, runner.heartbeat
             idle = [
                 key
                 for key, track in tracks.items()
-                if now - track.emitted > runner.heartbeat and runner.kind.expired(track.data, now)
+                if now - track.emitted > heartbeat and expired(track.data, now)
             ]
             for key in idle:
                 del tracks[key]
             if not tracks:
-                del state.by_rule[runner.id]
-        for rule_id in [r for r in state.by_rule if r not in self.rule_ids]:
-            del state.by_rule[rule_id]
+                del by_rule[runner.id]
+        if not by_rule.keys() <= self.rule_ids:  # rules removed by a reload
+            for rule_id in [r for r in by_rule if r not in self.rule_ids]:
+                del by_rule[rule_id]
+
+
+Step = tuple[
+    Test | None,
+    bool,
+    Callable[[Facts], bool] | None,
+    Runner,
+    str,
+    Callable[[Facts], str] | None,
+    Callable[[Facts, bool, Any], Reading | None],
+    float,
+]
+"""One rule as `observe` runs it: test (None: always), watches_all, gate, runner, rule id,
+group key (None: the account), the kind's observe and the lowest threshold (`Runner.floor`)."""
+
+
+class _Probe:
+    """Just the indexed fields of a CDR, to evaluate rule prefilters once per combination."""
+
+    __slots__ = ("answered", "direction", "status")
+
+    def __init__(self, direction: str, status: str, answered: bool) -> None:
+        self.direction = direction
+        self.status = status
+        self.answered = answered
+
+
+def never(_facts: Facts) -> bool:
+    """The test of a rule that watches every CDR but whose prefilter rules this kind out."""
+    return False
 
 
 def _may_see(runner: Runner, direction: str) -> bool:

@@ -67,8 +67,20 @@ def conjunction(tests: list[Test]) -> Test:
     return combined
 
 
+def disjunction(tests: list[Test]) -> Test:
+    """At least one test must hold; chained closures (no generator per call), short-circuiting."""
+    combined = tests[-1]
+    for test in reversed(tests[:-1]):
+        combined = _either(test, combined)
+    return combined
+
+
 def _both(first: Test, second: Test) -> Test:
     return lambda f: first(f) and second(f)
+
+
+def _either(first: Test, second: Test) -> Test:
+    return lambda f: bool(first(f) or second(f))
 
 
 def _entry(key: str, value: Any, lists: Mapping[str, tuple[str, ...]], path: str) -> Test:
@@ -76,7 +88,7 @@ def _entry(key: str, value: Any, lists: Mapping[str, tuple[str, ...]], path: str
         if not isinstance(value, list) or not value:
             raise PredicateError(path, "must be a non-empty list of mappings")
         options = [compile_predicate(v, lists, f"{path}[{i}]") for i, v in enumerate(value)]
-        return lambda f: any(t(f) for t in options)
+        return disjunction(options)
     if key == "not":
         inner = compile_predicate(value, lists, path)
         return lambda f: not inner(f)

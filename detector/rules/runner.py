@@ -18,11 +18,13 @@ from typing import Any
 from detector.domain import AlertTiming, Finding, Severity
 from detector.rules.fields import Facts
 from detector.rules.kinds import KINDS, Kind, KindContext, Reading
-from detector.rules.predicate import compile_predicate
+from detector.rules.predicate import Test, compile_predicate
 from detector.rules.spec import AnyRule
 from detector.rules.template import human_duration, render
 from detector.windows.buckets import NEVER
 
+INDEXED = ("direction", "status", "answered")
+"""CDR fields the engine indexes rules by: top-level `match` entries on them are prefilters."""
 EVIDENCE = 3
 """Call ids kept per key as evidence."""
 PEERS = 8
@@ -68,6 +70,12 @@ class Runner:
         self.id = spec.id
         self.kind: Kind = KINDS[spec.kind](spec, context)
         self.predicate = compile_predicate(spec.match, context.lists, "match")
+        head = {k: v for k, v in spec.match.items() if k in INDEXED}
+        rest = {k: v for k, v in spec.match.items() if k not in INDEXED}
+        self.prefilter: Test = compile_predicate(head, context.lists, "match")
+        """The `match` entries on `INDEXED` fields alone (decided once per field combination)."""
+        self.rest: Test | None = compile_predicate(rest, context.lists, "match") if rest else None
+        """The other `match` entries, or None when there are none (then the prefilter decides)."""
         self.group_by = spec.group_by
         self.key: Callable[[Facts], str] = _key_of(spec.group_by)
         self.heartbeat = int(max(spec.window / 4, 60.0))
@@ -77,6 +85,8 @@ class Runner:
         self.allow_to = spec.allow.to_prefixes
         self.allow_from = spec.allow.from_prefixes
         self.static_labels = tuple(spec.labels.items())
+        self.floor = _floor(self.default, *self.limits.values())
+        """The lowest threshold of any account: a reading below it cannot emit."""
 
     def _limits(self, override: Any) -> Limits:
         base = self.default
@@ -161,6 +171,11 @@ def _severity(reading: Reading, limits: Limits) -> int:
     if limits.warning is not None and reading.value >= limits.warning:
         return Severity.WARNING
     return 0
+
+
+def _floor(*limits: Limits) -> float:
+    levels = [x for lim in limits for x in (lim.warning, lim.critical) if x is not None]
+    return min(levels, default=float("inf"))
 
 
 def _top(peers: deque[str]) -> str:

@@ -106,4 +106,10 @@ class Buckets:
 
     def empty_at(self, head: int, span: int) -> bool:
         """True when nothing of this window would survive at `head`."""
-        return all(b <= head - span for b in self.cells)
+        cells = self.cells
+        floor = head - span
+        if not cells or self.head <= floor:  # no cell is newer than `self.head`
+            return True
+        if self.head in cells:  # then `self.head` is the newest cell
+            return False
+        return all(b <= floor for b in cells)

@@ -32,6 +32,8 @@ class Distinct:
     head: int = NEVER
     last: dict[str, int] = field(default_factory=dict)
     saturated: bool = False
+    low: int = NEVER
+    """At most the oldest bucket in `last`: a slide whose floor is below it drops nothing."""
 
     @property
     def count(self) -> int:
@@ -50,6 +52,7 @@ class Distinct:
                 self.saturated = True
                 return True
             self.last[value] = bucket
+            self.low = min(self.low, bucket)
         elif bucket > seen:
             self.last[value] = bucket
         return True
@@ -60,11 +63,15 @@ class Distinct:
             return
         self.head = head
         floor = head - span
-        stale = [v for v, b in self.last.items() if b <= floor]
+        if floor < self.low:  # nothing is that old: no scan
+            return
+        last = self.last
+        stale = [v for v, b in last.items() if b <= floor]
         for v in stale:
-            del self.last[v]
+            del last[v]
         if stale:
             self.saturated = False
+        self.low = min(last.values(), default=head)
 
     def empty_at(self, head: int, span: int) -> bool:
         """True when no value would remain in the window ending at `head`."""

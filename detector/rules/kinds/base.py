@@ -38,6 +38,8 @@ class Kind(Protocol):
     """True when CDRs that fail `match` must still be observed (matched=False), e.g. volume."""
     ticks: bool
     """True when the kind needs `tick` as the watermark advances (flatline)."""
+    forgets: bool
+    """False when `expired` is always False (baselines): sweeps then skip the rule."""
 
     def new_key(self) -> Any:
         """Empty state for a newly seen group key."""

@@ -25,10 +25,12 @@ class Cardinality:
 
     name: ClassVar[str] = "distinct"
     ticks = False
+    forgets = True
 
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         spec = narrow(rule, DistinctRule)
         self.grid = Grid.of(spec.window)
+        self.width, self.span = self.grid.width, self.grid.span
         self.get = operator.attrgetter(spec.field)
         self.watches_all = spec.min_volume > 0
 
@@ -38,7 +40,7 @@ class Cardinality:
 
     def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
         """Add the CDR's value; read the cardinality when it matched."""
-        bucket, span = facts.t // self.grid.width, self.grid.span
+        bucket, span = facts.t // self.width, self.span
         if data.seen is not None:
             data.seen.add(bucket, 0.0, span)
         if not matched or not data.values.add(str(self.get(facts)), bucket, span):
@@ -52,6 +54,6 @@ class Cardinality:
 
     def expired(self, data: Any, now: int) -> bool:
         """Evictable once the window is past."""
-        head = now // self.grid.width
-        seen_gone = data.seen is None or data.seen.empty_at(head, self.grid.span)
-        return bool(data.values.empty_at(head, self.grid.span) and seen_gone)
+        head = now // self.width
+        seen_gone = data.seen is None or data.seen.empty_at(head, self.span)
+        return bool(data.values.empty_at(head, self.span) and seen_gone)

@@ -31,10 +31,12 @@ class Flatline:
     name: ClassVar[str] = "flatline"
     watches_all = False
     ticks = True
+    forgets = False
 
     def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
         spec = narrow(rule, FlatlineRule)
         self.grid = Grid.of(spec.window)
+        self.width, self.span = self.grid.width, self.grid.span
         self.window_s = int(spec.window)
         self.observed_max = spec.observed_max
         self.warmup_hours = int(spec.warmup // 3600)
@@ -48,14 +50,14 @@ class Flatline:
         """Learn the CDR; a flatline is never found on a CDR."""
         if matched:
             data.baseline.add(facts.local_hour, 1.0)
-            data.window.add(facts.t // self.grid.width, 0.0, self.grid.span)
+            data.window.add(facts.t // self.width, 0.0, self.span)
         return None
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Compare the window ending at `now` with what the baseline expects for it."""
         if data.baseline.hours_seen < self.warmup_hours:
             return None
-        observed = data.window.count_at(now // self.grid.width, self.grid.span)
+        observed = data.window.count_at(now // self.width, self.span)
         if observed > self.observed_max:
             return Reading(0.0, observed)
         expected = self.expected(data.baseline, now)

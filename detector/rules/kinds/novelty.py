@@ -29,6 +29,7 @@ class NewValue:
     name: ClassVar[str] = "new_value"
     watches_all = False
     ticks = False
+    forgets = False
 
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         spec = narrow(rule, NewValueRule)

@@ -17,10 +17,12 @@ class Ratio:
     name: ClassVar[str] = "ratio"
     watches_all = False
     ticks = False
+    forgets = True
 
     def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
         spec = narrow(rule, RatioRule)
         self.grid = Grid.of(spec.window)
+        self.width, self.span = self.grid.width, self.grid.span
         self.where = compile_predicate(spec.where, ctx.lists, "where")
 
     def new_key(self) -> Buckets:
@@ -32,7 +34,7 @@ class Ratio:
         if not matched:
             return None
         part = 1.0 if self.where(facts) else 0.0
-        if not data.add(facts.t // self.grid.width, part, self.grid.span):
+        if not data.add(facts.t // self.width, part, self.span):
             return None
         total = data.count
         return Reading(data.total / total, total)
@@ -43,4 +45,4 @@ class Ratio:
 
     def expired(self, data: Any, now: int) -> bool:
         """Evictable once the population window is past."""
-        return bool(data.empty_at(now // self.grid.width, self.grid.span))
+        return bool(data.empty_at(now // self.width, self.span))

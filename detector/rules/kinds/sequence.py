@@ -35,10 +35,12 @@ class Sequence:
     name: ClassVar[str] = "sequence"
     watches_all = False
     ticks = False
+    forgets = True
 
     def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
         spec = narrow(rule, SequenceRule)
         self.grid = Grid.of(spec.window)
+        self.width, self.span = self.grid.width, self.grid.span
         self.first = compile_predicate(spec.first, ctx.lists, "first")
         self.then = compile_predicate(spec.then, ctx.lists, "then")
         self.join = operator.attrgetter(spec.join)
@@ -60,7 +62,7 @@ class Sequence:
         opened = data.firsts.get(joined)
         if opened is None or not 0 <= facts.t - opened <= self.within:
             return None
-        if not data.done.add(facts.t // self.grid.width, 0.0, self.grid.span):
+        if not data.done.add(facts.t // self.width, 0.0, self.span):
             return None
         return Reading(data.done.count, data.done.count, f"callback to {joined}")
 
@@ -80,4 +82,4 @@ class Sequence:
     def expired(self, data: Any, now: int) -> bool:
         """Evictable when no sequence can complete and none is in the window."""
         gone = all(now - t > self.within for t in data.firsts.values())
-        return bool(gone and data.done.empty_at(now // self.grid.width, self.grid.span))
+        return bool(gone and data.done.empty_at(now // self.width, self.span))

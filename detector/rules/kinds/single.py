@@ -23,6 +23,7 @@ class Single:
     name: ClassVar[str] = "match"
     watches_all = False
     ticks = False
+    forgets = True
 
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         spec = narrow(rule, MatchRule)

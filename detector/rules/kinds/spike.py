@@ -30,10 +30,12 @@ class Spike:
     name: ClassVar[str] = "spike"
     watches_all = False
     ticks = False
+    forgets = False
 
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         spec = narrow(rule, SpikeRule)
         self.grid = Grid.of(spec.window)
+        self.width, self.span = self.grid.width, self.grid.span
         self.amount = amount_of(spec.aggregate)
         self.hours = spec.window / 3600.0
         self.floor = spec.floor
@@ -50,7 +52,7 @@ class Spike:
             return None
         x = self.amount(facts) if self.amount else 1.0
         data.baseline.add(facts.local_hour, x)
-        if not data.window.add(facts.t // self.grid.width, x, self.grid.span):
+        if not data.window.add(facts.t // self.width, x, self.span):
             return None
         current = data.window.total
         if data.baseline.hours_seen < self.warmup_hours or current < self.floor:

@@ -24,10 +24,12 @@ class Threshold:
 
     name: ClassVar[str] = "threshold"
     ticks = False
+    forgets = True
 
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         spec = narrow(rule, ThresholdRule)
         self.grid = Grid.of(spec.window)
+        self.width, self.span = self.grid.width, self.grid.span
         self.amount = amount_of(spec.aggregate)
         self.watches_all = spec.min_volume > 0 or any(o.min_volume for o in spec.overrides.values())
 
@@ -37,7 +39,7 @@ class Threshold:
 
     def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
         """Add the CDR; read the window when it matched."""
-        bucket, span = facts.t // self.grid.width, self.grid.span
+        bucket, span = facts.t // self.width, self.span
         if data.seen is not None:
             data.seen.add(bucket, 0.0, span)
         if not matched:
@@ -54,6 +56,6 @@ class Threshold:
 
     def expired(self, data: Any, now: int) -> bool:
         """Evictable once both windows are past."""
-        head = now // self.grid.width
-        seen_gone = data.seen is None or data.seen.empty_at(head, self.grid.span)
-        return bool(data.hits.empty_at(head, self.grid.span) and seen_gone)
+        head = now // self.width
+        seen_gone = data.seen is None or data.seen.empty_at(head, self.span)
+        return bool(data.hits.empty_at(head, self.span) and seen_gone)

@@ -87,8 +87,14 @@ class PollSettings(_Section):
     per_page: int = Field(100, ge=1, le=100)
     date_tz: str = "UTC"
     lateness_horizon_s: float = Field(3 * 3600.0, gt=0)
-    overlap_s: float = Field(900.0, gt=0)
-    sweep_every: int = Field(6, ge=1)
+    max_ring_s: float = Field(130.0, ge=0)
+    max_lag_s: float = Field(60.0, ge=0)
+    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700)
+    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    workers: int = Field(4, ge=1)
+    feed_time_per_poll_s: float | None = Field(None, gt=0)
+    """Feed time one poll stands for in tier cadences (default `interval_s`); set it to
+    `interval_s × speed` against a simulator running faster than real time."""
     start_back_s: float = Field(0.0, ge=0)
     max_pages_per_cycle: int = Field(50, ge=1)
     seen_ttl_s: float = Field(2 * 86400.0, gt=0)

@@ -4,7 +4,8 @@ The list grows at its head as simulated time passes: a call becomes visible only
 start + ring + talk + lag, so long calls appear behind rows already served. Each request can
 advance the clock (`tick_s`), which makes new rows push old ones down between page requests.
 Faults queued in `faults` are served one per request, in order, before normal answers.
-Both response shapes ("a" and "b") and both orders ("newest", "oldest") are available.
+Both response shapes ("a" and "b") and both orders ("newest", "oldest") are available, and
+`totals="flaky"` makes list totals sometimes missing or too low (a total that went down).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class FakeFeed:
     order: str = "newest"
     date_tz: str = "UTC"
     tick_s: float = 0.0
+    totals: str = "exact"
     calls: list[Call] = field(default_factory=list)
     raw_rows: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
@@ -140,15 +142,29 @@ class FakeFeed:
         rows = self._rows(params, account)
         page, per_page = int(params.get("page", 1)), int(params.get("per_page", 20))
         chunk = rows[(page - 1) * per_page : page * per_page]
-        total = len(rows)
+        total = self._total(len(rows))
         if self.shape == "a":
             meta = {"total": total, "page": page, "per_page": per_page}
+            if total is None:
+                del meta["total"]
             return httpx.Response(200, json={"data": chunk, "meta": meta})
-        pages = -(-total // per_page)
+        pages = -(-len(rows) // per_page)
         pagination = {"page": page, "per_page": per_page, "total": total, "pages": pages}
         pagination |= {"has_next": page < pages, "has_prev": page > 1}
         body = {"success": True, "count": len(chunk), "data": chunk, "pagination": pagination}
         return httpx.Response(200, json=body)
+
+    def _total(self, true: int) -> int | None:
+        """The total to report: exact, or with "flaky" every 3rd missing, every 5th 0 (B).
+
+        Shape A derives "more pages" from the total, so only shape B (which sends `has_next`)
+        gets totals that went down.
+        """
+        if self.totals == "flaky" and len(self.requests) % 3 == 0:
+            return None
+        if self.totals == "flaky" and self.shape == "b" and len(self.requests) % 5 == 0:
+            return 0
+        return true
 
     def render(self, call: Call) -> dict[str, Any]:
         """The call as a wire row of this feed's shape."""

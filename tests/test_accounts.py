@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from detector.domain import CDR, Rejected
 from detector.simulate import Scenario, SimOptions, SimulatorServer, generate
@@ -56,8 +56,8 @@ def test_per_account_mode_returns_every_call_of_every_account_once() -> None:
     host, port = server.start()
     api = CdrApi(f"http://{host}:{port}/api/v1/partner", options.auth_id, options.auth_token,
                  rate_per_s=1000)  # fmt: skip
-    config = PollerConfig(start_back_s=86400, sweep_every=2)
-    poller = PerAccountPoller(api, normalize, config, server.sim_now, refresh_every=3)
+    config = PollerConfig(start_back_s=86400, interval_s=180.0)  # each poll = 180 s of feed time
+    poller = PerAccountPoller(api, normalize, config, lambda: datetime.now(UTC), refresh_every=3)
     seen: set[str] = set()
     counted: Counter[str] = Counter()
     cursor = None

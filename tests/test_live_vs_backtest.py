@@ -116,14 +116,16 @@ calls = st.lists(
 
 
 def tail(feed: FakeFeed, target: Detector, step_s: int) -> tuple[list[str], list[Alert]]:
-    """Poll until every call is published and swept; the call ids returned and the alerts."""
-    config = PollerConfig(per_page=4, sweep_every=2, start_back_s=86400, max_pages_per_cycle=500)
+    """Poll until every call is published and read; the call ids returned and the alerts."""
+    config = PollerConfig(per_page=4, start_back_s=86400, max_pages_per_cycle=500)
     poller = Poller(feed.api(), normalize, config, feed.clock)
     cursor: dict[str, Any] | None = None
     seen: set[str] = set()
     returned: list[str] = []
     alerts: list[Alert] = []
-    end = max(c.visible_at for c in feed.calls) + timedelta(seconds=3 * step_s)
+    # every tier must get one read after the last call is published (cadence is latency only)
+    settle = max(config.tier_every_s) + 3 * step_s
+    end = max(c.visible_at for c in feed.calls) + timedelta(seconds=settle)
     while feed.now <= end:
         result = poller.poll(cursor, lambda ids: {i for i in ids if i in seen})
         step = target.process(result.cdrs)

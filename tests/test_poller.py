@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +17,14 @@ from detector.source.poller import Poller, PollerConfig, PollResult
 from tests.feed import Call, FakeFeed, Fault
 
 NOW = datetime(2026, 3, 25, 22, 30, tzinfo=UTC)
-CONFIG = PollerConfig(per_page=5, overlap_s=900, max_ring_s=130, max_lag_s=60, sweep_every=3)
+CONFIG = PollerConfig(
+    per_page=5,
+    max_ring_s=130,
+    max_lag_s=60,
+    tier_bounds_s=(60, 600),
+    tier_every_s=(0, 60, 600),
+    interval_s=60,
+)
 
 
 def normalize(row: object, *, account: str | None = None) -> CDR | Rejected:
@@ -32,7 +38,8 @@ class Tail:
     """A caller that commits seen ids only after a successful poll, like the service."""
 
     def __init__(self, feed: FakeFeed, config: PollerConfig = CONFIG, **api: Any) -> None:
-        self.feed, self.cursor = feed, None
+        self.feed = feed
+        self.cursor: dict[str, Any] | None = None
         self.poller = Poller(feed.api(**api), normalize, config, feed.clock)
         self.committed: set[str] = set()
         self.returned: list[str] = []
@@ -89,21 +96,30 @@ steps_strategy = st.lists(
     steps=steps_strategy,
     tick=st.integers(0, 30),
     shape=st.sampled_from(["a", "b"]),
+    totals=st.sampled_from(["exact", "exact", "flaky"]),
+    budget=st.sampled_from([2, 3, 50]),
+    every=st.sampled_from([(0, 0, 0), (0, 60, 600), (120, 300, 1800)]),
+    workers=st.sampled_from([1, 3]),
 )
 def test_every_served_cdr_is_returned_exactly_once(
     calls: list[tuple[int, int, int, int]],
     steps: list[tuple[int, str | None]],
     tick: int,
     shape: str,
+    totals: str,
+    budget: int,
+    every: tuple[float, float, float],
+    workers: int,
 ) -> None:
-    """Across random arrivals, late calls, page shifts and faults, each call comes out once."""
-    feed = FakeFeed(now=NOW, shape=shape, tick_s=tick)
+    """Across late calls, page shifts, faults, bad totals and budget cuts, each call comes once."""
+    feed = FakeFeed(now=NOW, shape=shape, tick_s=tick, totals=totals)
+    config = replace(CONFIG, max_pages_per_cycle=budget, tier_every_s=every, workers=workers)
     base = NOW - timedelta(hours=1)
     feed.calls = [
         Call(f"call-{i:03d}", base + timedelta(seconds=off), ring, talk, lag)
         for i, (off, ring, talk, lag) in enumerate(calls)
     ]
-    tail = Tail(feed, max_retries=1)
+    tail = Tail(feed, config, max_retries=1)
     for advance, fault in steps:
         feed.advance(advance)
         if fault == "fail":
@@ -142,35 +158,66 @@ def test_start_back_reaches_into_the_past_on_first_poll() -> None:
     assert sorted(tail.returned) == [f"s{i:02d}" for i in range(1, 12)]
 
 
-def test_steady_state_reads_only_the_head_pages() -> None:
-    """Once caught up, a poll stops at the first page that ends below head minus overlap."""
-    feed = steady_feed()
-    tail = Tail(feed)
+def test_steady_state_read_stops_once_the_new_rows_are_counted() -> None:
+    """With exact totals a tier read stops at the page holding its new rows, not at its bound."""
+    feed = FakeFeed(now=NOW)
+    feed.calls = [Call(f"s{i:02d}", NOW - timedelta(seconds=5 * (60 - i) + 60)) for i in range(60)]
+    tail = Tail(feed, replace(CONFIG, start_back_s=3600))
     tail.poll()
     feed.calls.append(Call("new", NOW))
     feed.advance(60)
     result = tail.poll()
     assert result is not None
     assert [c.call_id for c in result.cdrs] == ["new"]
-    assert result.pages == 1
+    assert result.requests == 2  # page 1 of the two due tiers; the bound lies ~10 pages down
     assert result.complete
 
 
-def test_late_long_call_is_caught_by_the_sweep_once() -> None:
-    """A long call published behind already-seen rows is returned once, by the sweep."""
+def test_late_long_call_is_found_in_its_tier_once() -> None:
+    """A long call published behind already-seen rows is returned once, by its own tier."""
     feed = steady_feed()
     tail = Tail(feed, replace(CONFIG, start_back_s=3600))
     tail.poll()
     feed.calls.append(Call("long", NOW - timedelta(minutes=50), ring_s=10, talk_s=3000))
-    feed.advance(120)
-    for _ in range(CONFIG.sweep_every + 1):
-        feed.advance(30)
+    for _ in range(12):  # the long tier is read every 10 polls here
+        feed.advance(120)
         tail.poll()
     assert tail.returned.count("long") == 1
-    sweeps = [r for r in feed.requests if "min_duration" in r.url.params]
-    assert sweeps
-    assert sweeps[0].url.params["min_duration"] == str(CONFIG.sweep_min_duration)
-    assert sweeps[0].url.params["start_date"] == "2026-03-25"
+    tiers = {r.url.params.get("min_duration") for r in feed.requests}
+    assert tiers == {None, "0", "60", "600"}
+
+
+def test_budget_cut_scan_resumes_and_every_poll_makes_progress() -> None:
+    """A backlog larger than one cycle's page budget is finished over later polls, once."""
+    feed = FakeFeed(now=NOW)
+    feed.calls = [Call(f"b{i:02d}", NOW - timedelta(seconds=50 * i + 60)) for i in range(60)]
+    tail = Tail(feed, replace(CONFIG, start_back_s=3600, max_pages_per_cycle=3, workers=3))
+    results = [tail.poll() for _ in range(8)]
+    assert results[0] is not None
+    assert not results[0].complete
+    assert "resume" in json.dumps(results[0].cursor)
+    assert all(r is not None and r.requests <= 3 for r in results)
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == tail.expected()
+    assert len(tail.expected()) == 60
+    assert results[-1] is not None
+    assert results[-1].complete
+
+
+@pytest.mark.parametrize("shape", ["a", "b"])
+def test_missing_or_falling_totals_still_return_every_call_once(shape: str) -> None:
+    """When totals are missing or go down, reads fall back to their bound and miss nothing."""
+    feed = FakeFeed(now=NOW, shape=shape, totals="flaky", tick_s=3)
+    tail = Tail(feed, replace(CONFIG, start_back_s=600))
+    for i in range(40):
+        feed.calls.append(Call(f"f{i:02d}", feed.now - timedelta(seconds=40), talk_s=7 * i))
+        feed.advance(45)
+        tail.poll()
+    for _ in range(10):
+        feed.advance(300)
+        tail.poll()
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == tail.expected()
 
 
 def test_failed_poll_commits_nothing_and_the_next_poll_recovers() -> None:
@@ -229,26 +276,6 @@ def test_oldest_first_feed_falls_back_to_reading_the_horizon(shape: str) -> None
     assert any("start_date" in r.url.params for r in feed.requests)
     assert len(tail.returned) == len(set(tail.returned))
     assert set(tail.returned) == tail.expected()
-
-
-@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
-def test_sweep_date_filter_covers_the_day_before_local_midnight(zone: str) -> None:
-    """A long call started before local midnight and published after it is found by the sweep."""
-    midnight = datetime(2026, 3, 26, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-    feed = FakeFeed(now=midnight - timedelta(minutes=5), date_tz=zone)
-    feed.calls = [Call(f"s{i}", feed.now - timedelta(minutes=i + 1)) for i in range(6)]
-    tail = Tail(feed, replace(CONFIG, date_tz=zone, start_back_s=3600))
-    tail.poll()
-    feed.calls.append(Call("night", midnight - timedelta(minutes=20), talk_s=2400))
-    feed.advance(3600)
-    for _ in range(CONFIG.sweep_every + 1):
-        feed.calls.append(Call(f"h{feed.now.minute}", feed.now - timedelta(seconds=60)))
-        feed.advance(60)
-        tail.poll()
-    sweep = next(r for r in feed.requests if "min_duration" in r.url.params)
-    assert sweep.url.params["start_date"] == "2026-03-25"
-    assert sweep.url.params["end_date"] == "2026-03-26"
-    assert tail.returned.count("night") == 1
 
 
 def test_backfill_pages_through_a_date_range_once() -> None:

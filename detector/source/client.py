@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -122,6 +123,7 @@ class CdrApi:
         self._rng = rng or random.Random()
         self._bucket = TokenBucket(rate_per_s, clock=clock, sleep=sleep)
         self._on_request = on_request
+        self._lock = threading.Lock()  # the bucket and the stats are shared by catch-up threads
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
@@ -167,7 +169,8 @@ class CdrApi:
 
     def _attempt(self, path: str, params: Mapping[str, str | int], key: str) -> dict[str, Any]:
         """One HTTP attempt: a decoded body, or `_Retry`/`AuthError`/`PermanentSourceError`."""
-        self.stats.waited_s += self._bucket.acquire()
+        with self._lock:
+            self.stats.waited_s += self._bucket.acquire()
         try:
             response = self._http.get(path, params={k: str(v) for k, v in params.items()})
             content = response.read()
@@ -213,7 +216,8 @@ class CdrApi:
         return PermanentSourceError(f"the partner API answered HTTP {status}{ref}", status=status)
 
     def _count(self, outcome: str) -> None:
-        self.stats.requests[outcome] += 1
+        with self._lock:
+            self.stats.requests[outcome] += 1
         if self._on_request is not None:
             self._on_request(outcome)
 

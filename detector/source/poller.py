@@ -1,4 +1,4 @@
-"""Tailing the partner CDR feed so that every CDR is returned exactly once.
+"""Tailing the partner CDR feed so that every CDR is returned exactly once, cheaply.
 
 The feed is a page-numbered list, newest-first by start time, that only grows: a CDR is
 inserted when its call ends (start + ring + talk + lag), so long calls land *behind* rows
@@ -6,48 +6,65 @@ that were already read. The poller is a pure function of (cursor, `seen`, API an
 keeps no state outside the JSON cursor it returns, and a failed poll raises before the
 caller commits anything, so the next poll simply starts again from the last committed cursor.
 
-Definitions: `R` = longest ring (`max_ring_s`), `L` = longest publishing lag (`max_lag_s`),
-`O` = `overlap_s`, `D = O - R - L` = the sweep's `min_duration`, `Hz` = `horizon_s`.
-Cursor: `floor` (we watch calls with start >= floor), `head` (F: the newest start on page 1
-at the start of the last successful poll), `sweep_head` (F at the last sweep),
-`since_sweep` (successful polls since), `order`.
+Lists. The feed is read as disjoint tiers by talk duration (`tier_bounds_s`, filters
+`min_duration`/`max_duration`), see `detector.source.tiers`. Tier i holds calls of duration
+`[lo_i, hi_i]`, so each of its rows appears within `delay_i = R + hi_i + L` of its start
+(`R` = `max_ring_s`, `L` = `max_lag_s`; the last tier: `Hz` = `horizon_s`). Each tier is read
+when `tier_every_s[i]` has passed since its last read, by the poller's clock or by the
+number of polls times `interval_s`, whichever comes first (cadence only, never correctness).
+Detection latency: a call of tier i reaches the detector within `delay_i + every_i` plus one
+poll interval. Shorter cadences cost more requests, because every read re-reads the tier's
+rows that started in the last `spread_i` (its delay spread) to reach its late arrivals.
 
-Algorithm (one poll):
-1. Read page 1 unfiltered. First poll (no cursor): `floor = newest start - start_back`
-   (default 0: only calls from "now" on, where now is the feed's own newest row, never the
-   wall clock); an empty feed leaves the cursor unset.
-2. Order check: if page 1's start times are not non-increasing, use the fallback (6).
-3. Head scan: keep reading pages until one ends with a row older than
-   `B = max(floor, F_prev - O)` (or the list ends). Rows older than the bound are ignored.
-4. Every `sweep_every` polls, a sweep re-reads `min_duration=D` rows with start dates
-   covering `[max(floor, sweep_head - Hz), F]` in `date_tz`, stopping the same way.
-5. Every row read that is at or above its read's bound, not returned earlier in this poll
-   and not in `seen(...)` is returned once (a CDR or a `Rejected`, keyed by its call id or
-   a hash of the row), with its start time for seen-TTL expiry.
+Cursor: `floor` (we watch calls with start >= floor), `head` (newest start seen at a first
+page), `order`, and per tier `lists[name] = {total, mark, at, age, resume?}` (see `ListState`).
+
+One poll:
+1. First poll (no cursor): read page 1 unfiltered; `floor = newest start - start_back`, or
+   nothing while the feed is empty. An order check on every first page read; if it shows the
+   list is not newest-first, the fallback (6) is used.
+2. For each tier with a pending `resume`: continue that scan (below) within the page budget,
+   `workers` pages at a time. The tier's regular read waits until its resume has finished.
+3. For each due tier, least recently read first (so a small budget starves none): read
+   page 1 (total `t`). Bound `B = max(floor, mark_prev - delay_i)` (a tier never read:
+   `floor` on the first poll, else `max(floor, head - Hz)`). Scan pages
+   until (a) the count of rows found that are not in `seen` reaches `t_latest - t_prev`
+   (`t_latest` = largest total seen during the scan; skipped when totals are missing or went
+   down), or (b) a page ends below `B`, or (c) the list ends.
+4. Page budget (`max_pages_per_cycle`, all lists together): a scan cut short stores
+   `resume = {page: next page, bound: B}` and its tier's state is saved as read; the cursor
+   always advances, so a backlog of any size makes durable progress. `complete=False` then.
+5. Every row read at or above its read's bound, not returned earlier in this poll and not in
+   `seen(...)` is returned once (a CDR or a `Rejected`, keyed by its call id or a hash).
 6. Fallback (order unknown): read every page of `[max(floor, head - Hz), today + 1]`.
 
 Why exactly once. *At most once*: a row is returned only if its key is neither in this
 poll's set nor in `seen`, and the caller commits the keys with the cursor in one transaction
-(requires a seen-TTL longer than `Hz` + the sweep period). *At least once*, assuming the list
-is insert-only with a fixed order:
-- Lemma (page shifts). A scan that stops at page m whose last row is older than b has read
-  every row visible when the scan started whose start is >= b: such a row's position only
-  grows between requests, and at request m it lies before page m's end, so the difference
-  (its page index - the requested page index) starts >= 0, ends <= 0 and drops by at most one
-  per request; it is 0 at some request, which read that row.
-- Short calls (duration below D, whichever of talk or ring+talk the filter uses) are visible
-  by `s + R + D + L = s + O`. Take the first successful poll k starting after the row became
-  visible at v: the previous one started at T' < v with F_prev <= T' (no row starts in the
-  future), so `s >= v - O > F_prev - O = B`: by the lemma poll k reads it.
-- Long calls (>= D) with `R + talk + L <= Hz`: take the first successful sweep after v; the
-  previous sweep (or the first poll) recorded `sweep_head <= its start < v <= s + Hz`, so
-  `s > sweep_head - Hz`: by the lemma the sweep reads it. Calls longer than the horizon are
-  outside the guarantee: set `horizon_s` above the platform's maximum call length.
-- Rows visible at the first poll with start >= floor are read by the first head scan.
-- Fallback reads everything visible in its window, bounded by `head - Hz` (here head is the
-  newest start read, so `Hz` must also cover one poll's duration).
-A scan cut short by `max_pages_per_cycle` returns `complete=False` and does not advance the
-cursor, so the next poll re-covers the same range.
+(the seen-TTL must exceed `Hz` plus the longest cadence). *At least once*, assuming each list
+is insert-only with a fixed order, no row starts after it becomes visible, ring <= R, lag <= L,
+talk <= Hz, and the tiers cover every row (integer durations):
+- Lemma (page shifts). A scan that reads pages p, p+1, ... of a list, one request at a time,
+  and stops at page m reads every row that, when page p was requested, sat at a position
+  >= (p-1)·per_page and is not below the stop condition: its position only grows, so
+  (its page - the requested page) starts >= 0, ends <= 0 and drops by at most one per
+  request. Across polls (resume) the same holds, positions still only grow. A batch of
+  `workers` concurrent pages counts as one step only if every answer's total equals the total
+  seen just before the batch (no insert happened, so all answers show one list); otherwise
+  the next step re-reads from the batch's first page one request at a time.
+- Invariant: after a tier read (with its resume) finishes, every row of that tier visible at
+  its first request with start >= floor has been returned.
+- (b) Bounded stop: a row visible at v after the previous read's first request T' has
+  `s >= v - delay_i > T' - delay_i >= mark_prev - delay_i` (mark_prev <= T' because no row
+  starts in the future), so it is >= B and the lemma finds it.
+- (a) Count stop: let S be the list at this read's first request, t its total; S \\ S_prev
+  has exactly `t - t_prev` rows, and by the invariant every unseen row of S at or above the
+  floor is among them. Rows found that are not in S number at most `t_latest - t`. So
+  finding `t_latest - t_prev` unseen rows means all of S's unseen rows were found. Rows
+  below the floor are never counted, which can only delay the count stop, never advance it.
+- A resumed scan keeps the bound of its cut read; the rows of that tier that appear later
+  are covered by the next regular read (b), which waits for the resume to finish.
+- Fallback reads everything visible in its window, bounded by `head - Hz`.
+Calls longer than `horizon_s` are outside the guarantee: set it above the longest call.
 """
 
 from __future__ import annotations
@@ -55,7 +72,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -64,9 +83,11 @@ from zoneinfo import ZoneInfo
 from detector.domain import CDR, Rejected
 from detector.errors import ConfigError
 from detector.source.client import CdrApi, Page
+from detector.source.tiers import ListState, Resume, Tier, build_tiers, fmt, iso
 
 Normalize = Callable[..., CDR | Rejected]
 Seen = Callable[[Collection[str]], set[str]]
+Params = dict[str, str | int]
 
 
 @dataclass(frozen=True)
@@ -74,30 +95,40 @@ class PollerConfig:
     """How the poller reads the feed; see the module docstring for what each bound guarantees."""
 
     per_page: int = 100
-    overlap_s: float = 900.0
     max_ring_s: float = 130.0
     max_lag_s: float = 60.0
     horizon_s: float = 2 * 3600.0 + 600.0
-    sweep_every: int = 6
     date_tz: str = "UTC"
     max_pages_per_cycle: int = 50
     start_back_s: float = 0.0
     account: str | None = None
+    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700)
+    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    workers: int = 4
+    interval_s: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.sweep_min_duration < 0:
-            raise ConfigError("poll.overlap_s must be at least max_ring_s + max_lag_s")
-        if self.horizon_s < self.overlap_s or self.sweep_every < 1 or self.per_page < 1:
-            raise ConfigError("poll: need horizon_s >= overlap_s, sweep_every >= 1, per_page >= 1")
+        if self.per_page < 1 or self.horizon_s < self.max_ring_s + self.max_lag_s:
+            raise ConfigError(
+                "poll: need per_page >= 1 and lateness_horizon_s >= max_ring_s + max_lag_s"
+            )
+        bounds = self.tier_bounds_s
+        if list(bounds) != sorted(set(bounds)) or (bounds and bounds[0] < 1):
+            raise ConfigError("poll.tier_bounds_s must be increasing positive seconds")
+        if len(self.tier_every_s) != len(bounds) + 1 or min(self.tier_every_s) < 0:
+            raise ConfigError("poll.tier_every_s needs one cadence (>= 0 s) per tier")
+        if self.workers < 1 or self.max_pages_per_cycle < 1 or self.interval_s <= 0:
+            raise ConfigError("poll: need workers >= 1, max_pages_per_cycle >= 1, interval_s > 0")
         try:
             ZoneInfo(self.date_tz)
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"poll.date_tz: unknown time zone {self.date_tz!r}") from exc
 
-    @property
-    def sweep_min_duration(self) -> int:
-        """D: calls shorter than this are visible within `overlap_s` of their start."""
-        return int(self.overlap_s - self.max_ring_s - self.max_lag_s)
+    def tiers(self) -> list[Tier]:
+        """The disjoint sub-lists the poller reads."""
+        return build_tiers(
+            self.tier_bounds_s, self.tier_every_s, self.max_ring_s, self.max_lag_s, self.horizon_s
+        )
 
 
 @dataclass
@@ -119,31 +150,34 @@ class _Cursor:
 
     floor: datetime
     head: datetime
-    sweep_head: datetime
-    since_sweep: int = 0
     order: str = "newest"
+    lists: dict[str, ListState] = field(default_factory=dict)
+    fresh: bool = False
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> _Cursor | None:
         if not raw or raw.get("floor") is None:
             return None
+        lists = raw.get("lists") or {}
         return cls(
-            floor=_iso(raw["floor"]),
-            head=_iso(raw["head"]),
-            sweep_head=_iso(raw["sweep_head"]),
-            since_sweep=int(raw.get("since_sweep", 0)),
+            floor=iso(raw["floor"]),
+            head=iso(raw["head"]),
             order=str(raw.get("order", "newest")),
+            lists={name: ListState.load(state) for name, state in lists.items()},
         )
 
     def dump(self) -> dict[str, Any]:
         return {
-            "v": 1,
-            "floor": _fmt(self.floor),
-            "head": _fmt(self.head),
-            "sweep_head": _fmt(self.sweep_head),
-            "since_sweep": self.since_sweep,
+            "v": 2,
+            "floor": fmt(self.floor),
+            "head": fmt(self.head),
             "order": self.order,
+            "lists": {name: state.dump() for name, state in self.lists.items()},
         }
+
+
+class _Unordered(Exception):
+    """A first page showed the list is not newest-first."""
 
 
 @dataclass
@@ -153,25 +187,41 @@ class _Run:
     seen: Seen
     normalize: Normalize
     account: str | None
+    budget: int = 0
     keys: set[str] = field(default_factory=set)
     result: PollResult = field(default_factory=lambda: PollResult([], [], {}, []))
 
-    def take(self, page: Page, bound: datetime | None, fallback_time: datetime) -> None:
-        """Return each row of `page` at or above `bound` not returned before."""
+    def take(
+        self,
+        page: Page,
+        bound: datetime | None,
+        fallback_time: datetime,
+        counted: set[str] | None = None,
+    ) -> int:
+        """Return each row of `page` at or above `bound` not returned before.
+
+        Adds to `counted` the keys at or above `bound` that are not in `seen`; returns how
+        many were added (the rows this read found that earlier polls had not returned).
+        """
         self.result.pages += 1
         fresh: dict[str, tuple[object, datetime | None]] = {}
         for row in page.rows:
             start = row_start(row)
             if bound is not None and start is not None and start < bound:
                 continue
-            key = row_key(row)
-            if key not in self.keys:
-                fresh.setdefault(key, (row, start))
+            fresh.setdefault(row_key(row), (row, start))
         already = self.seen(list(fresh)) if fresh else set()
+        added = 0
         for key, (row, start) in fresh.items():
-            self.keys.add(key)
-            if key not in already:
+            if key in already:
+                continue
+            if counted is not None and key not in counted:
+                counted.add(key)
+                added += 1
+            if key not in self.keys:
+                self.keys.add(key)
                 self._add(key, row, start or fallback_time)
+        return added
 
     def _add(self, key: str, row: object, at: datetime) -> None:
         if isinstance(row, Mapping):
@@ -197,33 +247,122 @@ class Poller:
     ) -> None:
         self.api, self.normalize, self.config, self.clock = api, normalize, config, clock
         self.tz = ZoneInfo(config.date_tz)
+        self.tiers = config.tiers()
 
     def poll(self, cursor: dict[str, Any] | None, seen: Seen) -> PollResult:
         """One cycle: every row not returned before, exactly once, and the next cursor."""
         cur = _Cursor.load(cursor)
-        run = _Run(seen, self.normalize, self.config.account)
+        run = _Run(seen, self.normalize, self.config.account, self.config.max_pages_per_cycle)
         before = self.api.stats.total
-        first = self._fetch({"page": 1})
-        head = _newest(first)
-        if cur is None:
-            if head is None:  # an empty feed: nothing to anchor on yet
-                return self._finish(run, None, before)
-            floor = head - _s(self.config.start_back_s)
-            cur = _Cursor(floor, head, head, 0, _order(first) or "newest")
-            bound = floor
-        else:
+        first: Page | None = None
+        if cur is None or cur.order != "newest":
+            first = self._page({}, 1, run)
+            head = _newest(first)
+            if cur is None:
+                if head is None:  # an empty feed: nothing to anchor on yet
+                    return self._finish(run, None, before)
+                floor = head - _s(self.config.start_back_s)
+                cur = _Cursor(floor, head, _order(first) or "newest", fresh=True)
             cur.order = _order(first) or cur.order
-            bound = max(cur.floor, cur.head - _s(self.config.overlap_s))
-        if cur.order != "newest":
-            return self._fallback(run, cur, first, before)
-        complete = self._scan(run, first, bound, {})
-        new_head = max(cur.head, head or cur.head)
-        nxt = _Cursor(cur.floor, new_head, cur.sweep_head, cur.since_sweep + 1, "newest")
-        if complete and nxt.since_sweep >= self.config.sweep_every:
-            complete = self._sweep(run, cur, new_head)
-            nxt.sweep_head, nxt.since_sweep = new_head, 0
-        run.result.complete = complete
-        return self._finish(run, nxt if complete else cur, before)
+            cur.head = max(cur.head, head or cur.head)
+        if cur.order == "newest":
+            try:
+                return self._finish(run, self._tiers(run, cur), before)
+            except _Unordered:
+                cur.order, cur.lists = "other", {}
+        if first is None:
+            first = self._page({}, 1, run)
+        return self._fallback(run, cur, first, before)
+
+    def _tiers(self, run: _Run, cur: _Cursor) -> _Cursor:
+        """Resume unfinished scans, then read every due tier, within the page budget."""
+        for aged in cur.lists.values():
+            aged.age += 1
+        for tier in self.tiers:
+            held = cur.lists.get(tier.name)
+            if held is not None and held.resume is not None and run.budget > 0:
+                held.resume = self._resume(run, tier, held.resume)
+        pending, now = False, self.clock()
+        for tier in sorted(self.tiers, key=lambda t: -_age(cur.lists.get(t.name))):
+            state = cur.lists.get(tier.name)
+            due = state is None or self._due(state, tier, now)
+            if (state is not None and state.resume is not None) or (due and run.budget <= 0):
+                pending = True
+            elif due:
+                state = cur.lists[tier.name] = self._read(run, cur, tier, state, now)
+                pending = pending or state.resume is not None
+        run.result.complete = not pending
+        return cur
+
+    def _due(self, state: ListState, tier: Tier, now: datetime) -> bool:
+        """True once `every_s` has passed by the poll count or by the clock."""
+        polls = state.age * self.config.interval_s >= tier.every_s
+        return polls or now - state.at >= _s(tier.every_s) or now < state.at
+
+    def _read(
+        self, run: _Run, cur: _Cursor, tier: Tier, state: ListState | None, now: datetime
+    ) -> ListState:
+        """One regular read of a tier: count-guided, bounded, cut short by the budget."""
+        params = tier.params()
+        page = self._page(params, 1, run)
+        if _order(page) == "other":
+            raise _Unordered
+        cur.head = max(cur.head, _newest(page) or cur.head)
+        if state is None:
+            bound = cur.floor if cur.fresh else max(cur.floor, cur.head - _s(self.config.horizon_s))
+            base = None
+        else:
+            bound = max(cur.floor, state.mark - _s(tier.delay_s))
+            base = state.total
+        new = ListState(page.total, cur.head, now)
+        if page.total is None or base is None or page.total < base:
+            base = None
+        latest, found, counted, number = page.total, 0, set[str](), 1
+        while True:
+            found += run.take(page, bound, bound, counted)
+            latest = _latest(latest, page.total)
+            if base is not None and latest is not None and found >= latest - base:
+                return new
+            if not page.rows or not page.more or _ends_below(page, bound):
+                return new
+            if run.budget <= 0:
+                new.resume = Resume(number + 1, bound)
+                return new
+            number += 1
+            page = self._page(params, number, run)
+
+    def _resume(self, run: _Run, tier: Tier, resume: Resume) -> Resume | None:
+        """Continue a cut scan down to its bound, `workers` pages at a time when safe."""
+        params, number, bound = tier.params(), resume.page, resume.bound
+        total: int | None = None
+        while run.budget > 0:
+            width = 1 if total is None else min(self.config.workers, run.budget)
+            pages = self._pages(params, range(number, number + width), run)
+            ends = [not p.rows or not p.more or _ends_below(p, bound) for p in pages]
+            for page, end in zip(pages, ends, strict=True):
+                run.take(page, bound, bound)
+                if end:
+                    break
+            steady = width == 1 or all(p.total is not None and p.total == total for p in pages)
+            total = pages[-1].total if width == 1 else (total if steady else None)
+            if not steady:
+                continue  # something moved during the batch: re-read from `number`, one by one
+            if any(ends):
+                return None
+            number += width
+        return Resume(number, bound)
+
+    def _page(self, params: Params, number: int, run: _Run) -> Page:
+        run.budget -= 1
+        return self._fetch({**params, "page": number})
+
+    def _pages(self, params: Params, numbers: range, run: _Run) -> list[Page]:
+        """Pages fetched concurrently (bounded by `workers`; the client's rate limit holds)."""
+        if len(numbers) == 1:
+            return [self._page(params, numbers[0], run)]
+        run.budget -= len(numbers)
+        with ThreadPoolExecutor(max_workers=len(numbers)) as pool:
+            return list(pool.map(lambda n: self._fetch({**params, "page": n}), numbers))
 
     def backfill(
         self, start: date, end: date, account: str | None = None, seen: Seen | None = None
@@ -233,10 +372,7 @@ class Poller:
         Each result's cursor is a progress marker `{"backfill": {...}}`, not a tailing cursor.
         """
         run = _Run(seen or (lambda _ids: set()), self.normalize, account)
-        params: dict[str, str | int] = {
-            "start_date": start.isoformat(),
-            "end_date": end.isoformat(),
-        }
+        params: Params = {"start_date": start.isoformat(), "end_date": end.isoformat()}
         number = 1
         while True:
             before = self.api.stats.total
@@ -249,27 +385,6 @@ class Poller:
             if not page.rows or not page.more:
                 return
             number += 1
-
-    def _scan(self, run: _Run, first: Page, bound: datetime, extra: dict[str, str | int]) -> bool:
-        """Read pages from `first` on until one ends below `bound`; False if cut short."""
-        page, number = first, 1
-        while True:
-            run.take(page, bound, bound)
-            if not page.rows or not page.more or _ends_below(page, bound):
-                return True
-            if number >= self.config.max_pages_per_cycle:
-                return False
-            number += 1
-            page = self._fetch({**extra, "page": number})
-
-    def _sweep(self, run: _Run, cur: _Cursor, head: datetime) -> bool:
-        """Re-read recent long calls (`min_duration=D`) back to `sweep_head - horizon`."""
-        low = max(cur.floor, cur.sweep_head - _s(self.config.horizon_s))
-        extra: dict[str, str | int] = {
-            **self.date_range(low, head),
-            "min_duration": self.config.sweep_min_duration,
-        }
-        return self._scan(run, self._fetch({**extra, "page": 1}), low, extra)
 
     def _fallback(self, run: _Run, cur: _Cursor, first: Page, before: int) -> PollResult:
         """Order is not newest-first: read the whole horizon (correct, only slower)."""
@@ -289,9 +404,9 @@ class Poller:
             page = self._fetch({**extra, "page": number})
         newest = max((at for _, at in run.result.new_ids), default=cur.head)
         head = max(cur.head, newest)
-        return self._finish(run, _Cursor(cur.floor, head, head, 0, "other"), before)
+        return self._finish(run, _Cursor(cur.floor, head, "other"), before)
 
-    def date_range(self, low: datetime, high: datetime) -> dict[str, str | int]:
+    def date_range(self, low: datetime, high: datetime) -> Params:
         """`start_date`/`end_date` (days in `date_tz`) covering instants `low..high`.
 
         >>> p = Poller.__new__(Poller)
@@ -308,7 +423,7 @@ class Poller:
         return self.api.list_cdrs(query, account=account or self.config.account)
 
     def _finish(self, run: _Run, cur: _Cursor | None, before: int) -> PollResult:
-        run.result.cursor = cur.dump() if cur is not None else {"v": 1}
+        run.result.cursor = cur.dump() if cur is not None else {"v": 2}
         run.result.requests = self.api.stats.total - before
         return run.result
 
@@ -357,13 +472,15 @@ def _ends_below(page: Page, bound: datetime) -> bool:
     return bool(starts) and starts[-1] < bound
 
 
+def _latest(latest: int | None, total: int | None) -> int | None:
+    """The larger of two totals, or None once either is missing."""
+    return None if latest is None or total is None else max(latest, total)
+
+
+def _age(state: ListState | None) -> float:
+    """Polls since a list was last read (infinite if never): due lists are read oldest first."""
+    return math.inf if state is None else state.age
+
+
 def _s(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
-
-
-def _fmt(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def _iso(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value)).astimezone(UTC)

@@ -1,0 +1,110 @@
+"""Disjoint sub-lists of the feed by talk duration, and what the poller remembers about each.
+
+A tier is the feed filtered to `min_duration <= duration <= max_duration` (the last tier has no
+upper bound). Because a CDR appears when its call ends, a tier's rows all appear within a known
+delay of their start: `delay = max_ring + upper + max_lag` (the last tier: the lateness horizon).
+Short tiers therefore stay almost in arrival order, which keeps the rows a read must skip few.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One sub-list: its filter bounds (seconds, inclusive), its delay bound and its cadence."""
+
+    name: str
+    low: int
+    high: int | None
+    delay_s: float
+    every_s: float
+
+    def params(self) -> dict[str, str | int]:
+        """The list filter for this tier."""
+        params: dict[str, str | int] = {"min_duration": self.low}
+        if self.high is not None:
+            params["max_duration"] = self.high
+        return params
+
+
+def build_tiers(
+    bounds: tuple[int, ...], every: tuple[float, ...], ring_s: float, lag_s: float, horizon_s: float
+) -> list[Tier]:
+    """Tiers `[0, b0-1], [b0, b1-1], ..., [b_last, inf)` with their delay bounds and cadences.
+
+    >>> [(t.name, t.low, t.high, t.delay_s) for t in build_tiers((60,), (30, 600), 130.0, 60, 9e3)]
+    [('t0', 0, 59, 249.0), ('t1', 60, None, 9000.0)]
+    """
+    lows = (0, *bounds)
+    tiers: list[Tier] = []
+    for i, low in enumerate(lows):
+        high = lows[i + 1] - 1 if i + 1 < len(lows) else None
+        delay = horizon_s if high is None else ring_s + high + lag_s
+        tiers.append(Tier(f"t{i}", low, high, delay, every[i]))
+    return tiers
+
+
+@dataclass
+class Resume:
+    """An unfinished scan of one list: continue at `page`, down to rows starting at `bound`."""
+
+    page: int
+    bound: datetime
+
+    def dump(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"page": self.page, "bound": fmt(self.bound)}
+
+
+@dataclass
+class ListState:
+    """What the last read of one list saw.
+
+    `total`: the list's total at that read's first page (None when the API gave none);
+    `mark`: a start time no later than that read's first request (the newest start seen so far);
+    `age`: polls since that read; `at`: the poller's clock at that read (a list is due when
+    either says its cadence has passed, so a sped-up simulator under a wall clock and a caller
+    polling less often than `interval_s` both keep the cadence; neither affects correctness);
+    `resume`: set while a scan cut short by the page budget still has to finish.
+    """
+
+    total: int | None
+    mark: datetime
+    at: datetime
+    age: int = 0
+    resume: Resume | None = None
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any]) -> ListState:
+        """From the JSON form."""
+        resume = raw.get("resume")
+        return cls(
+            total=None if raw.get("total") is None else int(raw["total"]),
+            mark=iso(raw["mark"]),
+            at=iso(raw["at"]),
+            age=int(raw.get("age", 0)),
+            resume=Resume(int(resume["page"]), iso(resume["bound"])) if resume else None,
+        )
+
+    def dump(self) -> dict[str, Any]:
+        """JSON form."""
+        out: dict[str, Any] = {"total": self.total, "mark": fmt(self.mark)}
+        out |= {"at": fmt(self.at), "age": self.age}
+        if self.resume is not None:
+            out["resume"] = self.resume.dump()
+        return out
+
+
+def fmt(value: datetime) -> str:
+    """An instant as UTC ISO 8601."""
+    return value.astimezone(UTC).isoformat()
+
+
+def iso(value: Any) -> datetime:
+    """An ISO 8601 string as an aware UTC datetime."""
+    return datetime.fromisoformat(str(value)).astimezone(UTC)

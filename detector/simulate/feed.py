@@ -22,12 +22,16 @@ class Query:
     start_min: float | None = None
     start_max: float | None = None
     predicate: Callable[[Row], bool] | None = None
+    signature: tuple[tuple[str, str], ...] | None = None
+    """A hashable description of `predicate`; queries with one share an incremental index."""
 
 
 class Feed:
     """Releases rows as sim time passes and answers page queries in O(log n + page).
 
-    Filters other than account and date scan only the rows between the date bounds.
+    A filtered query with a signature gets its own sorted index, built once by a scan of the
+    account's rows and then kept up to date as rows are released, so repeated filtered reads
+    (the poller's duration tiers) are as cheap as unfiltered ones.
     """
 
     def __init__(self, traffic: Traffic) -> None:
@@ -36,6 +40,7 @@ class Feed:
         self._next = 0
         self._keys: dict[str | None, list[Key]] = {None: []}
         self._calls: set[str] = set()
+        self._indexes: dict[tuple[str | None, object], tuple[Callable[[Row], bool], list[Key]]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -65,6 +70,9 @@ class Feed:
                 bisect.insort(self._keys.setdefault(account, []), key)
                 row = traffic.rows[i]
                 self._calls.add(str(row.get("call_uuid") or row.get("uuid")))
+                for (scope, _), (predicate, keys) in self._indexes.items():
+                    if scope in (None, account) and predicate(row):
+                        bisect.insort(keys, key)
                 self._next += 1
 
     def page(
@@ -73,6 +81,9 @@ class Feed:
         """Rows of one page (1-based), newest-first unless asked, and the matching total."""
         with self._lock:
             keys = self._keys.get(query.account, [])
+            if query.predicate is not None and query.signature is not None:
+                keys = self._index(query.account, query.signature, query.predicate, keys)
+                query = Query(query.account, query.start_min, query.start_max)
             lo = 0 if query.start_max is None else bisect.bisect_left(keys, (-query.start_max, -1))
             hi = (
                 len(keys)
@@ -91,6 +102,21 @@ class Feed:
         if oldest_first:
             matches.reverse()
         return matches[first : first + per_page], len(matches)
+
+    def _index(
+        self,
+        account: str | None,
+        signature: object,
+        predicate: Callable[[Row], bool],
+        keys: list[Key],
+    ) -> list[Key]:
+        """The sorted keys of `account`'s rows matching `predicate`, built on first use."""
+        found = self._indexes.get((account, signature))
+        if found is None:
+            rows = self._traffic.rows
+            found = (predicate, [k for k in keys if predicate(rows[k[1]])])
+            self._indexes[(account, signature)] = found
+        return found[1]
 
     def _matching(self, keys: list[Key], predicate: Callable[[Row], bool]) -> Iterator[Row]:
         """Rows among `keys` that satisfy `predicate`, in key order."""

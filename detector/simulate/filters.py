@@ -19,6 +19,11 @@ FIELDS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
+FILTERS = ("call_direction", "status", "hangup_cause", "from_number", "to_number",
+           "min_duration", "max_duration")  # fmt: skip
+"""Row filters: a query's signature over these names its predicate, for the feed's indexes."""
+
+
 class BadRequest(ValueError):
     """A query parameter is malformed; the message names it."""
 
@@ -39,7 +44,8 @@ def parse_query(params: Mapping[str, str], shape: str, account: str | None) -> Q
     start_max = None if end_day is None else end_day + 86_400.0 - 0.5
     checks = _checks(params, FIELDS[shape])
     predicate = None if not checks else (lambda row: all(check(row) for check in checks))
-    return Query(account, start_min, start_max, predicate)
+    signature = tuple(sorted((k, params[k]) for k in FILTERS if params.get(k) not in (None, "")))
+    return Query(account, start_min, start_max, predicate, signature or None)
 
 
 def _int(params: Mapping[str, str], name: str, default: int) -> int:

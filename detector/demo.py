@@ -134,7 +134,8 @@ def run_demo(*, accounts: int, speed: float, seed: int, stop_after: float) -> No
     os.environ[AUTH_ID_ENV], os.environ[AUTH_TOKEN_ENV] = options.auth_id, options.auth_token
     settings = load_settings(None, {
         "api.url": f"http://{host}:{port}/api/v1/partner", "state.path": workdir / "state.sqlite",
-        "poll.interval_s": 1.0, "metrics.listen": "127.0.0.1:0", "rules.dir": RULES_DIR,
+        "poll.interval_s": 1.0, "poll.feed_time_per_poll_s": speed, "poll.start_back_s": 3600,
+        "metrics.listen": "127.0.0.1:0", "rules.dir": RULES_DIR,
     })  # fmt: skip
     with (workdir / "detector.log").open("w") as logfile:
         logs.configure("json", "info", stream=logfile)

@@ -101,10 +101,14 @@ class Simulator:
         return [json.loads(line) for line in self.labels.read_text().splitlines() if line.strip()]
 
 
-def write_config(tmp: Path, **sections: dict[str, Any]) -> Path:
-    """A daemon config file in `tmp` with fast polling and the repo's rules."""
+def write_config(tmp: Path, speed: float = 600.0, **sections: dict[str, Any]) -> Path:
+    """A daemon config file in `tmp` with fast polling and the repo's rules.
+
+    `speed` is the simulator's: each 0.2 s poll then stands for 0.2 × speed s of feed time.
+    """
     body: dict[str, Any] = {
-        "poll": {"interval_s": 0.2, "start_back_s": 86400},
+        "poll": {"interval_s": 0.2, "start_back_s": 86400, "feed_time_per_poll_s": 0.2 * speed},
+        "api": {"rate_per_s": 100},
         "rules": {"dir": str(ROOT / "rules")},
         "log": {"format": "json"},
     }

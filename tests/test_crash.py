@@ -25,7 +25,7 @@ chaos:
   malformed_rate: 0.03
   truncated_rate: 0.02
   duplicate_rate: 0.05
-  late_fraction: 0.0
+  late_fraction: 0.1
 """
 
 
@@ -67,7 +67,9 @@ def test_random_sigkills_under_faults_count_every_cdr_once_and_lose_no_alert(
     state = tmp_path / "state.sqlite"
     rng = random.Random(2026)
     with HttpReceiver() as hook:
-        config = write_config(tmp_path, api={"rate_per_s": 50})
+        # the chaos publishes 10 % of CDRs up to an hour late: the daemon is told so
+        poll = {"max_lag_s": 3700, "lateness_horizon_s": 14400}
+        config = write_config(tmp_path, 300.0, poll=poll)
         env = {"CDR_DETECTOR_WEBHOOK_URL": f"{hook.url}/hook"}
         kills = 0
         while not sim.stats()["final"] and kills < 4:

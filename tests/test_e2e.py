@@ -96,7 +96,7 @@ def test_sigkilled_daemon_resumes_without_losing_or_recounting_a_cdr(tmp_path: P
     state = tmp_path / "state.sqlite"
     rng = random.Random(11)
     with HttpReceiver() as hook:
-        config = write_config(tmp_path)
+        config = write_config(tmp_path, 400.0)
         env = {"CDR_DETECTOR_WEBHOOK_URL": f"{hook.url}/hook"}
         for n in range(2):
             proc = daemon(tmp_path, sim, config, free_port(), env, f"daemon-{n}")

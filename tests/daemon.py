@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +19,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTH = {"CDR_DETECTOR_AUTH_ID": "PA_E2E", "CDR_DETECTOR_AUTH_TOKEN": "e2e-token"}
+
+
+def processed(state: Path) -> int:
+    """`cdrs_processed` committed to a daemon's state file so far (0 before its first commit)."""
+    try:
+        with sqlite3.connect(state) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'cdrs_processed'").fetchone()
+    except sqlite3.OperationalError:  # the daemon has not created its schema yet
+        return 0
+    return int(row[0]) if row else 0
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.daemon import Simulator, daemon, free_port, wait_for, write_config
+from tests.daemon import Simulator, daemon, free_port, processed, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +27,6 @@ chaos:
   duplicate_rate: 0.05
   late_fraction: 0.1
 """
-
-
-def _processed(state: Path) -> int:
-    try:
-        with sqlite3.connect(state) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'cdrs_processed'").fetchone()
-    except sqlite3.OperationalError:
-        return 0
-    return int(row[0]) if row else 0
 
 
 def _recorded(state: Path) -> set[str]:
@@ -83,14 +74,14 @@ def test_random_sigkills_under_faults_count_every_cdr_once_and_lose_no_alert(
         try:
             wait_for(lambda: sim.stats()["final"], 120, "the simulated hour to end")
             served = sim.stats()["calls"]
-            wait_for(lambda: _processed(state) == served, 120, f"cdrs_processed == {served}")
+            wait_for(lambda: processed(state) == served, 120, f"cdrs_processed == {served}")
             exposition = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         finally:
             assert last.stop() == 0, last.text()
         sim.proc.stop()
         delivered = [r.json()["delivery_id"] for r in hook.requests]
     assert kills >= 2
-    assert _processed(state) == served
+    assert processed(state) == served
     assert delivered, "the injected incidents raised no alert"
     assert set(delivered) == _recorded(state)
     # a kill between send and mark-sent may resend once; receivers dedupe on the delivery id

@@ -13,23 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.daemon import Simulator, daemon, free_port, wait_for, write_config
+from tests.daemon import Simulator, daemon, free_port, processed, wait_for, write_config
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 pytestmark = pytest.mark.slow
 
 ROBOCALL = "incidents:\n  - {type: robocall, account: 0, start: 10m, duration: 30m}\n"
-
-
-def _processed(state: Path) -> int:
-    if not state.exists():
-        return 0
-    try:
-        with sqlite3.connect(state) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'cdrs_processed'").fetchone()
-    except sqlite3.OperationalError:  # the daemon has not created its schema yet
-        return 0
-    return int(row[0]) if row else 0
 
 
 def _shadow(state: Path) -> set[str]:
@@ -100,7 +89,7 @@ def test_sigkilled_daemon_resumes_without_losing_or_recounting_a_cdr(tmp_path: P
         env = {"CDR_DETECTOR_WEBHOOK_URL": f"{hook.url}/hook"}
         for n in range(2):
             proc = daemon(tmp_path, sim, config, free_port(), env, f"daemon-{n}")
-            wait_for(lambda: _processed(state) > 0, 60, "the daemon to commit a cycle")
+            wait_for(lambda: processed(state) > 0, 60, "the daemon to commit a cycle")
             time.sleep(rng.uniform(0.5, 3.0))
             proc.popen.send_signal(signal.SIGKILL)
             proc.popen.wait(timeout=10)
@@ -108,11 +97,11 @@ def test_sigkilled_daemon_resumes_without_losing_or_recounting_a_cdr(tmp_path: P
         try:
             wait_for(lambda: sim.stats()["final"], 120, "the simulated hour to end")
             served = sim.stats()["calls"]
-            wait_for(lambda: _processed(state) == served, 120, f"cdrs_processed == {served}")
+            wait_for(lambda: processed(state) == served, 120, f"cdrs_processed == {served}")
         finally:
             assert last.stop() == 0, last.text()
         sim.proc.stop()
-        assert _processed(state) == served
+        assert processed(state) == served
         with sqlite3.connect(state) as conn:
             recorded = {r[0] for r in conn.execute("SELECT delivery_id FROM alerts")}
         delivered = [r.json()["delivery_id"] for r in hook.requests]

@@ -32,7 +32,8 @@ from detector.service import FeedPoller, Service, model_timings
 from detector.source.accounts import PerAccountPoller, trunk_normalizer
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
-from detector.source.poller import Normalize, Poller, PollerConfig
+from detector.source.poller import Poller, PollerConfig
+from detector.source.rows import Normalize
 from detector.state.store import Snapshot, StateStore
 
 

@@ -29,7 +29,7 @@ from detector.http import HttpServer
 from detector.metrics import Metrics
 from detector.pipeline import Step
 from detector.simulate import SimOptions, SimulatorServer, generate
-from detector.source.poller import PollResult
+from detector.source.rows import PollResult
 
 RULES_DIR = Path("rules")
 

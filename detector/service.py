@@ -31,7 +31,7 @@ from detector.pipeline import Detector, Step
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
 from detector.rules.reload import carry_over
-from detector.source.poller import PollResult
+from detector.source.rows import PollResult
 from detector.state.store import Cycle, StateStore
 
 EXIT_AUTH = 2

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from detector.domain import CDR, Rejected
 from detector.errors import AuthError, RetryableSourceError
-from detector.source.poller import Poller, PollerConfig, PollResult
+from detector.source.poller import Poller, PollerConfig
+from detector.source.rows import PollResult
 from tests.feed import Call, FakeFeed, Fault
 
 NOW = datetime(2026, 3, 25, 22, 30, tzinfo=UTC)

@@ -21,7 +21,8 @@ from typing import Any
 
 from detector.domain import CDR, Rejected
 from detector.source.client import CdrApi
-from detector.source.poller import Normalize, Poller, PollerConfig, PollResult
+from detector.source.poller import Poller, PollerConfig
+from detector.source.rows import Normalize, PollResult
 
 Seen = Callable[[Collection[str]], set[str]]
 

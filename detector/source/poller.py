@@ -69,24 +69,27 @@ Calls longer than `horizon_s` are outside the guarantee: set it above the longes
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
 import math
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from detector.domain import CDR, Rejected
 from detector.errors import ConfigError
 from detector.source.client import CdrApi, Page
+from detector.source.rows import (
+    Collected,
+    Normalize,
+    PollResult,
+    Seen,
+    ends_below,
+    newest,
+    order,
+)
 from detector.source.tiers import ListState, Resume, Tier, build_tiers, fmt, iso
 
-Normalize = Callable[..., CDR | Rejected]
-Seen = Callable[[Collection[str]], set[str]]
 Params = dict[str, str | int]
 
 
@@ -132,19 +135,6 @@ class PollerConfig:
 
 
 @dataclass
-class PollResult:
-    """What one poll found, for the caller to process and commit in one transaction."""
-
-    cdrs: list[CDR]
-    rejected: list[Rejected]
-    cursor: dict[str, Any]
-    new_ids: list[tuple[str, datetime]]
-    requests: int = 0
-    pages: int = 0
-    complete: bool = True
-
-
-@dataclass
 class _Cursor:
     """The tailing position; see the module docstring for each field's meaning."""
 
@@ -180,61 +170,6 @@ class _Unordered(Exception):
     """A first page showed the list is not newest-first."""
 
 
-@dataclass
-class _Run:
-    """The findings of one poll so far (discarded if the poll raises)."""
-
-    seen: Seen
-    normalize: Normalize
-    account: str | None
-    budget: int = 0
-    keys: set[str] = field(default_factory=set)
-    result: PollResult = field(default_factory=lambda: PollResult([], [], {}, []))
-
-    def take(
-        self,
-        page: Page,
-        bound: datetime | None,
-        fallback_time: datetime,
-        counted: set[str] | None = None,
-    ) -> int:
-        """Return each row of `page` at or above `bound` not returned before.
-
-        Adds to `counted` the keys at or above `bound` that are not in `seen`; returns how
-        many were added (the rows this read found that earlier polls had not returned).
-        """
-        self.result.pages += 1
-        fresh: dict[str, tuple[object, datetime | None]] = {}
-        for row in page.rows:
-            start = row_start(row)
-            if bound is not None and start is not None and start < bound:
-                continue
-            fresh.setdefault(row_key(row), (row, start))
-        already = self.seen(list(fresh)) if fresh else set()
-        added = 0
-        for key, (row, start) in fresh.items():
-            if key in already:
-                continue
-            if counted is not None and key not in counted:
-                counted.add(key)
-                added += 1
-            if key not in self.keys:
-                self.keys.add(key)
-                self._add(key, row, start or fallback_time)
-        return added
-
-    def _add(self, key: str, row: object, at: datetime) -> None:
-        if isinstance(row, Mapping):
-            item = self.normalize(row, account=self.account)
-        else:
-            item = Rejected("not_an_object", f"row is a {type(row).__name__}", "")
-        if isinstance(item, CDR):
-            self.result.cdrs.append(item)
-        else:
-            self.result.rejected.append(item)
-        self.result.new_ids.append((key, at))
-
-
 class Poller:
     """Tails the feed; `poll` for the daemon, `backfill` for a date range."""
 
@@ -252,18 +187,18 @@ class Poller:
     def poll(self, cursor: dict[str, Any] | None, seen: Seen) -> PollResult:
         """One cycle: every row not returned before, exactly once, and the next cursor."""
         cur = _Cursor.load(cursor)
-        run = _Run(seen, self.normalize, self.config.account, self.config.max_pages_per_cycle)
+        run = Collected(seen, self.normalize, self.config.account, self.config.max_pages_per_cycle)
         before = self.api.stats.total
         first: Page | None = None
         if cur is None or cur.order != "newest":
             first = self._page({}, 1, run)
-            head = _newest(first)
+            head = newest(first)
             if cur is None:
                 if head is None:  # an empty feed: nothing to anchor on yet
                     return self._finish(run, None, before)
                 floor = head - _s(self.config.start_back_s)
-                cur = _Cursor(floor, head, _order(first) or "newest", fresh=True)
-            cur.order = _order(first) or cur.order
+                cur = _Cursor(floor, head, order(first) or "newest", fresh=True)
+            cur.order = order(first) or cur.order
             cur.head = max(cur.head, head or cur.head)
         if cur.order == "newest":
             try:
@@ -274,7 +209,7 @@ class Poller:
             first = self._page({}, 1, run)
         return self._fallback(run, cur, first, before)
 
-    def _tiers(self, run: _Run, cur: _Cursor) -> _Cursor:
+    def _tiers(self, run: Collected, cur: _Cursor) -> _Cursor:
         """Resume unfinished scans, then read every due tier, within the page budget."""
         for aged in cur.lists.values():
             aged.age += 1
@@ -300,14 +235,14 @@ class Poller:
         return polls or now - state.at >= _s(tier.every_s) or now < state.at
 
     def _read(
-        self, run: _Run, cur: _Cursor, tier: Tier, state: ListState | None, now: datetime
+        self, run: Collected, cur: _Cursor, tier: Tier, state: ListState | None, now: datetime
     ) -> ListState:
         """One regular read of a tier: count-guided, bounded, cut short by the budget."""
         params = tier.params()
         page = self._page(params, 1, run)
-        if _order(page) == "other":
+        if order(page) == "other":
             raise _Unordered
-        cur.head = max(cur.head, _newest(page) or cur.head)
+        cur.head = max(cur.head, newest(page) or cur.head)
         if state is None:
             bound = cur.floor if cur.fresh else max(cur.floor, cur.head - _s(self.config.horizon_s))
             base = None
@@ -323,7 +258,7 @@ class Poller:
             latest = _latest(latest, page.total)
             if base is not None and latest is not None and found >= latest - base:
                 return new
-            if not page.rows or not page.more or _ends_below(page, bound):
+            if not page.rows or not page.more or ends_below(page, bound):
                 return new
             if run.budget <= 0:
                 new.resume = Resume(number + 1, bound)
@@ -331,14 +266,14 @@ class Poller:
             number += 1
             page = self._page(params, number, run)
 
-    def _resume(self, run: _Run, tier: Tier, resume: Resume) -> Resume | None:
+    def _resume(self, run: Collected, tier: Tier, resume: Resume) -> Resume | None:
         """Continue a cut scan down to its bound, `workers` pages at a time when safe."""
         params, number, bound = tier.params(), resume.page, resume.bound
         total: int | None = None
         while run.budget > 0:
             width = 1 if total is None else min(self.config.workers, run.budget)
             pages = self._pages(params, range(number, number + width), run)
-            ends = [not p.rows or not p.more or _ends_below(p, bound) for p in pages]
+            ends = [not p.rows or not p.more or ends_below(p, bound) for p in pages]
             for page, end in zip(pages, ends, strict=True):
                 run.take(page, bound, bound)
                 if end:
@@ -352,11 +287,11 @@ class Poller:
             number += width
         return Resume(number, bound)
 
-    def _page(self, params: Params, number: int, run: _Run) -> Page:
+    def _page(self, params: Params, number: int, run: Collected) -> Page:
         run.budget -= 1
         return self._fetch({**params, "page": number})
 
-    def _pages(self, params: Params, numbers: range, run: _Run) -> list[Page]:
+    def _pages(self, params: Params, numbers: range, run: Collected) -> list[Page]:
         """Pages fetched concurrently (bounded by `workers`; the client's rate limit holds)."""
         if len(numbers) == 1:
             return [self._page(params, numbers[0], run)]
@@ -371,7 +306,7 @@ class Poller:
 
         Each result's cursor is a progress marker `{"backfill": {...}}`, not a tailing cursor.
         """
-        run = _Run(seen or (lambda _ids: set()), self.normalize, account)
+        run = Collected(seen or (lambda _ids: set()), self.normalize, account)
         params: Params = {"start_date": start.isoformat(), "end_date": end.isoformat()}
         number = 1
         while True:
@@ -386,7 +321,7 @@ class Poller:
                 return
             number += 1
 
-    def _fallback(self, run: _Run, cur: _Cursor, first: Page, before: int) -> PollResult:
+    def _fallback(self, run: Collected, cur: _Cursor, first: Page, before: int) -> PollResult:
         """Order is not newest-first: read the whole horizon (correct, only slower)."""
         low = max(cur.floor, cur.head - _s(self.config.horizon_s))
         run.take(first, low, low)
@@ -409,6 +344,7 @@ class Poller:
     def date_range(self, low: datetime, high: datetime) -> Params:
         """`start_date`/`end_date` (days in `date_tz`) covering instants `low..high`.
 
+        >>> from datetime import UTC
         >>> p = Poller.__new__(Poller)
         >>> p.tz = ZoneInfo("Asia/Kolkata")
         >>> low, high = datetime(2026, 3, 25, 18, tzinfo=UTC), datetime(2026, 3, 25, 19, tzinfo=UTC)
@@ -422,54 +358,10 @@ class Poller:
         query = {**params, "per_page": self.config.per_page}
         return self.api.list_cdrs(query, account=account or self.config.account)
 
-    def _finish(self, run: _Run, cur: _Cursor | None, before: int) -> PollResult:
+    def _finish(self, run: Collected, cur: _Cursor | None, before: int) -> PollResult:
         run.result.cursor = cur.dump() if cur is not None else {"v": 2}
         run.result.requests = self.api.stats.total - before
         return run.result
-
-
-def row_key(row: object) -> str:
-    """A row's identity: its call id (`call_uuid` or `uuid`), else `row:` + a hash of the row."""
-    if isinstance(row, Mapping):
-        for name in ("call_uuid", "uuid"):
-            value = row.get(name)
-            if isinstance(value, str) and value:
-                return value
-    blob = json.dumps(row, sort_keys=True, default=str).encode()
-    return "row:" + hashlib.sha256(blob).hexdigest()[:32]
-
-
-def row_start(row: object) -> datetime | None:
-    """The row's `start_time` as an aware UTC datetime, or None when missing or unparseable."""
-    value = row.get("start_time") if isinstance(row, Mapping) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _starts(page: Page) -> list[datetime]:
-    return [s for s in map(row_start, page.rows) if s is not None]
-
-
-def _newest(page: Page) -> datetime | None:
-    return max(_starts(page), default=None)
-
-
-def _order(page: Page) -> str | None:
-    """ "newest" if page 1's start times never increase, "other" if they do, None if unknown."""
-    starts = _starts(page)
-    if len(set(starts)) < 2:
-        return None
-    return "newest" if all(a >= b for a, b in itertools.pairwise(starts)) else "other"
-
-
-def _ends_below(page: Page, bound: datetime) -> bool:
-    starts = _starts(page)
-    return bool(starts) and starts[-1] < bound
 
 
 def _latest(latest: int | None, total: int | None) -> int | None:

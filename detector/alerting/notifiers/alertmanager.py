@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from detector.alerting.notifiers.secret import Redactor
-from detector.alerting.notifiers.transport import new_client, post
+from detector.alerting.notifiers.transport import new_client, post_json
 from detector.alerting.render import alertmanager_payload
 
 
@@ -38,16 +37,7 @@ class AlertmanagerNotifier:
         payload = alertmanager_payload(
             alert_json, hold_s=self.hold_s, generator_url=self.generator_url
         )
-        body = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"}
-        post(
-            self._client,
-            self.url,
-            content=body,
-            headers=headers,
-            receiver=self.name,
-            redact=self._redact,
-        )
+        post_json(self._client, self.url, payload, receiver=self.name, redact=self._redact)
 
     def close(self) -> None:
         """Release the HTTP connection pool."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from detector.alerting.notifiers.secret import Redactor, SecretLike, reveal
-from detector.alerting.notifiers.transport import new_client, post
+from detector.alerting.notifiers.transport import new_client, post_json
 from detector.alerting.render import slack_payload
 
 
@@ -31,16 +30,8 @@ class SlackNotifier:
 
     def send(self, alert_json: Mapping[str, Any]) -> None:
         """Deliver one alert; 429/5xx/timeouts are retryable, other 4xx permanent."""
-        body = json.dumps(slack_payload(alert_json)).encode()
-        headers = {"Content-Type": "application/json"}
-        post(
-            self._client,
-            self._url,
-            content=body,
-            headers=headers,
-            receiver=self.name,
-            redact=self._redact,
-        )
+        payload = slack_payload(alert_json)
+        post_json(self._client, self._url, payload, receiver=self.name, redact=self._redact)
 
     def close(self) -> None:
         """Release the HTTP connection pool."""

@@ -7,6 +7,7 @@ and request carry the URL, which may hold a token); messages pass through the `R
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import httpx
@@ -33,6 +34,15 @@ def post(
         detail = redact(str(exc))[:200]
         raise RetryableDelivery(f"{receiver}: {type(exc).__name__}: {detail}") from None
     check(response, receiver, redact)
+
+
+def post_json(
+    client: httpx.Client, url: str, payload: object, *, receiver: str, redact: Redactor
+) -> None:
+    """POST `payload` as JSON; failures mapped as in `post`."""
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    post(client, url, content=body, headers=headers, receiver=receiver, redact=redact)
 
 
 def check(response: httpx.Response, receiver: str, redact: Redactor) -> None:

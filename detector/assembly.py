@@ -135,7 +135,7 @@ def _poller_config(settings: Settings, account: str | None) -> PollerConfig:
         per_page=poll.per_page, date_tz=poll.date_tz, horizon_s=poll.lateness_horizon_s,
         max_ring_s=poll.max_ring_s, max_lag_s=poll.max_lag_s, start_back_s=poll.start_back_s,
         max_pages_per_cycle=poll.max_pages_per_cycle, tier_bounds_s=poll.tier_bounds_s,
-        tier_every_s=poll.tier_every_s, workers=poll.workers,
+        tier_every_s=poll.tier_every_s, target_overhead=poll.target_overhead, workers=poll.workers,
         interval_s=poll.feed_time_per_poll_s or poll.interval_s,
         account=account,
     )  # fmt: skip

@@ -91,6 +91,12 @@ class PollSettings(_Section):
     max_lag_s: float = Field(60.0, ge=0)
     tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700)
     tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    """The longest each tier waits between reads (its latency bound); a tier is read sooner
+    when its measured re-read overhead allows (see `target_overhead`)."""
+    target_overhead: float = Field(0.25, ge=0)
+    """Requests per tier read above one full page per `per_page` new CDRs, as a fraction, that
+    sets each tier's cadence: lower means fewer requests and later detection; 0 reads every tier
+    at exactly `tier_every_s`."""
     workers: int = Field(4, ge=1)
     feed_time_per_poll_s: float | None = Field(None, gt=0)
     """Feed time one poll stands for in tier cadences (default `interval_s`); set it to

@@ -101,6 +101,7 @@ steps_strategy = st.lists(
     budget=st.sampled_from([2, 3, 50]),
     every=st.sampled_from([(0, 0, 0), (0, 60, 600), (120, 300, 1800)]),
     workers=st.sampled_from([1, 3]),
+    target=st.sampled_from([0.0, 0.25, 0.01]),
 )
 def test_every_served_cdr_is_returned_exactly_once(
     calls: list[tuple[int, int, int, int]],
@@ -111,10 +112,17 @@ def test_every_served_cdr_is_returned_exactly_once(
     budget: int,
     every: tuple[float, float, float],
     workers: int,
+    target: float,
 ) -> None:
-    """Across late calls, page shifts, faults, bad totals and budget cuts, each call comes once."""
+    """Across late calls, page shifts, faults, bad totals, budget cuts and cadences: once each."""
     feed = FakeFeed(now=NOW, shape=shape, tick_s=tick, totals=totals)
-    config = replace(CONFIG, max_pages_per_cycle=budget, tier_every_s=every, workers=workers)
+    config = replace(
+        CONFIG,
+        max_pages_per_cycle=budget,
+        tier_every_s=every,
+        workers=workers,
+        target_overhead=target,
+    )
     base = NOW - timedelta(hours=1)
     feed.calls = [
         Call(f"call-{i:03d}", base + timedelta(seconds=off), ring, talk, lag)

@@ -9,15 +9,27 @@ caller commits anything, so the next poll simply starts again from the last comm
 Lists. The feed is read as disjoint tiers by talk duration (`tier_bounds_s`, filters
 `min_duration`/`max_duration`), see `detector.source.tiers`. Tier i holds calls of duration
 `[lo_i, hi_i]`, so each of its rows appears within `delay_i = R + hi_i + L` of its start
-(`R` = `max_ring_s`, `L` = `max_lag_s`; the last tier: `Hz` = `horizon_s`). Each tier is read
-when `tier_every_s[i]` has passed since its last read, by the poller's clock or by the
-number of polls times `interval_s`, whichever comes first (cadence only, never correctness).
+(`R` = `max_ring_s`, `L` = `max_lag_s`; the last tier: `Hz` = `horizon_s`).
+
+Cadence. A tier read must read down to its deepest new row, so besides its new rows it
+re-reads the rows that became visible before its last read but started after that row
+(about `rate_i × spread_i`, spread = ring spread + `hi_i - lo_i` + lag spread), plus at most
+one partial page, or one page-1 probe when nothing is new: per read, pages ≈
+`new / per_page + extra_i`, an overhead over the floor of `extra_i × per_page / (rate_i ×
+every_i)`. Each tier therefore picks its cadence from its own reads (`detector.source.cadence`):
+the shortest `every_i` that keeps that overhead at `target_overhead`, but never longer than
+`tier_every_s[i]`. A tier is read when `every_i` has passed since its last read, by the
+poller's clock or by the number of polls times `interval_s`, whichever comes first. Cadence
+only decides when a tier is read, never what a read returns: correctness does not depend on it.
 Detection latency: a call of tier i reaches the detector within `delay_i + every_i` plus one
-poll interval. Shorter cadences cost more requests, because every read re-reads the tier's
-rows that started in the last `spread_i` (its delay spread) to reach its late arrivals.
+poll interval, so at most `delay_i + tier_every_s[i] + interval_s` (with the defaults, short
+calls: 190 + 120 + 10 s, typically 1.5 min); a busier tier gets a shorter cadence, a tier with
+little traffic is read at `tier_every_s[i]`. A lower `target_overhead` costs latency.
 
 Cursor: `floor` (we watch calls with start >= floor), `head` (newest start seen at a first
-page), `order`, and per tier `lists[name] = {total, mark, at, age, resume?}` (see `ListState`).
+page), `order`, and per tier `lists[name] = {total, mark, at, age, resume?, cost?}` (see
+`ListState`; a cursor without `cost` is read as "no estimate yet": the tier waits its longest
+cadence until its reads give one).
 
 One poll:
 1. First poll (no cursor): read page 1 unfiltered; `floor = newest start - start_back`, or
@@ -64,6 +76,8 @@ talk <= Hz, and the tiers cover every row (integer durations):
 - A resumed scan keeps the bound of its cut read; the rows of that tier that appear later
   are covered by the next regular read (b), which waits for the resume to finish.
 - Fallback reads everything visible in its window, bounded by `head - Hz`.
+- Cadence (fixed or estimated) appears in none of the steps above: it only decides which
+  polls read a tier, and (b) holds for any time between two reads.
 Calls longer than `horizon_s` are outside the guarantee: set it above the longest call.
 """
 
@@ -78,6 +92,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from detector.errors import ConfigError
+from detector.source.cadence import cadence, observe
 from detector.source.client import CdrApi, Page
 from detector.source.rows import (
     Collected,
@@ -109,6 +124,7 @@ class PollerConfig:
     tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
     workers: int = 4
     interval_s: float = 10.0
+    target_overhead: float = 0.25
 
     def __post_init__(self) -> None:
         if self.per_page < 1 or self.horizon_s < self.max_ring_s + self.max_lag_s:
@@ -122,6 +138,8 @@ class PollerConfig:
             raise ConfigError("poll.tier_every_s needs one cadence (>= 0 s) per tier")
         if self.workers < 1 or self.max_pages_per_cycle < 1 or self.interval_s <= 0:
             raise ConfigError("poll: need workers >= 1, max_pages_per_cycle >= 1, interval_s > 0")
+        if self.target_overhead < 0:
+            raise ConfigError("poll.target_overhead must be >= 0 (0 reads each tier at every_s)")
         try:
             ZoneInfo(self.date_tz)
         except (KeyError, ValueError) as exc:
@@ -230,9 +248,11 @@ class Poller:
         return cur
 
     def _due(self, state: ListState, tier: Tier, now: datetime) -> bool:
-        """True once `every_s` has passed by the poll count or by the clock."""
-        polls = state.age * self.config.interval_s >= tier.every_s
-        return polls or now - state.at >= _s(tier.every_s) or now < state.at
+        """True once the tier's cadence has passed by the poll count or by the clock."""
+        config = self.config
+        every = cadence(state.cost, config.per_page, config.target_overhead, tier.every_s)
+        polls = state.age * config.interval_s >= every
+        return polls or now - state.at >= _s(every) or now < state.at
 
     def _read(
         self, run: Collected, cur: _Cursor, tier: Tier, state: ListState | None, now: datetime
@@ -243,13 +263,8 @@ class Poller:
         if order(page) == "other":
             raise _Unordered
         cur.head = max(cur.head, newest(page) or cur.head)
-        if state is None:
-            bound = cur.floor if cur.fresh else max(cur.floor, cur.head - _s(self.config.horizon_s))
-            base = None
-        else:
-            bound = max(cur.floor, state.mark - _s(tier.delay_s))
-            base = state.total
-        new = ListState(page.total, cur.head, now)
+        bound, base = self._bound(cur, tier, state)
+        new = ListState(page.total, cur.head, now, cost=None if state is None else state.cost)
         if page.total is None or base is None or page.total < base:
             base = None
         latest, found, counted, number = page.total, 0, set[str](), 1
@@ -257,14 +272,27 @@ class Poller:
             found += run.take(page, bound, bound, counted)
             latest = _latest(latest, page.total)
             if base is not None and latest is not None and found >= latest - base:
-                return new
+                break
             if not page.rows or not page.more or ends_below(page, bound):
-                return new
+                break
             if run.budget <= 0:
                 new.resume = Resume(number + 1, bound)
                 return new
             number += 1
             page = self._page(params, number, run)
+        if state is not None:
+            elapsed = max(state.age * self.config.interval_s, (now - state.at).total_seconds())
+            new.cost = observe(state.cost, number, found, elapsed, self.config.per_page)
+        return new
+
+    def _bound(
+        self, cur: _Cursor, tier: Tier, state: ListState | None
+    ) -> tuple[datetime, int | None]:
+        """Where a read of `tier` may stop at the latest, and the total its count starts from."""
+        if state is None:
+            fresh = cur.floor if cur.fresh else cur.head - _s(self.config.horizon_s)
+            return max(cur.floor, fresh), None
+        return max(cur.floor, state.mark - _s(tier.delay_s)), state.total
 
     def _resume(self, run: Collected, tier: Tier, resume: Resume) -> Resume | None:
         """Continue a cut scan down to its bound, `workers` pages at a time when safe."""

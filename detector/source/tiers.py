@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from detector.source.cadence import Cost
+
 
 @dataclass(frozen=True)
 class Tier:
-    """One sub-list: its filter bounds (seconds, inclusive), its delay bound and its cadence."""
+    """One sub-list: filter bounds (seconds, inclusive), delay bound and longest cadence."""
 
     name: str
     low: int
@@ -70,7 +72,8 @@ class ListState:
     `age`: polls since that read; `at`: the poller's clock at that read (a list is due when
     either says its cadence has passed, so a sped-up simulator under a wall clock and a caller
     polling less often than `interval_s` both keep the cadence; neither affects correctness);
-    `resume`: set while a scan cut short by the page budget still has to finish.
+    `resume`: set while a scan cut short by the page budget still has to finish;
+    `cost`: what its reads cost so far, which sets its cadence (`detector.source.cadence`).
     """
 
     total: int | None
@@ -78,6 +81,7 @@ class ListState:
     at: datetime
     age: int = 0
     resume: Resume | None = None
+    cost: Cost | None = None
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> ListState:
@@ -89,6 +93,7 @@ class ListState:
             at=iso(raw["at"]),
             age=int(raw.get("age", 0)),
             resume=Resume(int(resume["page"]), iso(resume["bound"])) if resume else None,
+            cost=Cost.load(raw.get("cost")),
         )
 
     def dump(self) -> dict[str, Any]:
@@ -97,6 +102,8 @@ class ListState:
         out |= {"at": fmt(self.at), "age": self.age}
         if self.resume is not None:
             out["resume"] = self.resume.dump()
+        if self.cost is not None:
+            out["cost"] = self.cost.dump()
         return out
 
 

@@ -1,0 +1,105 @@
+"""Tier cadences chosen from what reads cost: shorter when cheap, bounded, cursor-compatible."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from detector.source.poller import PollerConfig
+from tests.feed import Call, FakeFeed
+from tests.test_poller import NOW, Tail
+
+CONFIG = PollerConfig(
+    per_page=5,
+    max_ring_s=130,
+    max_lag_s=60,
+    tier_bounds_s=(60,),
+    tier_every_s=(600, 600),
+    interval_s=60,
+    target_overhead=0.25,
+)
+
+
+def busy_feed(seconds: int) -> FakeFeed:
+    """Short calls (rings 0-20 s, talk 0-20 s) every 10 s for `seconds`, starting now."""
+    feed = FakeFeed(now=NOW)
+    feed.calls = [
+        Call(f"c{i:05d}", NOW + timedelta(seconds=10 * i), i % 21, (i * 7) % 21, 2)
+        for i in range(seconds // 10)
+    ]
+    return feed
+
+
+def t0_reads(feed: FakeFeed, since: int) -> int:
+    """Page-1 reads of the short tier among the requests from index `since` on."""
+    return sum(
+        1
+        for r in feed.requests[since:]
+        if r.url.params.get("min_duration") == "0" and r.url.params.get("page") == "1"
+    )
+
+
+def run(tail: Tail, polls: int) -> None:
+    """Poll `polls` times, one interval apart."""
+    for _ in range(polls):
+        tail.feed.advance(60)
+        tail.poll()
+
+
+def drain(tail: Tail) -> None:
+    """Let every call land, then poll past the longest cadence so each tier reads it."""
+    tail.feed.advance(3 * 3600)
+    run(tail, 25)
+
+
+def test_a_busy_tier_is_read_more_often_than_its_longest_cadence() -> None:
+    """When re-reads are small next to a tier's new rows, it is read sooner than every_s."""
+    feed = busy_feed(2 * 3600)
+    tail = Tail(feed, CONFIG)
+    run(tail, 60)
+    since = len(feed.requests)
+    run(tail, 60)
+    assert t0_reads(feed, since) > 6
+    drain(tail)
+    assert set(tail.returned) == tail.expected()
+    assert len(tail.returned) == len(set(tail.returned))
+
+
+def test_a_zero_target_keeps_the_longest_cadence() -> None:
+    """With target_overhead 0 each tier is read every every_s, as before estimates existed."""
+    feed = busy_feed(2 * 3600)
+    tail = Tail(feed, replace(CONFIG, target_overhead=0))
+    run(tail, 60)
+    since = len(feed.requests)
+    run(tail, 60)
+    assert t0_reads(feed, since) == 6
+
+
+def test_a_quiet_tier_is_read_at_its_longest_cadence() -> None:
+    """A tier whose reads find nothing new waits its full every_s (its latency bound)."""
+    feed = busy_feed(2 * 3600)
+    tail = Tail(feed, CONFIG)
+    run(tail, 60)
+    since = len(feed.requests)
+    run(tail, 60)
+    long_reads = [r for r in feed.requests[since:] if r.url.params.get("min_duration") == "60"]
+    assert len(long_reads) == 6
+
+
+def test_cost_estimates_travel_in_the_cursor_and_old_cursors_still_load() -> None:
+    """The cursor carries each tier's cost as JSON; one without it polls on, rows once."""
+    feed = busy_feed(2 * 3600)
+    tail = Tail(feed, CONFIG)
+    run(tail, 30)
+    assert tail.cursor is not None
+    assert "cost" in tail.cursor["lists"]["t0"]
+    old: dict[str, Any] = json.loads(json.dumps(tail.cursor))
+    for state in old["lists"].values():
+        state.pop("cost", None)
+    tail.cursor = old
+    run(tail, 30)
+    drain(tail)
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == tail.expected()

@@ -3,16 +3,23 @@
 Drives the real `Poller` and `CdrApi` against the real `SimulatorServer` on 127.0.0.1, with a
 manual clock so simulated time only moves when the benchmark says so (fast, deterministic).
 Traffic is written directly as rows (Poisson arrivals; 45 % unanswered; lognormal talk time;
-ring and publishing lag as the simulator draws them) at about 10, 100 and 1,000 CDR/s.
-Steady state: the poller starts 10 minutes into the traffic, polls every 10 s through a
-warm-up, then through the measured period; every request counts (all tiers, resumes,
-fallbacks). The floor is one full page per 100 new CDRs (0.01). Backlog: the poller
-starts with one hour of history at 100 CDR/s behind it, at the client's default 5
-requests/s, and the time until a poll reports `complete` is the catch-up time in simulated
-seconds (the rate limit's waits advance the manual clock).
-The simulator answers filtered queries by scanning every row, so runs are kept short (see
-`RUNS`: the 1,000 CDR/s run measures one minute, before its longer tiers reach steady state)
-and the whole benchmark still takes many minutes; pass rates to run only some of it.
+ring and publishing lag as drawn below) at 10, 100 and 1,000 CDR/s. The floor is one full
+page per 100 new CDRs (0.01 requests per CDR).
+
+Steady state, per tier. Tiers are disjoint filters, so a tier's reads depend only on its own
+rows: each tier is run alone on the rows of its talk range, and the figure of a rate is the
+sum of the tiers' request rates over the sum of their CDR rates (so each tier weighs by its
+share of the traffic). Each run polls every 10 s; its warm-up (two of the tier's longest
+cadences, so its cadence estimates settle) is excluded, and it is measured from the end of a
+read of the tier to the end of a later one, over at least two of its longest cadences
+(and 36,000 CDRs' worth of time at the rate, so slow rates are not measured over a few reads):
+whole reads only, so every request and every new CDR in the window belong to each other.
+Requests are counted at the transport by the tier's filter (page-1 probes of the empty other
+tiers belong to those tiers' own runs). Latency is the poll time minus the call's start.
+
+Backlog: the poller starts with one hour of history at 100 CDR/s behind it, at the client's
+default 5 requests/s; the time until a poll reports `complete` is the catch-up time in
+simulated seconds (the rate limit's waits advance the manual clock).
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from __future__ import annotations
 import math
 import sys
 import uuid
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import numpy as np
 
 from detector.simulate import SimOptions, SimulatorServer, Traffic
@@ -31,10 +40,13 @@ from detector.simulate.scenario import Chaos
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
 from detector.source.poller import Poller, PollerConfig
+from detector.source.tiers import Tier
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 INTERVAL_S = 10.0
 FLOOR = 0.01
+RATES = (10, 100, 1000)
+SLICE_S = 600.0
 
 
 @dataclass
@@ -52,17 +64,23 @@ class Clock:
         self.t += seconds
 
 
-def traffic(rate: float, span_s: float, seed: int = 7) -> Traffic:
-    """Rows at `rate` CDR/s started over `span_s` seconds from START, in shape A."""
+def traffic(
+    rate: float, span_s: float, seed: int = 7, low: int = 0, high: int | None = None
+) -> Traffic:
+    """Rows at `rate` CDR/s started over `span_s` s from START, in shape A, talk in [low, high].
+
+    Drawn in slices of `SLICE_S` so that a long span at a high rate stays small in memory
+    when only one tier's rows are kept.
+    """
     rng = np.random.default_rng(seed)
-    n = int(rng.poisson(rate * span_s))
-    starts = np.sort(np.floor(rng.uniform(0, span_s, n))) + START.timestamp()
-    answered = rng.random(n) < 0.55
-    talk = np.where(answered, np.clip(np.round(rng.lognormal(np.log(90), 1.0, n)), 1, 3 * 3600), 0)
-    ring = np.where(
-        answered, np.clip(rng.lognormal(np.log(8), 0.4, n), 1, 45), rng.uniform(0, 60, n)
-    )
-    available = starts + ring + talk + rng.uniform(2, 8, n)
+    parts: list[np.ndarray] = []
+    for begin in np.arange(0.0, span_s, SLICE_S):
+        width = min(SLICE_S, span_s - begin)
+        drawn = _draw(rng, rate, begin, width)
+        keep = (drawn[2] >= low) & (drawn[2] <= (math.inf if high is None else high))
+        parts.append(drawn[:, keep])
+    starts, ring, talk, lag = np.concatenate(parts, axis=1) if parts else np.zeros((4, 0))
+    available = starts + ring + talk + lag
     order = np.argsort(available, kind="stable")
     rows = [_row(float(starts[i]), float(ring[i]), int(talk[i])) for i in order]
     return Traffic(
@@ -73,6 +91,18 @@ def traffic(rate: float, span_s: float, seed: int = 7) -> Traffic:
         accounts=[],
         chaos=Chaos(),
     )
+
+
+def _draw(rng: np.random.Generator, rate: float, begin: float, width: float) -> np.ndarray:
+    """Start, ring, talk and lag of the calls starting in `[begin, begin + width)`."""
+    n = int(rng.poisson(rate * width))
+    starts = np.sort(np.floor(rng.uniform(begin, begin + width, n))) + START.timestamp()
+    answered = rng.random(n) < 0.55
+    talk = np.where(answered, np.clip(np.round(rng.lognormal(np.log(90), 1.0, n)), 1, 3 * 3600), 0)
+    ring = np.where(
+        answered, np.clip(rng.lognormal(np.log(8), 0.4, n), 1, 45), rng.uniform(0, 60, n)
+    )
+    return np.stack([starts, ring, talk, rng.uniform(2, 8, n)])
 
 
 def _row(start: float, ring: float, talk: int) -> dict[str, object]:
@@ -98,6 +128,19 @@ def _row(start: float, ring: float, talk: int) -> dict[str, object]:
     }
 
 
+class Counting(httpx.HTTPTransport):
+    """The HTTP transport, counting requests by their `min_duration` filter (the tier)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_filter: Counter[str | None] = Counter()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Count, then send."""
+        self.by_filter[request.url.params.get("min_duration")] += 1
+        return super().handle_request(request)
+
+
 class Harness:
     """A simulator on loopback, a poller on it, and a committed seen set."""
 
@@ -106,16 +149,17 @@ class Harness:
         options = SimOptions(speed=1.0, start=START)
         self.server = SimulatorServer(rows, options, clock=self.clock.now)
         host, port = self.server.start()
+        self.transport = Counting()
         self.api = CdrApi(
             f"http://{host}:{port}/api/v1/partner",
             options.auth_id,
             options.auth_token,
+            transport=self.transport,
             rate_per_s=rate_per_s,
             clock=self.clock.now,
             sleep=self.clock.sleep,
         )
-        sim_now = self.server.sim_now
-        self.poller = Poller(self.api, normalize, config, sim_now)
+        self.poller = Poller(self.api, normalize, config, self.server.sim_now)
         self.cursor: dict[str, object] | None = None
         self.committed: set[str] = set()
 
@@ -123,12 +167,12 @@ class Harness:
         """The committed subset of `ids`."""
         return {i for i in ids if i in self.committed}
 
-    def poll(self) -> tuple[int, int, bool]:
-        """One poll and commit: (requests, new rows, complete)."""
+    def poll(self) -> tuple[int, list[datetime], bool]:
+        """One poll and commit: (requests, start times of the new rows, complete)."""
         result = self.poller.poll(self.cursor, self.seen)
         self.committed.update(key for key, _ in result.new_ids)
         self.cursor = result.cursor
-        return result.requests, len(result.new_ids), result.complete
+        return result.requests, [at for _, at in result.new_ids], result.complete
 
     def close(self) -> None:
         """Stop the server and the client."""
@@ -136,28 +180,52 @@ class Harness:
         self.server.stop()
 
 
-def steady(rate: float, pre_s: float, warm_s: float, measure_s: float) -> tuple[int, int]:
-    """Requests and new CDRs over `measure_s`, after `warm_s` of polling every 10 s.
+@dataclass
+class Figure:
+    """One tier's steady state: requests and new CDRs over whole reads, and their latency."""
 
-    The poller starts `pre_s` into the traffic and polls through the warm-up first, so the
-    calls that started before its floor have landed and the long tiers have been read.
-    """
-    end = pre_s + warm_s + measure_s
-    # a poll at 1,000 CDR/s brings ~100 pages: the page budget must not be the bottleneck
-    config = PollerConfig(max_pages_per_cycle=max(50, int(rate * INTERVAL_S / 100 * 4)))
-    harness = Harness(traffic(rate, end), config, rate_per_s=1e6)
-    harness.clock.t = pre_s
-    requests = new = 0
+    tier: Tier
+    requests: int = 0
+    new: int = 0
+    seconds: float = 0.0
+    reads: int = 0
+    latency: list[float] = field(default_factory=list)
+
+    def per_s(self) -> tuple[float, float]:
+        """Requests and new CDRs per second."""
+        return self.requests / self.seconds, self.new / self.seconds
+
+
+def steady(rate: float, tier: Tier, config: PollerConfig) -> Figure:
+    """One tier alone on its own rows at `rate` CDR/s (of all tiers), in steady state."""
+    longest = max(tier.every_s, INTERVAL_S)
+    pre, warm = min(tier.delay_s, 3600.0), 2 * longest
+    end = pre + warm + max(2 * longest, 36_000 / rate) + longest
+    rows = traffic(rate, end, seed=7 + tier.low, low=tier.low, high=tier.high)
+    harness = Harness(rows, config, rate_per_s=1e6)
+    harness.clock.t = pre
+    figure, key = Figure(tier), str(tier.low)
     try:
         harness.poll()
+        read_at: float | None = None
         while harness.clock.t < end:
             harness.clock.t += INTERVAL_S
-            r, n, _ = harness.poll()
-            if harness.clock.t > pre_s + warm_s:
-                requests, new = requests + r, new + n
+            before = harness.transport.by_filter[key]
+            _, starts, _ = harness.poll()
+            requests = harness.transport.by_filter[key] - before
+            if requests == 0 or harness.clock.t <= pre + warm:
+                continue
+            if read_at is not None:
+                now = START.timestamp() + harness.clock.t
+                figure.requests, figure.new = figure.requests + requests, figure.new + len(starts)
+                figure.latency += [now - at.timestamp() for at in starts]
+                figure.reads += 1
+                figure.seconds = harness.clock.t - read_at
+            else:
+                read_at = harness.clock.t
     finally:
         harness.close()
-    return requests, new
+    return figure
 
 
 def backlog(rate: float, hours: float) -> tuple[float, int, int]:
@@ -171,8 +239,8 @@ def backlog(rate: float, hours: float) -> tuple[float, int, int]:
     began = harness.clock.t
     try:
         while True:
-            r, n, complete = harness.poll()
-            requests, new = requests + r, new + n
+            r, starts, complete = harness.poll()
+            requests, new = requests + r, new + len(starts)
             if complete:
                 break
             harness.clock.t += INTERVAL_S
@@ -181,25 +249,39 @@ def backlog(rate: float, hours: float) -> tuple[float, int, int]:
     return harness.clock.t - began, requests, new
 
 
-RUNS = {10: (600, 3600, 3600), 100: (600, 1200, 600), 1000: (300, 900, 120)}
-
-
-def main() -> None:
-    """Print the figures: `python -m bench.poller [10|100|1000|backlog ...]` (default: all)."""
-    picked = sys.argv[1:] or [*map(str, RUNS), "backlog"]
-    print("steady state, polled every 10 s (all tiers and resumes included), per_page 100")
-    print(f"{'CDR/s':>7}{'measured':>10}{'new CDRs':>10}{'requests':>10}{'req/CDR':>10}"
-          f"{'floor':>8}{'x floor':>9}")  # fmt: skip
-    for rate, (pre, warm, measure) in RUNS.items():
-        if str(rate) not in picked:
-            continue
-        requests, new = steady(rate, pre, warm, measure)
-        per = requests / new if new else math.inf
+def report(rate: float, config: PollerConfig) -> float:
+    """Print one rate's per-tier figures and their weighted total; return it (x floor)."""
+    figures = []
+    for tier in config.tiers():
+        figure = steady(rate, tier, config)
+        figures.append(figure)
+        high = "inf" if tier.high is None else tier.high
+        requests_s, new_s = figure.per_s() if figure.seconds else (0.0, 0.0)
+        times = np.array(figure.latency or [math.nan])
         print(
-            f"{rate:>7}{measure:>9}s{new:>10,}{requests:>10,}{per:>10.4f}"
-            f"{FLOOR:>8.2f}{per / FLOOR:>9.2f}",
+            f"{rate:>7} {tier.name:>4} {tier.low:>5}-{high:<5}{figure.new:>9,}{figure.requests:>8,}"
+            f"{figure.reads:>6}{figure.seconds / max(figure.reads, 1):>8.0f}s"
+            f"{100 * requests_s / new_s if new_s else math.inf:>8.2f}"
+            f"{np.median(times):>8.0f}s{times.max():>7.0f}s",
             flush=True,
         )
+    requests_s = sum(f.per_s()[0] for f in figures if f.seconds)
+    new_s = sum(f.per_s()[1] for f in figures if f.seconds)
+    total = requests_s / new_s / FLOOR
+    print(f"{rate:>7} all  {new_s:>10.1f} CDR/s  {requests_s:>7.3f} req/s   x floor {total:.2f}")
+    return total
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the figures: `python -m bench.poller [10|100|1000|backlog ...]` (default: all)."""
+    picked = list(sys.argv[1:] if argv is None else argv) or [*map(str, RATES), "backlog"]
+    config = PollerConfig(max_pages_per_cycle=10_000)
+    print("steady state per tier, polled every 10 s (probes and resumes included), per_page 100")
+    print(f"{'CDR/s':>7} {'tier':>4} {'talk s':<11}{'new CDRs':>9}{'requests':>8}{'reads':>6}"
+          f"{'cadence':>9}{'x floor':>8}{'p50 lat':>9}{'max lat':>8}")  # fmt: skip
+    totals = {rate: report(rate, config) for rate in RATES if str(rate) in picked}
+    if totals:
+        print("x floor: " + ", ".join(f"{r} CDR/s {x:.2f}" for r, x in totals.items()))
     if "backlog" in picked:
         seconds, requests, new = backlog(100, 1.0)
         print(

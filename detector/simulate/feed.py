@@ -1,4 +1,9 @@
-"""The rows visible so far, kept newest-first by start time so a page is a slice, not a scan."""
+"""The rows visible so far, kept sorted by start time so a page is a slice, not a scan.
+
+Keys are kept oldest-first, so a newly released row (which usually started recently) is
+inserted near the end of each sorted list: `insort` then moves few elements, and a run of
+millions of rows stays fast. A newest-first page is a slice taken from the end, reversed.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from dataclasses import dataclass
 from detector.simulate.traffic import Traffic
 from detector.simulate.wire import Row
 
-# Sort key: newest start first; ties broken by arrival sequence so the order is total.
+# Sort key: (start, -arrival sequence). Ascending is oldest-first; reversed it is newest-first
+# with ties in arrival order, so the order is total.
 Key = tuple[float, int]
 
 
@@ -64,7 +70,7 @@ class Feed:
         with self._lock:
             while self._next < len(traffic.rows) and traffic.available[self._next] <= now_epoch:
                 i = self._next
-                key = (-traffic.starts[i], i)
+                key = (traffic.starts[i], -i)
                 account = str(traffic.rows[i]["account_auth_id"])
                 bisect.insort(self._keys[None], key)
                 bisect.insort(self._keys.setdefault(account, []), key)
@@ -84,24 +90,33 @@ class Feed:
             if query.predicate is not None and query.signature is not None:
                 keys = self._index(query.account, query.signature, query.predicate, keys)
                 query = Query(query.account, query.start_min, query.start_max)
-            lo = 0 if query.start_max is None else bisect.bisect_left(keys, (-query.start_max, -1))
-            hi = (
-                len(keys)
-                if query.start_min is None
-                else bisect.bisect_right(keys, (-query.start_min, len(self._traffic.rows)))
-            )
+            lo, hi = self._span(keys, query)
             first = (page - 1) * per_page
-            if query.predicate is None and not oldest_first:
-                chosen = keys[lo + first : min(hi, lo + first + per_page)]
-                return [self._traffic.rows[i] for _, i in chosen], max(0, hi - lo)
             if query.predicate is None:
-                stop = max(lo, hi - first)
-                chosen = keys[max(lo, stop - per_page) : stop][::-1]
-                return [self._traffic.rows[i] for _, i in chosen], max(0, hi - lo)
-            matches = list(self._matching(keys[lo:hi], query.predicate))
+                if oldest_first:
+                    chosen = keys[lo + first : min(hi, lo + first + per_page)]
+                else:
+                    stop = max(lo, hi - first)
+                    chosen = keys[max(lo, stop - per_page) : stop][::-1]
+                return [self._traffic.rows[-i] for _, i in chosen], max(0, hi - lo)
+            matches = list(self._matching(keys[lo:hi][::-1], query.predicate))
         if oldest_first:
             matches.reverse()
         return matches[first : first + per_page], len(matches)
+
+    def _span(self, keys: list[Key], query: Query) -> tuple[int, int]:
+        """The index range of `keys` whose start lies within the query's bounds (inclusive)."""
+        lo = (
+            0
+            if query.start_min is None
+            else bisect.bisect_left(keys, (query.start_min, -self.total))
+        )
+        hi = (
+            len(keys)
+            if query.start_max is None
+            else bisect.bisect_right(keys, (query.start_max, 1))
+        )
+        return lo, hi
 
     def _index(
         self,
@@ -114,21 +129,21 @@ class Feed:
         found = self._indexes.get((account, signature))
         if found is None:
             rows = self._traffic.rows
-            found = (predicate, [k for k in keys if predicate(rows[k[1]])])
+            found = (predicate, [k for k in keys if predicate(rows[-k[1]])])
             self._indexes[(account, signature)] = found
         return found[1]
 
     def _matching(self, keys: list[Key], predicate: Callable[[Row], bool]) -> Iterator[Row]:
         """Rows among `keys` that satisfy `predicate`, in key order."""
         rows = self._traffic.rows
-        return (rows[i] for _, i in keys if predicate(rows[i]))
+        return (rows[-i] for _, i in keys if predicate(rows[-i]))
 
     def find(self, account: str, call_id: str) -> Row | None:
         """A visible row of `account` with this call id (`call_uuid` or `uuid`), if any."""
         with self._lock:
             keys = list(self._keys.get(account, []))
         rows = self._traffic.rows
-        for _, i in keys:
-            if call_id in (rows[i].get("call_uuid"), rows[i].get("uuid")):
-                return rows[i]
+        for _, i in reversed(keys):
+            if call_id in (rows[-i].get("call_uuid"), rows[-i].get("uuid")):
+                return rows[-i]
         return None

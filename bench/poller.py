@@ -18,8 +18,9 @@ Requests are counted at the transport by the tier's filter (page-1 probes of the
 tiers belong to those tiers' own runs). Latency is the poll time minus the call's start.
 
 Backlog: the poller starts with one hour of history at 100 CDR/s behind it, at the client's
-default 5 requests/s; the time until a poll reports `complete` is the catch-up time in
-simulated seconds (the rate limit's waits advance the manual clock).
+default 5 requests/s, polling again at once while a poll stops at its page budget (as the
+daemon does); the time until a poll reports `complete` is the catch-up time in simulated
+seconds (the rate limit's waits advance the manual clock).
 """
 
 from __future__ import annotations
@@ -243,7 +244,6 @@ def backlog(rate: float, hours: float) -> tuple[float, int, int]:
             requests, new = requests + r, new + len(starts)
             if complete:
                 break
-            harness.clock.t += INTERVAL_S
     finally:
         harness.close()
     return harness.clock.t - began, requests, new

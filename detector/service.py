@@ -120,6 +120,8 @@ class Service:
         self.watch.changed()
         self.health = Health()
         self.backoff_s = 0.0
+        self.catching_up = False
+        """The last poll stopped at its page budget: poll again without waiting the interval."""
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
@@ -142,7 +144,7 @@ class Service:
                 )
                 return EXIT_AUTH
             self.deliver()
-            self.stopping.wait(self.interval_s + self.backoff_s)
+            self.stopping.wait(0.0 if self.catching_up else self.interval_s + self.backoff_s)
         self.deliver()
         self.log.info("stopped", cycles=self.health.cycles)
         return 0
@@ -158,8 +160,10 @@ class Service:
             )
             raise
         except SourceError as exc:
+            self.catching_up = False
             self._fetch_failed(exc, started)
             return None
+        self.catching_up = not result.complete
         return self.apply(result, started)
 
     def apply(self, result: PollResult, started: float, *, tailing: bool = True) -> Step:

@@ -3,6 +3,8 @@
 Generates a deterministic simulator file, then times each stage over the same rows:
 - floor: read + parse JSON only (no detector can go below it);
 - read + normalise: the floor plus folding rows into `CDR`s (number classification included);
+- classify to_number: number classification alone over the same CDRs' destinations (its share
+  of read + normalise; metadata already loaded, cache cold);
 - rules end to end, and rules + model end to end, through `run_backtest` and the live `Detector`;
 and prints CDR/s and the time relative to the floor, plus pickled rule state bytes per idle
 account (no rule keys left after a sweep) and per active account (as the replay left it).
@@ -24,7 +26,8 @@ from pathlib import Path
 from detector.assembly import build_detector
 from detector.backtest import run_backtest
 from detector.config import ModelSettings
-from detector.enrich.numbers import reset_cache
+from detector.domain import CDR
+from detector.enrich.numbers import classify, reset_cache
 from detector.pipeline import Detector
 from detector.simulate import SimOptions, generate, write_rows_jsonl
 from detector.source.files import read_cdrs, read_rows
@@ -100,6 +103,10 @@ def measure(path: Path) -> tuple[list[Stage], tuple[float, float]]:
     stages = [
         timed("floor: read + parse JSON", lambda: sum(1 for _ in read_rows(path))),
         timed("read + normalise", lambda: sum(1 for _ in read_cdrs(path))),
+    ]
+    numbers = [item.to_number for item in read_cdrs(path) if isinstance(item, CDR)]
+    stages += [
+        timed("classify to_number", lambda: len([classify(number) for number in numbers])),
         timed("rules (default pack)", rules(False)),
         timed("rules + model", rules(True)),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -350,3 +351,45 @@ REASONS = {
     "bad_number_value",
     "not_an_object",
 }
+
+
+def general(row: dict[str, object], **kwargs: Any) -> CDR | Rejected:
+    """`normalize` through its general path: a mapping that is not a dict skips the fast one."""
+    return normalize(MappingProxyType(row), **kwargs)
+
+
+TIME_SPELLINGS = st.sampled_from(
+    [
+        "2026-03-25T10:30:00Z",
+        "2026-03-25T10:30:00+00:00",
+        "2026-03-25T16:00:00+05:30",
+        "2026-03-25T10:30:00",
+        "2026-03-25T10:30:00.250Z",
+        " 2026-03-25T10:30:00Z",
+        "2026-02-30T10:30:00Z",
+        "2026-03-25",
+    ]
+)
+"""Time texts for the fast path to take, or leave to the general path."""
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    mutated("shape_a_row.json") | mutated("shape_b_row.json"),
+    st.sampled_from(["start_time", "answer_time", "end_time"]),
+    TIME_SPELLINGS,
+    st.none() | st.just("MA_given"),
+)
+def test_fast_path_equals_general_path_on_mutated_rows(
+    row: dict[str, object], field: str, spelling: str, account: str | None
+) -> None:
+    """A dict row gives exactly what the general path gives: same CDR or same rejection."""
+    row = {**row, field: spelling}
+    assert repr(normalize(row, account=account)) == repr(general(row, account=account))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(FIELD_NAMES, JSON_VALUES, max_size=25))
+def test_fast_path_equals_general_path_on_arbitrary_dicts(row: dict[str, object]) -> None:
+    """Arbitrary JSON-like dicts get the same result from the fast and the general path."""
+    assert repr(normalize(row)) == repr(general(row))

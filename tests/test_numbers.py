@@ -202,3 +202,40 @@ def test_no_metadata_pattern_looks_past_the_cache_prefix() -> None:
     deepest = {p: _depth(sre_parse.parse(p), {0})[1] for p in patterns}
     worst = max(deepest, key=lambda p: deepest[p])
     assert deepest[worst] <= PREFIX_DIGITS, worst
+
+
+def _example_numbers() -> list[str]:
+    """Every example number in the metadata (each region, each type) as E.164 text."""
+    found = []
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions:
+            meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+            for name in DESCRIPTIONS:
+                desc = getattr(meta, name, None) if meta is not None else None
+                if desc is not None and desc.example_number:
+                    found.append(f"+{code}{desc.example_number}")
+    return found
+
+
+def test_every_example_number_and_its_neighbours_match_phonenumbers() -> None:
+    """Every metadata example, and variants with changed digits, classify as phonenumbers says."""
+    rng = random.Random(5)
+    examples = _example_numbers()
+    assert len(examples) > 1000
+    cache = NumberCache()
+    for number in examples:
+        code = country_code(number)
+        variants = [number, number[:-1], number + "7"]
+        for position in (len(code) + 1, len(code) + 2, len(number) - 1):
+            digit = rng.choice("0123456789")
+            variants.append(number[:position] + digit + number[position + 1 :])
+        for variant in variants:
+            assert cache.classify(variant) == classify_uncached(variant), variant
+
+
+def test_same_prefix_different_length_are_cached_apart() -> None:
+    """Numbers sharing the key prefix but not the length get their own classification."""
+    cache = NumberCache()
+    numbers = ["+447400123456", "+4474001234567", "+44740012345"]
+    assert [cache.classify(n) for n in numbers] == [classify_uncached(n) for n in numbers]
+    assert cache.misses == 3

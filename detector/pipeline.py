@@ -90,28 +90,30 @@ class Detector:
         """Feed CDRs (any order) through rules, model and policy; return what happened."""
         step = Step()
         for cdr in cdrs:
-            step.extend(self._one(cdr))
+            self._one(cdr, step)
         if self.newest is not None:
             step.extend(self.advance(self.newest - self.allowed_lateness))
         return step
 
-    def _one(self, cdr: CDR) -> Step:
-        step = Step(cdrs=1)
-        if self.newest is not None and cdr.start < self.newest - self.allowed_lateness:
-            step.late = 1
-        if self.newest is None or cdr.start > self.newest:
-            self.newest = cdr.start
-        state = self.state_of(cdr.account)
-        if state.last_event is None or cdr.start > state.last_event:
-            state.last_event = cdr.start
-        self.dirty.add(cdr.account)
+    def _one(self, cdr: CDR, step: Step) -> None:
+        step.cdrs += 1
+        start, newest = cdr.start, self.newest
+        if newest is None or start > newest:
+            self.newest = start
+        elif start < newest - self.allowed_lateness:
+            step.late += 1
+        account = cdr.account
+        state = self.accounts.get(account) or self.state_of(account)
+        if state.last_event is None or start > state.last_event:
+            state.last_event = start
+        self.dirty.add(account)
         findings = self.engine.observe(cdr, state.rules)
         if self.model is not None:
             findings.extend(self.model.observe(cdr, state.model))
-        step.findings.extend(findings)
-        for finding in findings:
-            step.alerts.extend(self.policy.on_finding(finding, state.alerts))
-        return step
+        if findings:
+            step.findings.extend(findings)
+            for finding in findings:
+                step.alerts.extend(self.policy.on_finding(finding, state.alerts))
 
     def advance(self, watermark: datetime) -> Step:
         """Let event time pass up to `watermark`: close windows, resolve quiet alerts."""

@@ -177,7 +177,7 @@ def test_findings_drive_the_alert_policy_to_fire_and_resolve() -> None:
 
 def test_field_index_gives_the_findings_of_the_general_path() -> None:
     """Skipping rules by (direction, status, answered) finds exactly what full matching finds."""
-    rules = [
+    rules: list[dict[str, Any]] = [
         {**SHORT, "id": "a", "match": {"status": ["no_answer", "failed"], "talk_s": {"lt": 6}}},
         {**SHORT, "id": "b", "match": {"answered": True, "direction": "inbound"}},
         {**SHORT, "id": "c", "min_volume": 4, "match": {"status": {"ne": "answered"}}},
@@ -190,3 +190,34 @@ def test_field_index_gives_the_findings_of_the_general_path() -> None:
     assert run(fast, cdrs, fast.new_state()) == expected
     assert {f.source for f in expected} == {"a", "b", "c", "d"}
     assert len(fast.index[("outbound", "answered", True)]) == 2  # "c" stays: it watches all
+
+
+def test_volume_and_threshold_shortcuts_find_what_the_full_contract_finds() -> None:
+    """Skipping readings below every account's threshold or volume floor changes no finding."""
+    ratio = {
+        "id": "unanswered", "kind": "ratio", "match": {"direction": "outbound"},
+        "where": {"status": "no_answer"}, "window": "30m", "min_volume": 12,
+        "thresholds": {"warning": 0.3, "critical": 0.5},
+        "overrides": {"MA_test": {"min_volume": 5}},
+    }  # fmt: skip
+    rules: list[dict[str, Any]] = [ratio, {**SHORT, "min_volume": 8}]
+    fast, slow = (RuleEngine(ruleset_of(*rules)) for _ in range(2))
+    for runner in slow.runners:  # every reading goes through the emission contract
+        runner.floor, runner.volume_floor = float("-inf"), 0.0
+    assert [r.volume_floor for r in fast.runners] == [5.0, 8.0]
+    cdrs = stream(11, n=1500)
+    expected = run(slow, cdrs, slow.new_state())
+    assert run(fast, cdrs, fast.new_state()) == expected
+    assert {f.source for f in expected} == {"unanswered", "short-calls"}
+
+
+def test_sweep_drops_state_of_rules_no_longer_in_the_set() -> None:
+    """Keys of a rule removed by a reload go at the next sweep; baselines of kept rules stay."""
+    novelty = {"id": "new-country", "kind": "new_value", "field": "dest_country",
+               "thresholds": {"warning": 1}}  # fmt: skip
+    engine = RuleEngine(ruleset_of(SHORT, novelty))
+    state = engine.new_state()
+    engine.observe(make_cdr(T0, "c1", {"talk_s": 2}), state)
+    state.by_rule["gone"] = {}
+    engine.sweep(state, int((T0 + timedelta(days=1)).timestamp()))
+    assert set(state.by_rule) == {"new-country"}

@@ -55,6 +55,7 @@ class RuleEngine:
         self.tickers = tuple(r for r in self.runners if r.kind.ticks)
         self.forgetful = tuple(r for r in self.runners if r.kind.forgets)
         """Rules whose keys can expire (the others keep baselines until the account goes)."""
+        self.forgetful_by_id = {r.id: r for r in self.forgetful}
         self.rule_ids = frozenset(r.id for r in self.runners)
         self.plan = tuple(
             (r.predicate, r.kind.watches_all, r.gate, r, r.key, r.kind.observe)
@@ -85,36 +86,46 @@ class RuleEngine:
             self.sweep(state, t)
         found: list[Finding] = []
         by_rule = state.by_rule
-        account = facts.account
+        account, call_id, to = facts.account, cdr.call_id, facts.to
         signature = (facts.direction, facts.status, facts.answered)
         steps = self.index.get(signature)
         if steps is None:
             steps = self.index[signature] = self._steps(*signature)
-        for test, watches_all, gate, runner, rule_id, key_of, observe, floor in steps:
+        for test, watches_all, gate, runner, rule_id, key_of, observe, floor, volume in steps:
             matched = True if test is None else test(facts)
             if not (matched or watches_all) or (gate is not None and not gate(facts)):
                 continue
-            tracks = by_rule.get(rule_id)
-            if tracks is None:
-                tracks = by_rule[rule_id] = {}
             key = account if key_of is None else key_of(facts)
-            track = tracks.get(key)
+            tracks = by_rule.get(rule_id)
+            track = None if tracks is None else tracks.get(key)
             if track is None:
-                if len(tracks) >= MAX_KEYS:
-                    state.dropped += 1
+                track = self._new_track(state, runner, key)
+                if track is None:
                     continue
-                track = tracks[key] = Track(runner.kind.new_key())
             reading = observe(facts, matched, track.data)
             if matched:
-                track.evidence.append(cdr.call_id)
-                track.peers.append(facts.to)
-            if reading is None or (reading.value < floor and not track.severity):
-                continue  # below every threshold and nothing to reset: `level` is a no-op
+                track.evidence.append(call_id)
+                track.peers.append(to)
+            if reading is None or (
+                (reading.value < floor or reading.volume < volume) and not track.severity
+            ):
+                continue  # below every threshold or volume, nothing to reset: `level` is a no-op
             severity = runner.level(track, reading, account, t)
             if severity is not None:
                 subject = Subject(account, key, t, cdr.start)
                 found.append(runner.finding(track, reading, severity, subject))
         return found
+
+    def _new_track(self, state: RulesState, runner: Runner, key: str) -> Track | None:
+        """A new track for `key` of `runner`, or None when the rule hit `MAX_KEYS` here."""
+        tracks = state.by_rule.get(runner.id)
+        if tracks is None:
+            tracks = state.by_rule[runner.id] = {}
+        if len(tracks) >= MAX_KEYS:
+            state.dropped += 1
+            return None
+        track = tracks[key] = Track(runner.kind.new_key())
+        return track
 
     def _steps(self, direction: str, status: str, answered: bool) -> tuple[Step, ...]:
         """The rules a CDR of this direction, status and answered flag must visit, in order.
@@ -126,7 +137,9 @@ class RuleEngine:
         """
         base = self.plans.get(direction)
         if base is None:
-            return tuple((p, w, g, r, r.id, k, o, r.floor) for p, w, g, r, k, o in self.plan)
+            return tuple(
+                (p, w, g, r, r.id, k, o, r.floor, r.volume_floor) for p, w, g, r, k, o in self.plan
+            )
         probe = _Probe(direction, status, answered)
         steps: list[Step] = []
         for _predicate, watches_all, gate, runner, key_of, observe in base:
@@ -138,7 +151,8 @@ class RuleEngine:
                 continue
             by_account = runner.group_by == ("account",)
             key = None if by_account else key_of
-            steps.append((test, watches_all, gate, runner, runner.id, key, observe, runner.floor))
+            floors = runner.floor, runner.volume_floor
+            steps.append((test, watches_all, gate, runner, runner.id, key, observe, *floors))
         return tuple(steps)
 
     def advance(self, account: str, watermark: datetime, state: RulesState) -> list[Finding]:
@@ -167,26 +181,31 @@ class RuleEngine:
         return found
 
     def sweep(self, state: RulesState, now: int) -> None:
-        """Evict keys whose windows are empty and that emitted nothing recently."""
+        """Evict keys whose windows are empty and that emitted nothing recently.
+
+        Visits only the rules that hold keys for this account (not every rule of the set).
+        """
         state.next_sweep = now + SWEEP_S
         by_rule = state.by_rule
-        for runner in self.forgetful:
-            tracks = by_rule.get(runner.id)
-            if tracks is None:
+        forgetful = self.forgetful_by_id
+        gone: list[str] = []
+        for rule_id, tracks in by_rule.items():
+            runner = forgetful.get(rule_id)
+            if runner is None:
+                if rule_id not in self.rule_ids:  # a rule removed by a reload
+                    gone.append(rule_id)
                 continue
             expired, heartbeat = runner.kind.expired, runner.heartbeat
-            idle = [
-                key
-                for key, track in tracks.items()
-                if now - track.emitted > heartbeat and expired(track.data, now)
-            ]
+            idle = []
+            for key, track in tracks.items():  # a loop, not a comprehension: no extra frame
+                if now - track.emitted > heartbeat and expired(track.data, now):
+                    idle.append(key)
             for key in idle:
                 del tracks[key]
             if not tracks:
-                del by_rule[runner.id]
-        if not by_rule.keys() <= self.rule_ids:  # rules removed by a reload
-            for rule_id in [r for r in by_rule if r not in self.rule_ids]:
-                del by_rule[rule_id]
+                gone.append(rule_id)
+        for rule_id in gone:
+            del by_rule[rule_id]
 
 
 Step = tuple[
@@ -198,9 +217,11 @@ Step = tuple[
     Callable[[Facts], str] | None,
     Callable[[Facts, bool, Any], Reading | None],
     float,
+    float,
 ]
 """One rule as `observe` runs it: test (None: always), watches_all, gate, runner, rule id,
-group key (None: the account), the kind's observe and the lowest threshold (`Runner.floor`)."""
+group key (None: the account), the kind's observe, the lowest threshold (`Runner.floor`) and
+the lowest volume floor (`Runner.volume_floor`)."""
 
 
 class _Probe:

@@ -75,13 +75,16 @@ class Clock:
 
 
 class Facts:
-    """The CDR as rules see it: attribute per field name in `FIELDS`, plus `cdr` and `t`."""
+    """The CDR as rules see it: attribute per field name in `FIELDS`, plus `cdr` and `t`.
+
+    Fields few rules read (`pair`, `hour`, `hour_of_week`) are properties, derived on use.
+    """
 
     __slots__ = (
         "account", "answered", "cdr", "context", "cost", "dest_country", "dest_type",
-        "direction", "from", "from_invalid", "hangup_cause", "hangup_code", "hour",
-        "hour_of_week", "international", "invalid", "local_hour", "pair", "peer", "premium",
-        "ring_s", "self_call", "short_call", "status", "t", "talk_s", "to", "to_block", "trunk",
+        "direction", "from", "from_invalid", "hangup_cause", "hangup_code", "international",
+        "invalid", "local_hour", "peer", "premium", "ring_s", "self_call", "short_call",
+        "status", "t", "talk_s", "to", "to_block", "trunk",
     )  # fmt: skip
 
     def __init__(self, cdr: CDR, locale: Locale, clock: Clock) -> None:
@@ -98,7 +101,13 @@ class Facts:
         self.hangup_code = -1 if cdr.hangup_code is None else cdr.hangup_code
         self.trunk = cdr.trunk
         self.context = cdr.context
-        self._numbers(cdr)
+        frm, to = cdr.from_number, cdr.to_number
+        setattr(self, "from", frm)  # `from` is a Python keyword
+        self.to = to
+        self.peer = frm if self.direction == "inbound" else to
+        self.to_block = to[:-2]
+        self.from_invalid = _E164.fullmatch(frm) is None
+        self.self_call = frm == to
         self.dest_country = cdr.dest_country
         self.dest_type = cdr.dest_type
         self.international = bool(cdr.dest_country) and cdr.dest_country != locale.home_country
@@ -106,15 +115,18 @@ class Facts:
         self.invalid = cdr.dest_type == "INVALID"
         self.short_call = cdr.talk_s < SHORT_CALL_S
         self.local_hour = clock.local_hour(self.t)
-        self.hour_of_week = hour_of_week(self.local_hour)
-        self.hour = self.local_hour % 24
 
-    def _numbers(self, cdr: CDR) -> None:
-        setattr(self, "from", cdr.from_number)  # `from` is a Python keyword
-        self.to = cdr.to_number
-        self.pair = f"{cdr.from_number}>{cdr.to_number}"
-        inbound = self.direction == "inbound"
-        self.peer = cdr.from_number if inbound else cdr.to_number
-        self.to_block = cdr.to_number[:-2]
-        self.from_invalid = _E164.fullmatch(cdr.from_number) is None
-        self.self_call = cdr.from_number == cdr.to_number
+    @property
+    def hour_of_week(self) -> int:
+        """Local hour of the week (0 = Monday 00:00), derived on use (few rules read it)."""
+        return hour_of_week(self.local_hour)
+
+    @property
+    def hour(self) -> int:
+        """Local hour of the day, derived on use."""
+        return self.local_hour % 24
+
+    @property
+    def pair(self) -> str:
+        """Caller and callee as ``from>to``, built on use (only `pair` group keys read it)."""
+        return f"{self.cdr.from_number}>{self.cdr.to_number}"

@@ -87,6 +87,8 @@ class Runner:
         self.static_labels = tuple(spec.labels.items())
         self.floor = _floor(self.default, *self.limits.values())
         """The lowest threshold of any account: a reading below it cannot emit."""
+        self.volume_floor = min(lim.min_volume for lim in (self.default, *self.limits.values()))
+        """The lowest `min_volume` of any account: a reading with less volume cannot emit."""
 
     def _limits(self, override: Any) -> Limits:
         base = self.default

@@ -54,29 +54,42 @@ def span_of(window_s: float, width: int) -> int:
 
 @dataclass(slots=True)
 class Buckets:
-    """Count and sum of values per bucket, with running totals over the window."""
+    """Count and sum of values per bucket, with running totals over the window.
+
+    `low` is the oldest bucket in `cells`, so a new newest bucket costs no scan of the cells
+    unless one of them actually left the window. Cells leave in insertion order, as they
+    always have, so the running sums are the same bit for bit.
+    """
 
     head: int = NEVER
     cells: dict[int, list[float]] = field(default_factory=dict)
     count: float = 0.0
     total: float = 0.0
+    low: int = NEVER
+    """The oldest bucket in `cells` (meaningless while `cells` is empty)."""
 
     def add(self, bucket: int, value: float, span: int, n: float = 1.0) -> bool:
         """Add `n` events summing to `value` in `bucket`; False (ignored) when too late."""
         head = self.head
         cells = self.cells
-        if bucket > head:
+        if bucket > head:  # the common case: a new newest bucket
             self.head = bucket
-            if cells:
+            if cells and self.low <= bucket - span:
                 self._drop(bucket - span, head)
+            if not cells:
+                self.low = bucket
+            cells[bucket] = [n, value]
         elif bucket <= head - span:
             return False
-        cell = cells.get(bucket)
-        if cell is None:
-            cells[bucket] = [n, value]
         else:
-            cell[0] += n
-            cell[1] += value
+            cell = cells.get(bucket)
+            if cell is not None:
+                cell[0] += n
+                cell[1] += value
+            else:
+                if not cells or bucket < self.low:
+                    self.low = bucket
+                cells[bucket] = [n, value]
         self.count += n
         self.total += value
         return True
@@ -91,11 +104,13 @@ class Buckets:
         cells = self.cells
         if floor >= previous:  # the whole old window is gone
             cells.clear()
-        else:
+        elif self.low <= floor:
             for b in [b for b in cells if b <= floor]:
                 n, x = cells.pop(b)
                 self.count -= n
                 self.total -= x
+            if cells:
+                self.low = min(cells)
         if not cells:
             self.count = self.total = 0.0
 

@@ -1,8 +1,9 @@
 """Detection quality of the default pack on a small labelled run (issue 4, scaled down).
 
 100 accounts × 4 days with every live incident type injected twice, replayed rules-only through
-the live detector path and scored by `detector.evaluation`. Flatline is left out: the pack runs
-it in shadow mode until its baseline can tell a quiet night from an outage in the first week.
+the live detector path and scored by `detector.evaluation`. No flatline is injected (the 7-day
+`python -m bench.quality` run covers it), but its rule is live from day 2, so any flatline alert
+on this clean-of-outages run counts against precision and the false-alert rate.
 """
 
 from __future__ import annotations

@@ -111,6 +111,48 @@ def test_flatline_fires_on_advance_when_a_busy_account_goes_silent() -> None:
     assert found[0].at == last + timedelta(minutes=70)
 
 
+def office_days(engine: RuleEngine, days: int, state: Any, last_day_hours: int = 8) -> datetime:
+    """Feed a call a minute from 10:00 to 18:00 India time for `days` days; return the last."""
+    last = MONDAY
+    for day in range(days):
+        hours = last_day_hours if day == days - 1 else 8
+        for i in range(hours * 60):
+            last = MONDAY + timedelta(days=day, minutes=i)
+            engine.observe(make_cdr(last, f"c{day}-{i}", {}), state)
+    return last
+
+
+def flatline_findings(engine: RuleEngine, state: Any, last: datetime, hours: int) -> list[Finding]:
+    """Advance minute by minute for `hours` after `last`, collecting findings."""
+    found: list[Finding] = []
+    for minute in range(1, hours * 60 + 1):
+        found.extend(engine.advance("MA_test", last + timedelta(minutes=minute), state))
+    return found
+
+
+def test_flatline_catches_an_outage_after_two_days_of_history() -> None:
+    """Two office days, then silence from noon on the third: caught at its hour-of-day level."""
+    rule = {"id": "quiet", "kind": "flatline", "window": "2h", "warmup": "2d",
+            "thresholds": {"warning": 15, "critical": 120}}  # fmt: skip
+    engine = RuleEngine(ruleset_of(rule))
+    state = engine.new_state()
+    last = office_days(engine, 3, state, last_day_hours=2)
+    found = flatline_findings(engine, state, last, 3)
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+    assert round(found[0].value) == 120
+
+
+def test_flatline_does_not_flag_the_quiet_night_after_office_days() -> None:
+    """Three office days then the night: nights were silent before, so silence is expected."""
+    rule = {"id": "quiet", "kind": "flatline", "window": "2h", "warmup": "2d",
+            "thresholds": {"warning": 15}}  # fmt: skip
+    engine = RuleEngine(ruleset_of(rule))
+    state = engine.new_state()
+    last = office_days(engine, 3, state)
+    assert flatline_findings(engine, state, last, 15) == []
+
+
 def test_advance_is_skipped_until_the_next_tick_is_due() -> None:
     """Within a minute of the previous check, advance returns at once without reading keys."""
     rule = {"id": "quiet", "kind": "flatline", "window": "1h", "warmup": "0s",
@@ -171,3 +213,16 @@ def test_rule_module_examples_hold(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_fields_derived_on_use_read_like_the_others() -> None:
+    """`pair`, `hour` and `hour_of_week` work in predicates and group keys though not stored."""
+    cdr = make_cdr(MONDAY, "c", {"from_number": "+912240000001", "to_number": "+5355512345"})
+    facts = Facts(cdr, Locale(), Clock("Asia/Kolkata"))
+    assert facts.pair == "+912240000001>+5355512345"
+    test = compile_predicate({"hour": {"ge": 10}, "hour_of_week": 10}, {})
+    assert test(facts)
+    rule = {"id": "pairs", "kind": "threshold", "group_by": ["pair"], "thresholds": {"warning": 1}}
+    engine = RuleEngine(ruleset_of(rule))
+    (finding,) = engine.observe(cdr, engine.new_state())
+    assert finding.key == "+912240000001>+5355512345"

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detector.windows import Buckets, Distinct, Seasonal, bucket_width, span_of
+from detector.windows.seasonal import DAY, NONE, WEEK
 
 
 def play(timeline: str, span: int) -> Buckets:
@@ -171,6 +172,40 @@ def test_seasonal_baseline_ignores_hours_already_folded() -> None:
     assert baseline.expected(5) == 10.0
 
 
+def test_seasonal_baseline_falls_back_to_the_hour_of_day_for_an_unseen_hour_of_week() -> None:
+    """Two days of busy days and silent nights: day 3's night is expected quiet, its noon busy."""
+    baseline = Seasonal()
+    for hour in range(48):
+        baseline.add(hour, 10.0 if 9 <= hour % 24 < 18 else 0.0)
+    baseline.add(48, 0.0)
+    night, noon = 48 + 2, 48 + 12
+    assert baseline.history(night) == baseline.history(noon) == DAY
+    assert baseline.expected(night) == 0.0
+    assert baseline.expected(noon) == 10.0
+    assert baseline.history(12) == WEEK
+
+
+def test_seasonal_baseline_says_when_an_hour_has_no_history() -> None:
+    """An hour of the day never folded has no history and falls back to the overall mean."""
+    baseline = Seasonal()
+    assert baseline.history(0) == NONE
+    baseline.add(0, 4.0)
+    baseline.add(1, 4.0)
+    assert (baseline.history(0), baseline.history(5)) == (WEEK, NONE)
+    assert baseline.expected(5) == 4.0
+
+
+def test_seasonal_baseline_does_not_learn_a_burst_as_the_norm() -> None:
+    """After a day of 10 an hour, a 1,000-call hour is learned as at most three times 10."""
+    baseline = Seasonal()
+    for hour in range(24):
+        baseline.add(hour, 10.0)
+    baseline.add(24, 1000.0)
+    baseline.add(25, 10.0)
+    assert baseline.expected(24) <= 30.0
+    assert baseline.expected(24 + 24) <= 30.0
+
+
 def test_window_states_are_small_when_pickled() -> None:
     """A full hour window and a trained baseline each pickle to a few kilobytes at most."""
     window = Buckets()
@@ -217,3 +252,72 @@ def test_distinct_keeps_exactly_the_values_of_the_window(
             newest[value] = max(bucket, newest.get(value, bucket))
     floor = window.head - span
     assert window.last == {v: b for v, b in newest.items() if b > floor}
+
+
+def _reference_add(ref: dict[str, object], bucket: int, value: float, span: int) -> None:
+    """The window algorithm before `Buckets.low`: scan every cell on each new newest bucket."""
+    cells: dict[int, list[float]] = ref["cells"]  # type: ignore[assignment]
+    head: int = ref["head"]  # type: ignore[assignment]
+    if bucket > head:
+        ref["head"] = bucket
+        floor = bucket - span
+        if cells:
+            if floor >= head:
+                cells.clear()
+            for b in [b for b in cells if b <= floor]:
+                n, x = cells.pop(b)
+                ref["count"] -= n  # type: ignore[operator]
+                ref["total"] -= x  # type: ignore[operator]
+            if not cells:
+                ref["count"] = ref["total"] = 0.0
+    elif bucket <= head - span:
+        return
+    cell = cells.setdefault(bucket, [0.0, 0.0])
+    cell[0] += 1.0
+    cell[1] += value
+    ref["count"] += 1.0  # type: ignore[operator]
+    ref["total"] += value  # type: ignore[operator]
+
+
+amounts = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=300),
+        st.floats(min_value=0, max_value=1e4, allow_nan=False),
+    ),
+    max_size=150,
+)
+
+
+@given(amounts, st.integers(min_value=1, max_value=40))
+def test_window_sums_match_the_full_scan_algorithm_bit_for_bit(
+    arrivals: list[tuple[int, float]], span: int
+) -> None:
+    """Late and out-of-order sums leave the same cells, in the same order, with equal floats."""
+    window = Buckets()
+    ref: dict[str, object] = {"head": window.head, "cells": {}, "count": 0.0, "total": 0.0}
+    for bucket, value in arrivals:
+        window.add(bucket, value, span)
+        _reference_add(ref, bucket, value, span)
+        assert list(window.cells.items()) == list(ref["cells"].items())  # type: ignore[attr-defined]
+        assert (window.head, window.count, window.total) == (
+            ref["head"],
+            ref["count"],
+            ref["total"],
+        )
+        assert not window.cells or window.low == min(window.cells)
+
+
+def test_seasonal_state_pickled_before_hour_of_day_slots_still_loads() -> None:
+    """A baseline pickled without `daily` loads with unset hour-of-day slots and keeps learning."""
+    old = Seasonal()
+    for h in range(30):
+        old.add(h, 5.0)
+    state = old.__reduce_ex__(4)[2][1]
+    del state["daily"]  # what a build before the hour-of-day slots pickled
+    restored = Seasonal.__new__(Seasonal)
+    restored.__setstate__((None, state))
+    assert restored.daily == [-1.0] * 24
+    assert restored.history(29 + 24 * 3) == NONE
+    restored.add(31, 1.0)  # folds hour 29 (5 calls) and the silent hour 30
+    assert restored.history(29 + 24 * 3) == DAY
+    assert restored.expected(29 + 24 * 3) == 5.0

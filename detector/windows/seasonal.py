@@ -1,10 +1,16 @@
 """A seasonal hour-of-week baseline of one quantity (e.g. calls per hour), per key.
 
-Completed hours fold into 168 exponentially weighted slots (one per local hour of the week)
-and into an overall hourly mean; hours with no events fold in as zeros, so a quiet night
-teaches the baseline that nights are quiet. The hour in progress is kept apart and only
-counted once it is complete. Expected values fall back to the overall mean for slots not yet
-seen.
+Completed hours fold into 168 exponentially weighted slots (one per local hour of the week),
+into 24 hour-of-day slots (one per local hour of the day, learning faster) and into an overall
+hourly mean; hours with no events fold in as zeros, so a quiet night teaches the baseline that
+nights are quiet. The hour in progress is kept apart and only counted once it is complete.
+
+An hour of the week not seen yet (an account's first week) falls back to its hour of the day,
+so after two days a quiet night already looks quiet; an hour of the day not seen yet falls
+back to the overall mean. `history` says what backs an hour (`WEEK`: its hour of the week was
+folded, `DAY`: only its hour of the day, `NONE`: nothing), so a caller can refuse to judge an
+hour it never saw, or discount a guess. From a day of history on, an hour is learned as at
+most `CAP` times its usual level (or the mean), so a burst does not become the norm.
 
 >>> s = Seasonal()
 >>> for h in range(3):
@@ -12,6 +18,8 @@ seen.
 >>> s.add(3, 0.0)        # hours 0..2 complete, 10 each
 >>> s.hours_seen, round(s.expected(2), 2), round(s.expected(100), 2)
 (3, 10.0, 10.0)
+>>> s.expected(26), s.history(2), s.history(26), s.history(5)  # hour 26 = 2 of the next day
+(10.0, 2, 1, 0)
 """
 
 from __future__ import annotations
@@ -19,13 +27,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 HOURS_PER_WEEK = 168
+HOURS_PER_DAY = 24
 ALPHA = 0.3
 """Weight of the newest week in a slot: ~3 weeks of memory."""
+
+DAY_ALPHA = 0.4
+"""Weight of the newest day in an hour-of-day slot: ~2 days of memory (weekdays and weekend
+days mix in it, so it is only the fallback for hours of the week not seen yet)."""
+
+CAP = 3.0
+"""Once a day of history is in, an hour is learned as at most this multiple of its usual level
+(the larger of its two slots) or the overall mean, whichever is higher, so a burst (a dialer, a
+range scan) does not teach the baseline that this hour is busy: the next silent day (or week)
+at that hour would look like an outage, and a repeat of the burst would look normal. The mean
+learns every hour as it was, so a quiet hour can still grow into a busy one."""
 
 MEAN_ALPHA = 0.05
 """Weight of the newest hour in the overall hourly mean: ~1 day of memory."""
 
 UNSET = -1.0
+NONE, DAY, WEEK = 0, 1, 2
+"""What backs an hour's expected value (`Seasonal.history`): nothing, its hour of the day, its
+hour of the week."""
 
 
 def hour_of_week(local_hour: int) -> int:
@@ -39,15 +62,21 @@ def hour_of_week(local_hour: int) -> int:
     return (local_hour + 72) % HOURS_PER_WEEK
 
 
+def _blend(old: float, value: float, alpha: float) -> float:
+    """An exponentially weighted slot after folding in `value` (the value itself if unset)."""
+    return value if old == UNSET else old + alpha * (value - old)
+
+
 @dataclass(slots=True)
 class Seasonal:
-    """Hour-of-week baseline; `hour` is the absolute local hour in progress."""
+    """Hour-of-week baseline with an hour-of-day fallback; `hour` is the local hour in progress."""
 
     slots: list[float] = field(default_factory=list)
     mean: float = 0.0
     hour: int = -1
     current: float = 0.0
     hours_seen: int = 0
+    daily: list[float] = field(default_factory=list)
 
     def add(self, hour: int, value: float) -> None:
         """Add `value` to absolute local `hour`; values for hours already folded are ignored."""
@@ -67,16 +96,39 @@ class Seasonal:
     def _fold(self, hour: int, value: float) -> None:
         if not self.slots:
             self.slots = [UNSET] * HOURS_PER_WEEK
+            self.daily = [UNSET] * HOURS_PER_DAY
             self.mean = value
-        slot = hour_of_week(hour)
-        old = self.slots[slot]
-        self.slots[slot] = value if old == UNSET else old + ALPHA * (value - old)
+        slot, day = hour_of_week(hour), hour % HOURS_PER_DAY
+        old, old_day = self.slots[slot], self.daily[day]
+        tame = value
+        if self.hours_seen >= HOURS_PER_DAY:
+            tame = min(value, max(CAP * max(old, old_day), self.mean))
+        self.slots[slot] = _blend(old, tame, ALPHA)
+        self.daily[day] = _blend(old_day, tame, DAY_ALPHA)
         self.mean += MEAN_ALPHA * (value - self.mean)
         self.hours_seen += 1
 
     def expected(self, hour: int) -> float:
-        """Expected value for absolute local `hour` (its slot, else the overall mean)."""
+        """Expected value for absolute local `hour`: its hour of the week, else its hour of the
+        day, else the overall mean."""
         if not self.slots:
             return 0.0
         value = self.slots[hour_of_week(hour)]
+        if value == UNSET:
+            value = self.daily[hour % HOURS_PER_DAY]
         return self.mean if value == UNSET else value
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        """Unpickle; state saved before the hour-of-day slots existed gets unset ones."""
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        if not hasattr(self, "daily"):
+            self.daily = [UNSET] * HOURS_PER_DAY if self.slots else []
+
+    def history(self, hour: int) -> int:
+        """What backs `expected(hour)`: `WEEK`, `DAY` (its hour of the day only) or `NONE`."""
+        if not self.slots:
+            return NONE
+        if self.slots[hour_of_week(hour)] != UNSET:
+            return WEEK
+        return NONE if self.daily[hour % HOURS_PER_DAY] == UNSET else DAY

@@ -4,6 +4,14 @@ Matching CDRs feed a window and an hour-of-week baseline. On each tick (the wate
 on), the expected volume of the window ending now is summed from the baseline; when it is
 high while the observed volume is at most `observed_max`, the reading's value is the expected
 volume (compared with the thresholds, e.g. "expected ≥ 20 calls, saw none").
+
+Nothing is judged until the baseline holds `warmup` hours of history, nor for a window with an
+hour whose hour of the day the baseline has never seen. Within the first week, hours of the
+week not seen yet are expected at their hour-of-day level (see `Seasonal`), so a warmup of a
+couple of days suffices: quiet nights are learned from earlier nights. A weekend hour not seen
+yet is expected at `UNSEEN_WEEKEND` of that level: the first weekend after weekdays is usually
+much quieter, and overestimating it is what turns a quiet account's empty weekend window into a
+false alarm (underestimating only delays catching a real outage until the weekend is learned).
 """
 
 from __future__ import annotations
@@ -14,7 +22,17 @@ from typing import Any, ClassVar
 from detector.rules.fields import Clock, Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, FlatlineRule
-from detector.windows import Buckets, Seasonal
+from detector.windows import Buckets, Seasonal, hour_of_week
+from detector.windows.seasonal import DAY, NONE
+
+WEEKEND_START = 5 * 24
+"""Hour of the week (Monday 00:00 = 0) at which Saturday begins."""
+
+QUARTER = 900
+"""Every UTC offset is a whole number of quarter hours, so a UTC quarter lies in one local hour."""
+
+UNSEEN_WEEKEND = 0.5
+"""Share of its hour-of-day level expected of a weekend hour whose hour of the week is unseen."""
 
 
 @dataclass(slots=True)
@@ -61,15 +79,24 @@ class Flatline:
         if observed > self.observed_max:
             return Reading(0.0, observed)
         expected = self.expected(data.baseline, now)
+        if expected is None:
+            return None
         return Reading(expected, expected, f"observed {observed:.0f}")
 
-    def expected(self, baseline: Seasonal, now: int) -> float:
-        """Baseline volume of the window ending at `now`, hour by hour (partial hours pro rata)."""
-        total, start = 0.0, now - self.window_s
-        t = start
+    def expected(self, baseline: Seasonal, now: int) -> float | None:
+        """Baseline volume of the window ending at `now`, by local hour (partial hours pro rata);
+        None when the baseline has never seen one of those hours of the day."""
+        total, t = 0.0, now - self.window_s
         while t < now:
-            step = min(3600 - t % 3600, now - t)
-            total += baseline.expected(self.clock.local_hour(t)) * step / 3600.0
+            step = min(QUARTER - t % QUARTER, now - t)  # never straddles a local hour
+            hour = self.clock.local_hour(t)
+            backing = baseline.history(hour)
+            if backing == NONE:
+                return None
+            rate = baseline.expected(hour)
+            if backing == DAY and hour_of_week(hour) >= WEEKEND_START:
+                rate *= UNSEEN_WEEKEND
+            total += rate * step / 3600.0
             t += step
         return total
 

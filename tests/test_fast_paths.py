@@ -19,8 +19,8 @@ from detector.domain import CDR, Rejected
 from detector.domain.cdr import new_cdr
 from detector.enrich.numbers import NumberCache, classify_uncached
 from detector.simulate import SimOptions, generate
-from detector.source import normalize as normalize_module
 from detector.source import wire
+from detector.source.fastrow import read_fast
 from detector.source.files import read_cdrs
 from detector.source.normalize import normalize
 
@@ -138,7 +138,7 @@ def test_simulated_rows_take_the_fast_path_unchanged(shape: Literal["a", "b"]) -
     options = SimOptions(accounts=6, duration=timedelta(hours=3), seed=3, shape=shape)
     rows = generate(options).rows
     for row in rows:
-        fast = normalize_module._fast(row, None)  # raises when it would fall back
+        fast = read_fast(row, None)  # raises when it would fall back
         assert repr(fast) == repr(_general(row))
     assert len(rows) > 200
 

@@ -14,10 +14,11 @@ country code, those first 8 national digits and the length are therefore classif
 identically. `tests/test_numbers.py` walks every pattern of the installed metadata and fails
 if an upgrade ever introduces a deeper one (then raise `PREFIX_DIGITS`).
 
-Misses stay cheap too (~2 µs instead of ~8): a *plain* number (`_CallingCode`), which
-`phonenumbers.parse` would only split, skips parsing and runs prebuilt per-region matchers that
-mirror `phonenumbers.number_type` (`_Typer`); other numbers take the full `phonenumbers` path.
-The per-code matchers are metadata, built on first use and kept by `reset_cache`.
+Misses stay cheap too (~2 µs instead of ~8): a *plain* number, which `phonenumbers.parse`
+would only split, skips parsing and asks the prebuilt per-region matchers of
+`detector.enrich.metadata`; other numbers take the full `phonenumbers` path. Both give the
+same facts (region, type, possible), judged once by `_judge`. The matchers are metadata,
+built on first use and kept by `reset_cache`.
 
 Deliberate departures from raw `phonenumbers`:
 - `type` is "INVALID" whenever `valid` is false (phonenumbers says UNKNOWN), so rules can match
@@ -30,13 +31,13 @@ Deliberate departures from raw `phonenumbers`:
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, PhoneNumberType
-from phonenumbers.re_util import re_compile
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType
+
+from detector.enrich.metadata import calling_code
 
 PREFIX_DIGITS = 8
 """National digits in the cache key; must be ≥ the deepest constrained digit in the metadata."""
@@ -57,13 +58,6 @@ _LENGTH_MARKS = tuple(chr(0x100 + size) for size in range(_MAX_DIGITS + 1))
 A str key rather than a (prefix, length) tuple: strs are not tracked by the garbage
 collector, so filling the cache with fraud traffic does not trigger full collections."""
 _UNKNOWN = PhoneNumberType.UNKNOWN
-_MAX_NSN = 17
-_NO_PREFIX = re.compile(r"(?!)")
-"""Matches nothing: the region has no national prefix to strip."""
-
-_keep_patterns = getattr(phonenumbers, "enable_pattern_cache", None)
-if _keep_patterns is not None:  # phonenumbers ≥ 9: compile each metadata regex once, not per call
-    _keep_patterns()
 _NON_GEO_REGION = "001"
 
 
@@ -117,38 +111,49 @@ def classify_uncached(e164: str) -> NumberInfo:
 def _classify_once(e164: str, code: str) -> NumberInfo:
     """`classify_uncached` for a number with calling code `code`, as cheaply as exactness allows.
 
-    A plain number (see `_CallingCode`) skips `phonenumbers.parse` and its per-call overhead;
-    any other number is parsed and classified by `_classify_parsed`.
+    A plain number (see `metadata.CallingCode`) skips `phonenumbers.parse` and its per-call
+    overhead; any other number is parsed and classified by `_classify_parsed`.
     """
-    calling = _calling_code(code)
+    calling = calling_code(code)
     national = e164[1 + len(code) :]
     if calling.is_plain(national):
-        return calling.classify(national)
+        possible = calling.is_possible(national)
+        region, kind = calling.region_and_kind(national)
+        return _judge(code, calling.main, region, kind, possible)
     try:
         parsed = phonenumbers.parse(e164, None)
     except NumberParseException:
         return NOT_A_NUMBER
-    return _classify_parsed(parsed, code)
+    return _classify_parsed(parsed, code, calling.main)
 
 
-def _classify_parsed(parsed: PhoneNumber, code: str) -> NumberInfo:
+def _classify_parsed(parsed: PhoneNumber, code: str, main: str) -> NumberInfo:
     """`classify_uncached` for a parsed number, running the type patterns once.
 
     `phonenumbers.is_valid_number` is exactly "`number_type` is not UNKNOWN" for the region
     `region_code_for_number` picks (that region always belongs to the number's calling code),
-    so one `number_type` call decides both validity and type.
+    so one `number_type` call decides both validity and type. `main` is the code's main region.
     """
     possible = bool(phonenumbers.is_possible_number(parsed))
     region = phonenumbers.region_code_for_number(parsed)
     number_type = phonenumbers.number_type(parsed) if region is not None else _UNKNOWN
-    valid = number_type != _UNKNOWN and code not in NON_GEOGRAPHIC_RISK
-    if valid:
-        kind = str(PhoneNumberType.to_string(number_type))
-    else:
-        region = phonenumbers.region_code_for_country_code(int(code))
-        kind = "INVALID"
+    kind = None if number_type == _UNKNOWN else str(PhoneNumberType.to_string(number_type))
+    return _judge(code, main, region, kind, possible)
+
+
+def _judge(
+    code: str, main: str, region: str | None, kind: str | None, possible: bool
+) -> NumberInfo:
+    """What `phonenumbers` says (`kind` None: UNKNOWN), judged by this module's departures.
+
+    Risky codes are never valid; an invalid number is "INVALID" in its code's `main` region;
+    non-geographic regions have no country (see the module doc).
+    """
+    valid = kind is not None and code not in NON_GEOGRAPHIC_RISK
+    if not valid:
+        region, kind = main, "INVALID"
     country = "" if region in (_NON_GEO_REGION, "ZZ", None) else region
-    return _info(country, kind, possible, valid)
+    return _info(country or "", kind or "INVALID", possible, valid)
 
 
 def _info(country: str, kind: str, possible: bool, valid: bool) -> NumberInfo:
@@ -160,207 +165,6 @@ def _info(country: str, kind: str, possible: bool, valid: bool) -> NumberInfo:
     return info
 
 
-def _calling_code(code: str) -> _CallingCode:
-    """The prebuilt `_CallingCode` of `code` (built on first use, kept: it is metadata)."""
-    found = _CALLING_CODES.get(code)
-    if found is None:
-        found = _CALLING_CODES[code] = _CallingCode.of(code)
-    return found
-
-
-_TYPE_ORDER = (
-    ("premium_rate", "PREMIUM_RATE"),
-    ("toll_free", "TOLL_FREE"),
-    ("shared_cost", "SHARED_COST"),
-    ("voip", "VOIP"),
-    ("personal_number", "PERSONAL_NUMBER"),
-    ("pager", "PAGER"),
-    ("uan", "UAN"),
-    ("voicemail", "VOICEMAIL"),
-)
-"""The number types `phonenumbers` tries, in its order, before fixed line and mobile."""
-
-
-_Desc = tuple[frozenset[int], str]
-"""A `PhoneNumberDesc` as `phonenumbers` matches it: allowed lengths (empty: any), pattern."""
-_Plan = tuple[
-    re.Pattern[str] | None,
-    tuple[tuple[str, re.Pattern[str]], ...],
-    re.Pattern[str] | None,
-    re.Pattern[str] | None,
-]
-"""For one length: general, the `_TYPE_ORDER` types, fixed line, mobile (None: cannot match)."""
-
-
-def _desc(desc: object) -> _Desc | None:
-    """The matcher of a metadata description; None when nothing can match it."""
-    pattern = getattr(desc, "national_number_pattern", None)
-    if not pattern:
-        return None
-    return frozenset(getattr(desc, "possible_length", ()) or ()), pattern
-
-
-def _for_length(desc: _Desc | None, size: int) -> re.Pattern[str] | None:
-    """The compiled pattern of `desc` when its lengths allow `size` (as `phonenumbers` filters)."""
-    if desc is None or (desc[0] and size not in desc[0]):
-        return None
-    return re_compile(desc[1])  # shared with phonenumbers' own pattern cache
-
-
-@dataclass(frozen=True, slots=True)
-class _Typer:
-    """`phonenumbers.number_type` for one region's metadata, with the descriptions prebuilt.
-
-    Mirrors `phonenumberutil._number_type_helper`: the general description must match, then
-    the first matching type of `_TYPE_ORDER` wins, then fixed line (or fixed line or mobile),
-    then mobile. A description matches when its lengths allow the number's length and its
-    pattern matches in full. `tests/test_numbers.py` checks it against `phonenumbers`.
-    """
-
-    general: _Desc | None
-    types: tuple[tuple[str, _Desc], ...]
-    fixed: _Desc | None
-    mobile: _Desc | None
-    same_fixed_and_mobile: bool
-    plans: dict[int, _Plan] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, meta: PhoneMetadata) -> _Typer:
-        """The typer of one region's metadata."""
-        found = ((kind, _desc(getattr(meta, name, None))) for name, kind in _TYPE_ORDER)
-        return cls(
-            general=_desc(meta.general_desc),
-            types=tuple((kind, desc) for kind, desc in found if desc is not None),
-            fixed=_desc(meta.fixed_line),
-            mobile=_desc(meta.mobile),
-            same_fixed_and_mobile=bool(meta.same_mobile_and_fixed_line_pattern),
-        )
-
-    def plan(self, size: int) -> _Plan:
-        """The patterns that can match a number of `size` digits (built once per length)."""
-        found = self.plans.get(size)
-        if found is None:
-            types = ((kind, _for_length(desc, size)) for kind, desc in self.types)
-            mobile = None if self.same_fixed_and_mobile else _for_length(self.mobile, size)
-            found = self.plans[size] = (
-                _for_length(self.general, size),
-                tuple((kind, pattern) for kind, pattern in types if pattern is not None),
-                _for_length(self.fixed, size),
-                mobile,
-            )
-        return found
-
-    def kind(self, nsn: str) -> str | None:
-        """The type name of a national significant number, or None when it is not valid."""
-        general, types, fixed, mobile = self.plan(len(nsn))
-        if general is None or general.fullmatch(nsn) is None:
-            return None
-        for kind, pattern in types:
-            if pattern.fullmatch(nsn) is not None:
-                return kind
-        if fixed is not None and fixed.fullmatch(nsn) is not None:
-            both = self.same_fixed_and_mobile or (mobile is not None and mobile.fullmatch(nsn))
-            return "FIXED_LINE_OR_MOBILE" if both else "FIXED_LINE"
-        return "MOBILE" if mobile is not None and mobile.fullmatch(nsn) is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Region:
-    """One region of a calling code: its leading digits (None: decide by type) and typer."""
-
-    name: str
-    leading: re.Pattern[str] | None
-    typer: _Typer | None
-
-    @classmethod
-    def of(cls, calling: int, name: str) -> _Region:
-        """The region `name` of calling code `calling`, from its metadata (typer None: none)."""
-        meta = PhoneMetadata.metadata_for_region_or_calling_code(calling, name)
-        if meta is None:
-            return cls(name, None, None)
-        leading = None if meta.leading_digits is None else re_compile(meta.leading_digits)
-        return cls(name, leading, _Typer.of(meta))
-
-
-@dataclass(frozen=True, slots=True)
-class _CallingCode:
-    """What classifying a plain number of one calling code needs, built once from metadata.
-
-    A national part is *plain* (`is_plain`) when `phonenumbers.parse` would only split
-    "+<code><national>": 2..17 digits, no leading zero, and no match for the national prefix
-    for parsing of the main region (parse would try to strip it); its national significant
-    number is then the digits as written. For it, `classify` gives what `_classify_parsed`
-    gives without parsing: `region_code_for_number` and `number_type` are mirrored with
-    prebuilt `_Typer`s, and `is_possible_number` (which only looks at the length) is asked
-    once per length. A code without metadata has no plain numbers (`prefix` None).
-    """
-
-    code: str
-    main: str
-    names: tuple[str, ...]
-    prefix: re.Pattern[str] | None
-    possible: dict[int, bool] = field(default_factory=dict)
-    regions: dict[str, _Region] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, code: str) -> _CallingCode:
-        """The calling code's regions and national prefix, from the installed metadata."""
-        calling = int(code)
-        names = tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling, ()))
-        main = phonenumbers.region_code_for_country_code(calling)
-        meta = PhoneMetadata.metadata_for_region_or_calling_code(calling, main)
-        pattern = None if meta is None else meta.national_prefix_for_parsing
-        prefix = re.compile(f"(?:{pattern})") if pattern else _NO_PREFIX
-        return cls(code, main, names, None if meta is None else prefix)
-
-    def region(self, name: str) -> _Region:
-        """One of the code's regions, loaded on first use (as phonenumbers loads metadata)."""
-        found = self.regions.get(name)
-        if found is None:
-            found = self.regions[name] = _Region.of(int(self.code), name)
-        return found
-
-    def is_plain(self, national: str) -> bool:
-        """True when parsing "+<code><national>" would only split it (see the class doc)."""
-        return (
-            2 <= len(national) <= _MAX_NSN
-            and national[0] != "0"
-            and self.prefix is not None
-            and self.prefix.match(national) is None
-        )
-
-    def region_and_kind(self, nsn: str) -> tuple[str | None, str | None]:
-        """`region_code_for_number` and the `number_type` name (None: UNKNOWN) of `nsn`."""
-        if len(self.names) == 1:
-            only = self.region(self.names[0])
-            return only.name, None if only.typer is None else only.typer.kind(nsn)
-        for name in self.names:
-            region = self.region(name)
-            if region.typer is None:
-                continue
-            if region.leading is not None:
-                if region.leading.match(nsn):
-                    return region.name, region.typer.kind(nsn)
-            elif (kind := region.typer.kind(nsn)) is not None:
-                return region.name, kind
-        return None, None
-
-    def classify(self, national: str) -> NumberInfo:
-        """The classification of the plain number "+<code><national>"."""
-        possible = self.possible.get(len(national))
-        if possible is None:
-            number = PhoneNumber(country_code=int(self.code), national_number=int(national))
-            possible = bool(phonenumbers.is_possible_number(number))
-            self.possible[len(national)] = possible
-        region, kind = self.region_and_kind(national)
-        valid = kind is not None and self.code not in NON_GEOGRAPHIC_RISK
-        if not valid:
-            region, kind = self.main, "INVALID"
-        country = "" if region in (_NON_GEO_REGION, "ZZ", None) else region
-        return _info(country or "", kind or "INVALID", possible, valid)
-
-
-_CALLING_CODES: dict[str, _CallingCode] = {}
 _INFOS: dict[tuple[str, str, bool, bool], NumberInfo] = {}
 
 

@@ -12,41 +12,38 @@ Field names per shape live in `detector.source.wire`. Rules applied here:
 - Optional numeric fields present but not finite numbers → bad_number_value, like durations.
 - Unknown fields are ignored; null and "" count as absent.
 
-Speed (issue 4): a dict row first tries `_fast`, a one-pass reader of the everyday JSON types
-(~4x cheaper); any unusual value sends the row to the general path below, which alone decides
-rejections. Both give identical results; tests/test_fast_paths.py compares them.
+Speed (issue 4): a dict row first tries `detector.source.fastrow.read_fast`, a one-pass reader
+of the everyday JSON types (~4x cheaper); any unusual value sends the row to the general path
+below, which alone decides rejections. Both give identical results (rules they share live in
+`detector.source.values`); tests/test_fast_paths.py compares them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from detector.domain.cdr import CDR, Direction, Rejected, Status, new_cdr
+from detector.domain.cdr import CDR, Rejected, Status
 from detector.enrich.numbers import classify
 from detector.source import wire
+from detector.source.fastrow import FALLBACK, read_fast
+from detector.source.values import (
+    DIRECTIONS,
+    MAX_NUMBER_LEN,
+    STATUSES,
+    int_text,
+    ring_from_times,
+    talk_from,
+    text_value,
+)
 
-_STATUSES = {status.value: status for status in Status} | {"canceled": Status.CANCELLED}
-_DIRECTIONS = {direction.value: direction for direction in Direction}
-_FAST_STATUSES = _STATUSES | {"no-answer": Status.NO_ANSWER}
-"""Exact wire spellings `_lookup` folds into a status (shape A sends "no-answer")."""
 _SEPARATORS = str.maketrans("", "", " -.()/")
-_MAX_NUMBER_LEN = 64
 _INDIA = "+91"
 _T = TypeVar("_T")
 _HUGE = 2**1000
 """Ints inside ±_HUGE convert to float without overflow."""
-_fromisoformat = datetime.fromisoformat
-
-
-class _Slow(Exception):
-    """Internal: the fast path met a value it leaves to the general path."""
-
-
-_FALLBACK = (_Slow, KeyError, TypeError, ValueError, OverflowError)
-"""What the fast path raises for a row it leaves to the general path."""
 
 
 class _Bad(Exception):
@@ -65,8 +62,8 @@ def normalize(row: object, *, account: str | None = None) -> CDR | Rejected:
     """
     if row.__class__ is dict:
         try:  # the everyday row in one pass; anything unusual gets the general path below
-            return _fast(row, account)
-        except _FALLBACK:
+            return read_fast(row, account)
+        except FALLBACK:
             pass
     if not isinstance(row, Mapping):
         return Rejected("not_an_object", f"expected an object, got {type(row).__name__}")
@@ -126,8 +123,8 @@ def _build(row: Mapping[object, object], call_id: str, account: str | None) -> C
     answer = _time(row, wire.ANSWER)
     if answer is not None and not start <= answer <= end:
         raise _Bad("bad_time", "answer_time is outside start_time..end_time")
-    status = _lookup(row, wire.STATUS, _STATUSES, "bad_status")
-    direction = _lookup(row, wire.DIRECTION, _DIRECTIONS, "bad_direction")
+    status = _lookup(row, wire.STATUS, STATUSES, "bad_status")
+    direction = _lookup(row, wire.DIRECTION, DIRECTIONS, "bad_direction")
     talk = _talk(row, status, answer, end)
     ring = _ring(row, status=status, start=start, answer=answer, end=end, talk=talk)
     info = classify(to_number)
@@ -157,165 +154,6 @@ def _build(row: Mapping[object, object], call_id: str, account: str | None) -> C
     )
 
 
-def _fast(row: dict[Any, Any], default: str | None) -> CDR:
-    """`_build` for the everyday row: JSON types as the API sends them, read in one pass.
-
-    Accepts only what `_build` accepts and gives exactly what it gives. Anything else (other
-    types, blanks, bare-digit numbers, status spellings, negative or non-finite numbers)
-    raises `_Slow` (or the error of a conversion, see `_FALLBACK`) and `normalize` takes the
-    general path, which decides with its usual rejection details.
-    """
-    get: Callable[[str], Any] = row.get
-    call_id = get("call_uuid")
-    if call_id is None or call_id == "":
-        call_id = get("uuid")
-    acct = get("account_auth_id")
-    if acct is None or acct == "":
-        acct = get("account_id")
-    acct = default if acct is None or acct == "" else _fast_text(acct).strip()
-    from_number = get("from_number")
-    if from_number is None or from_number == "":
-        from_number = get("caller_id_number")
-    to_number = get("to_number")
-    if to_number is None or to_number == "":
-        to_number = get("destination_number")
-    direction = get("direction")
-    if direction is None or direction == "":
-        direction = get("call_direction")
-    start, end = _fromisoformat(get("start_time")), _fromisoformat(get("end_time"))
-    if start.tzinfo is not UTC or end.tzinfo is not UTC:
-        start, end = _utc(start), _utc(end)
-    answer = get("answer_time")
-    if answer is not None and (answer := _fromisoformat(answer)).tzinfo is not UTC:
-        answer = _utc(answer)
-    call_id = _fast_text(call_id).strip()
-    if (
-        not (call_id and acct and _plain_e164(from_number) and _plain_e164(to_number))
-        or end < start
-        or (answer is not None and not start <= answer <= end)
-    ):
-        raise _Slow
-    status: Status = _FAST_STATUSES[get("status")]
-    direction = _DIRECTIONS[direction]
-    talk, ring = _fast_durations(get, status, start, answer, end)
-    cause, code, cost, currency, trunk, context, sip, mos, agent = _fast_extras(get)
-    info = classify(to_number)
-    return new_cdr(
-        call_id, acct, direction, status, start, answer, end, talk, ring,
-        from_number, to_number, cause, code, cost, currency, trunk, context,
-        info.country, info.type, sip, mos, agent,
-    )  # fmt: skip
-
-
-def _fast_durations(
-    get: Callable[[str], Any],
-    status: Status,
-    start: datetime,
-    answer: datetime | None,
-    end: datetime,
-) -> tuple[float, float]:
-    """`_talk` and `_ring` of the fast path: (talk, ring) seconds."""
-    talk = get("duration_seconds")
-    if talk is None or talk == "":
-        talk = get("billsec")
-    ring = get("ring_duration_seconds")
-    if ring is None or ring == "":
-        ring = get("ring_time")
-    ring = None if ring is None else _fast_seconds(ring)
-    if talk is not None:
-        talk = _fast_seconds(talk)
-    else:
-        total = get("duration")
-        total = None if total is None else _fast_seconds(total)
-        talk = _talk_from(status, answer, end, total, ring)
-    if ring is None:
-        ring = _ring_from_times(status, start, answer, end, talk)
-    return talk, ring
-
-
-_Extras = tuple[str, int | None, float, str, str, str, int | None, float | None, str]
-
-
-def _fast_extras(get: Callable[[str], Any]) -> _Extras:
-    """The optional fields of the fast path, in `CDR` order from hangup cause to user agent."""
-    cause = get("hangup_cause")
-    if cause is None or cause == "":
-        cause = get("hangup_cause_name")
-    cost = get("cost")
-    if cost is None or cost == "":
-        cost = get("total_cost")
-    code, sip, mos = get("hangup_cause_code"), get("sip_response_code"), get("mos")
-    currency, trunk = get("currency"), get("trunk_id")
-    context, agent = get("context"), get("sip_user_agent")
-    return (  # `x if x.__class__ is str else …`: `_text_value`, inlined for the usual str
-        cause if cause.__class__ is str else _text_value(cause),
-        None if code is None else _fast_int(code),
-        0.0 if cost is None else _fast_float(cost) or 0.0,
-        currency if currency.__class__ is str else _text_value(currency),
-        trunk if trunk.__class__ is str else _text_value(trunk),
-        context if context.__class__ is str else _text_value(context),
-        None if sip is None else _fast_int(sip),
-        None if mos is None else _fast_float(mos),
-        agent if agent.__class__ is str else _text_value(agent),
-    )
-
-
-def _fast_text(value: object) -> str:
-    """`value` when it is exactly a str; `_Slow` otherwise."""
-    if value.__class__ is not str:
-        raise _Slow
-    return value
-
-
-def _plain_e164(value: object) -> bool:
-    """True for exactly a str "+" and ASCII digits within the length cap (`to_e164` keeps it)."""
-    return (
-        value.__class__ is str
-        and len(value) <= _MAX_NUMBER_LEN
-        and value[:1] == "+"
-        and value[1:].isdigit()
-        and value[1:].isascii()
-    )
-
-
-def _utc(ts: datetime) -> datetime:
-    """A parsed time as `_time` returns it: naive read as UTC, other zones converted."""
-    zone = ts.tzinfo
-    if zone is UTC:
-        return ts
-    return ts.replace(tzinfo=UTC) if zone is None else ts.astimezone(UTC)
-
-
-def _fast_float(value: object) -> float | None:
-    """`_optional_float` for None or an exact int/float value; `_Slow` for anything else."""
-    if value is None:
-        return None
-    cls = value.__class__
-    if cls is float or cls is int:
-        number = float(value)  # type: ignore[arg-type]  # OverflowError for a huge int
-        if number - number == 0.0:
-            return number
-    raise _Slow
-
-
-def _fast_seconds(value: object) -> float:
-    """`_seconds` for an exact int/float that is finite and not negative; `_Slow` otherwise."""
-    seconds = _fast_float(value)
-    if seconds is None or seconds < 0:
-        raise _Slow
-    return seconds
-
-
-def _fast_int(value: object) -> int | None:
-    """`_optional_int` for None or an exact int/float holding an integer; `_Slow` otherwise."""
-    number = _fast_float(value)
-    if number is None:
-        return None
-    if not number.is_integer():
-        raise _Slow
-    return int(number)
-
-
 def _first(row: Mapping[object, object], names: tuple[str, ...]) -> tuple[str, object]:
     """The first (name, value) among `names` that is present and not empty; value None if none."""
     get = row.get
@@ -332,7 +170,7 @@ def _identifier(value: object) -> str | None:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, int) and not isinstance(value, bool):
-        return _int_text(value)
+        return int_text(value)
     return None
 
 
@@ -359,7 +197,7 @@ def _number(row: Mapping[object, object], names: tuple[str, ...]) -> str:
     text = _identifier(value)
     if text == "":
         raise _Bad("missing_field", f"{name} is blank")
-    if text is None or len(text) > _MAX_NUMBER_LEN:
+    if text is None or len(text) > MAX_NUMBER_LEN:
         raise _Bad("bad_number", f"{name} is not a phone number: {_show(value)}")
     return to_e164(text)
 
@@ -445,18 +283,7 @@ def _talk(
     talk = _seconds(row, wire.TALK)
     if talk is not None:
         return talk
-    return _talk_from(status, answer, end, _seconds(row, wire.TOTAL), _seconds(row, wire.RING))
-
-
-def _talk_from(
-    status: Status, answer: datetime | None, end: datetime, total: float | None, ring: float | None
-) -> float:
-    """Talk seconds when no talk field is given: total − ring, else answer → end, else 0."""
-    if total is not None and ring is not None:
-        return max(0.0, total - ring)
-    if status is Status.ANSWERED and answer is not None:
-        return (end - answer).total_seconds()
-    return 0.0
+    return talk_from(status, answer, end, _seconds(row, wire.TOTAL), _seconds(row, wire.RING))
 
 
 def _ring(
@@ -471,42 +298,12 @@ def _ring(
     ring = _seconds(row, wire.RING)
     if ring is not None:
         return ring
-    return _ring_from_times(status, start, answer, end, talk)
-
-
-def _ring_from_times(
-    status: Status, start: datetime, answer: datetime | None, end: datetime, talk: float
-) -> float:
-    """Ring seconds when no ring field is given, from the times (see the module doc)."""
-    if status is not Status.ANSWERED:
-        return (end - start).total_seconds()
-    if answer is not None:
-        return (answer - start).total_seconds()
-    return max(0.0, (end - start).total_seconds() - talk)
+    return ring_from_times(status, start, answer, end, talk)
 
 
 def _text(row: Mapping[object, object], names: tuple[str, ...]) -> str:
     """Optional text: strings as given, numbers as their text, anything else ""."""
-    return _text_value(_first(row, names)[1])
-
-
-def _text_value(value: object) -> str:
-    """An optional text value: strings as given, numbers as their text, anything else ""."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _int_text(value) or ""
-    if isinstance(value, float):
-        return repr(value)
-    return ""
-
-
-def _int_text(value: int) -> str | None:
-    """str(value), or None for an int too long to print (Python caps int→str digits)."""
-    try:
-        return str(value)
-    except ValueError:
-        return None
+    return text_value(_first(row, names)[1])
 
 
 def _show(value: object) -> str:

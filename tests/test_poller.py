@@ -102,6 +102,7 @@ steps_strategy = st.lists(
     every=st.sampled_from([(0, 0, 0), (0, 60, 600), (120, 300, 1800)]),
     workers=st.sampled_from([1, 3]),
     target=st.sampled_from([0.0, 0.25, 0.01]),
+    order=st.sampled_from(["newest", "newest", "newest", "oldest"]),
 )
 def test_every_served_cdr_is_returned_exactly_once(
     calls: list[tuple[int, int, int, int]],
@@ -113,9 +114,10 @@ def test_every_served_cdr_is_returned_exactly_once(
     every: tuple[float, float, float],
     workers: int,
     target: float,
+    order: str,
 ) -> None:
-    """Across late calls, page shifts, faults, bad totals, budget cuts and cadences: once each."""
-    feed = FakeFeed(now=NOW, shape=shape, tick_s=tick, totals=totals)
+    """Across late calls, page shifts, faults, bad totals, budget cuts, cadences, orders: once."""
+    feed = FakeFeed(now=NOW, shape=shape, tick_s=tick, totals=totals, order=order)
     config = replace(
         CONFIG,
         max_pages_per_cycle=budget,
@@ -283,6 +285,23 @@ def test_oldest_first_feed_falls_back_to_reading_the_horizon(shape: str) -> None
     assert tail.cursor is not None
     assert tail.cursor["order"] == "other"
     assert any("start_date" in r.url.params for r in feed.requests)
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == tail.expected()
+
+
+def test_oldest_first_pass_longer_than_the_budget_resumes_until_every_row_is_read() -> None:
+    """A fallback pass deeper than the page budget continues where it stopped, never restarts."""
+    feed = FakeFeed(now=NOW, order="oldest", tick_s=1)
+    feed.calls = [Call(f"b{i:03d}", NOW - timedelta(seconds=20 * (120 - i))) for i in range(120)]
+    tail = Tail(feed, replace(CONFIG, start_back_s=3 * 3600, max_pages_per_cycle=3))
+    tail.poll()
+    complete = []
+    for _ in range(40):
+        feed.advance(10)
+        result = tail.poll()
+        assert result is not None
+        complete.append(result.complete)
+    assert False in complete, "120 rows cannot be read within a 3-page budget"
     assert len(tail.returned) == len(set(tail.returned))
     assert set(tail.returned) == tail.expected()
 

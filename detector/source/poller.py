@@ -48,7 +48,8 @@ One poll:
    always advances, so a backlog of any size makes durable progress. `complete=False` then.
 5. Every row read at or above its read's bound, not returned earlier in this poll and not in
    `seen(...)` is returned once (a CDR or a `Rejected`, keyed by its call id or a hash).
-6. Fallback (order unknown): read every page of `[max(floor, head - Hz), today + 1]`.
+6. Fallback (order unknown): read every page of `[max(floor, head - Hz), today + 1]`; a pass
+   cut short by the budget stores `sweep = {page, low, params}` and the next poll continues it.
 
 Why exactly once. *At most once*: a row is returned only if its key is neither in this
 poll's set nor in `seen`, and the caller commits the keys with the cursor in one transaction
@@ -75,7 +76,9 @@ talk <= Hz, and the tiers cover every row (integer durations):
   below the floor are never counted, which can only delay the count stop, never advance it.
 - A resumed scan keeps the bound of its cut read; the rows of that tier that appear later
   are covered by the next regular read (b), which waits for the resume to finish.
-- Fallback reads everything visible in its window, bounded by `head - Hz`.
+- Fallback reads everything visible in its window, bounded by `head - Hz`; a pass resumed
+  across polls misses nothing by the lemma (positions only grow in any fixed insert-only
+  order), and rows inserted behind its resume point are read by the next pass.
 - Cadence (fixed or estimated) appears in none of the steps above: it only decides which
   polls read a tier, and (b) holds for any time between two reads.
 Calls longer than `horizon_s` are outside the guarantee: set it above the longest call.
@@ -161,6 +164,8 @@ class _Cursor:
     order: str = "newest"
     lists: dict[str, ListState] = field(default_factory=dict)
     fresh: bool = False
+    sweep: dict[str, Any] | None = None
+    """A fallback pass cut short by the page budget: its next page, bound and date filter."""
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> _Cursor | None:
@@ -172,16 +177,20 @@ class _Cursor:
             head=iso(raw["head"]),
             order=str(raw.get("order", "newest")),
             lists={name: ListState.load(state) for name, state in lists.items()},
+            sweep=raw.get("sweep"),
         )
 
     def dump(self) -> dict[str, Any]:
-        return {
+        out = {
             "v": 2,
             "floor": fmt(self.floor),
             "head": fmt(self.head),
             "order": self.order,
             "lists": {name: state.dump() for name, state in self.lists.items()},
         }
+        if self.sweep is not None:
+            out["sweep"] = self.sweep
+        return out
 
 
 class _Unordered(Exception):
@@ -219,6 +228,7 @@ class Poller:
             cur.order = order(first) or cur.order
             cur.head = max(cur.head, head or cur.head)
         if cur.order == "newest":
+            cur.sweep = None
             try:
                 return self._finish(run, self._tiers(run, cur), before)
             except _Unordered:
@@ -350,24 +360,31 @@ class Poller:
             number += 1
 
     def _fallback(self, run: Collected, cur: _Cursor, first: Page, before: int) -> PollResult:
-        """Order is not newest-first: read the whole horizon (correct, only slower)."""
-        low = max(cur.floor, cur.head - _s(self.config.horizon_s))
+        """Order is not newest-first: read the whole horizon (correct, only slower).
+
+        A pass cut short by the page budget stores its next page in `cur.sweep`, and the next
+        poll continues it with the same bound and date filter, so the pass finishes however
+        long the list is (by the lemma, a resumed scan misses no row that was behind it).
+        """
+        sweep = cur.sweep
+        if sweep is None:
+            low = max(cur.floor, cur.head - _s(self.config.horizon_s))
+            high = max(cur.head, self.clock())
+            extra, number = self.date_range(low, high + timedelta(days=1)), 1
+        else:
+            low, extra, number = iso(sweep["low"]), dict(sweep["params"]), int(sweep["page"])
         run.take(first, low, low)
-        high = max(cur.head, self.clock())
-        extra = self.date_range(low, high + timedelta(days=1))
-        page, number = self._fetch({**extra, "page": 1}), 1
-        while True:
+        while run.budget > 0:
+            page = self._page(extra, number, run)
             run.take(page, low, low)
             if not page.rows or not page.more:
-                break
-            if number >= self.config.max_pages_per_cycle:
-                run.result.complete = False
-                return self._finish(run, cur, before)
+                newest = max((at for _, at in run.result.new_ids), default=cur.head)
+                return self._finish(run, _Cursor(cur.floor, max(cur.head, newest), "other"), before)
             number += 1
-            page = self._fetch({**extra, "page": number})
-        newest = max((at for _, at in run.result.new_ids), default=cur.head)
-        head = max(cur.head, newest)
-        return self._finish(run, _Cursor(cur.floor, head, "other"), before)
+        cur.head = max([cur.head, *(at for _, at in run.result.new_ids)])
+        cur.sweep = {"page": number, "low": fmt(low), "params": extra}
+        run.result.complete = False
+        return self._finish(run, cur, before)
 
     def date_range(self, low: datetime, high: datetime) -> Params:
         """`start_date`/`end_date` (days in `date_tz`) covering instants `low..high`.

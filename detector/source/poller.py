@@ -89,7 +89,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,6 +97,7 @@ from zoneinfo import ZoneInfo
 from detector.errors import ConfigError
 from detector.source.cadence import cadence, observe
 from detector.source.client import CdrApi, Page
+from detector.source.cursor import Cursor
 from detector.source.rows import (
     Collected,
     Normalize,
@@ -155,44 +156,6 @@ class PollerConfig:
         )
 
 
-@dataclass
-class _Cursor:
-    """The tailing position; see the module docstring for each field's meaning."""
-
-    floor: datetime
-    head: datetime
-    order: str = "newest"
-    lists: dict[str, ListState] = field(default_factory=dict)
-    fresh: bool = False
-    sweep: dict[str, Any] | None = None
-    """A fallback pass cut short by the page budget: its next page, bound and date filter."""
-
-    @classmethod
-    def load(cls, raw: Mapping[str, Any] | None) -> _Cursor | None:
-        if not raw or raw.get("floor") is None:
-            return None
-        lists = raw.get("lists") or {}
-        return cls(
-            floor=iso(raw["floor"]),
-            head=iso(raw["head"]),
-            order=str(raw.get("order", "newest")),
-            lists={name: ListState.load(state) for name, state in lists.items()},
-            sweep=raw.get("sweep"),
-        )
-
-    def dump(self) -> dict[str, Any]:
-        out = {
-            "v": 2,
-            "floor": fmt(self.floor),
-            "head": fmt(self.head),
-            "order": self.order,
-            "lists": {name: state.dump() for name, state in self.lists.items()},
-        }
-        if self.sweep is not None:
-            out["sweep"] = self.sweep
-        return out
-
-
 class _Unordered(Exception):
     """A first page showed the list is not newest-first."""
 
@@ -213,7 +176,7 @@ class Poller:
 
     def poll(self, cursor: dict[str, Any] | None, seen: Seen) -> PollResult:
         """One cycle: every row not returned before, exactly once, and the next cursor."""
-        cur = _Cursor.load(cursor)
+        cur = Cursor.load(cursor)
         run = Collected(seen, self.normalize, self.config.account, self.config.max_pages_per_cycle)
         before = self.api.stats.total
         first: Page | None = None
@@ -224,7 +187,7 @@ class Poller:
                 if head is None:  # an empty feed: nothing to anchor on yet
                     return self._finish(run, None, before)
                 floor = head - _s(self.config.start_back_s)
-                cur = _Cursor(floor, head, order(first) or "newest", fresh=True)
+                cur = Cursor(floor, head, order(first) or "newest", fresh=True)
             cur.order = order(first) or cur.order
             cur.head = max(cur.head, head or cur.head)
         if cur.order == "newest":
@@ -237,7 +200,7 @@ class Poller:
             first = self._page({}, 1, run)
         return self._fallback(run, cur, first, before)
 
-    def _tiers(self, run: Collected, cur: _Cursor) -> _Cursor:
+    def _tiers(self, run: Collected, cur: Cursor) -> Cursor:
         """Resume unfinished scans, then read every due tier, within the page budget."""
         for aged in cur.lists.values():
             aged.age += 1
@@ -265,7 +228,7 @@ class Poller:
         return polls or now - state.at >= _s(every) or now < state.at
 
     def _read(
-        self, run: Collected, cur: _Cursor, tier: Tier, state: ListState | None, now: datetime
+        self, run: Collected, cur: Cursor, tier: Tier, state: ListState | None, now: datetime
     ) -> ListState:
         """One regular read of a tier: count-guided, bounded, cut short by the budget."""
         params = tier.params()
@@ -296,7 +259,7 @@ class Poller:
         return new
 
     def _bound(
-        self, cur: _Cursor, tier: Tier, state: ListState | None
+        self, cur: Cursor, tier: Tier, state: ListState | None
     ) -> tuple[datetime, int | None]:
         """Where a read of `tier` may stop at the latest, and the total its count starts from."""
         if state is None:
@@ -359,7 +322,7 @@ class Poller:
                 return
             number += 1
 
-    def _fallback(self, run: Collected, cur: _Cursor, first: Page, before: int) -> PollResult:
+    def _fallback(self, run: Collected, cur: Cursor, first: Page, before: int) -> PollResult:
         """Order is not newest-first: read the whole horizon (correct, only slower).
 
         A pass cut short by the page budget stores its next page in `cur.sweep`, and the next
@@ -379,7 +342,7 @@ class Poller:
             run.take(page, low, low)
             if not page.rows or not page.more:
                 newest = max((at for _, at in run.result.new_ids), default=cur.head)
-                return self._finish(run, _Cursor(cur.floor, max(cur.head, newest), "other"), before)
+                return self._finish(run, Cursor(cur.floor, max(cur.head, newest), "other"), before)
             number += 1
         cur.head = max([cur.head, *(at for _, at in run.result.new_ids)])
         cur.sweep = {"page": number, "low": fmt(low), "params": extra}
@@ -403,7 +366,7 @@ class Poller:
         query = {**params, "per_page": self.config.per_page}
         return self.api.list_cdrs(query, account=account or self.config.account)
 
-    def _finish(self, run: Collected, cur: _Cursor | None, before: int) -> PollResult:
+    def _finish(self, run: Collected, cur: Cursor | None, before: int) -> PollResult:
         run.result.cursor = cur.dump() if cur is not None else {"v": 2}
         run.result.requests = self.api.stats.total - before
         return run.result

@@ -5,12 +5,15 @@ into 24 hour-of-day slots (one per local hour of the day, learning faster) and i
 hourly mean; hours with no events fold in as zeros, so a quiet night teaches the baseline that
 nights are quiet. The hour in progress is kept apart and only counted once it is complete.
 
-An hour of the week not seen yet (an account's first week) falls back to its hour of the day,
-so after two days a quiet night already looks quiet; an hour of the day not seen yet falls
-back to the overall mean. `history` says what backs an hour (`WEEK`: its hour of the week was
-folded, `DAY`: only its hour of the day, `NONE`: nothing), so a caller can refuse to judge an
-hour it never saw, or discount a guess. From a day of history on, an hour is learned as at
-most `CAP` times its usual level (or the mean), so a burst does not become the norm.
+An hour of the week not seen yet (an account's first week) falls back to its hour of the day:
+the lower of that hour's running level and its latest day, so after two days a quiet night
+already looks quiet and a one-off burst (a dialer run on an account's first night, before
+`CAP` applies) is forgotten the next day instead of decaying over a week; an hour of the day
+not seen yet falls back to the overall mean. `history` says what backs an hour (`WEEK`: its
+hour of the week was folded, `DAY`: only its hour of the day, `NONE`: nothing), so a caller
+can refuse to judge an hour it never saw, or discount a guess. From a day of history on, an
+hour is learned as at most `CAP` times its usual level (or the mean), so a burst does not
+become the norm.
 
 >>> s = Seasonal()
 >>> for h in range(3):
@@ -77,6 +80,8 @@ class Seasonal:
     current: float = 0.0
     hours_seen: int = 0
     daily: list[float] = field(default_factory=list)
+    recent: list[float] = field(default_factory=list)
+    """The latest folded value of each hour of the day (a one-day memory beside `daily`)."""
 
     def add(self, hour: int, value: float) -> None:
         """Add `value` to absolute local `hour`; values for hours already folded are ignored."""
@@ -97,6 +102,7 @@ class Seasonal:
         if not self.slots:
             self.slots = [UNSET] * HOURS_PER_WEEK
             self.daily = [UNSET] * HOURS_PER_DAY
+            self.recent = [UNSET] * HOURS_PER_DAY
             self.mean = value
         slot, day = hour_of_week(hour), hour % HOURS_PER_DAY
         old, old_day = self.slots[slot], self.daily[day]
@@ -105,6 +111,7 @@ class Seasonal:
             tame = min(value, max(CAP * max(old, old_day), self.mean))
         self.slots[slot] = _blend(old, tame, ALPHA)
         self.daily[day] = _blend(old_day, tame, DAY_ALPHA)
+        self.recent[day] = tame
         self.mean += MEAN_ALPHA * (value - self.mean)
         self.hours_seen += 1
 
@@ -115,15 +122,17 @@ class Seasonal:
             return 0.0
         value = self.slots[hour_of_week(hour)]
         if value == UNSET:
-            value = self.daily[hour % HOURS_PER_DAY]
+            day = hour % HOURS_PER_DAY
+            value = min(self.daily[day], self.recent[day])
         return self.mean if value == UNSET else value
 
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
         """Unpickle; state saved before the hour-of-day slots existed gets unset ones."""
         for name, value in state[1].items():
             setattr(self, name, value)
-        if not hasattr(self, "daily"):
-            self.daily = [UNSET] * HOURS_PER_DAY if self.slots else []
+        for name in ("daily", "recent"):
+            if not hasattr(self, name):
+                setattr(self, name, [UNSET] * HOURS_PER_DAY if self.slots else [])
 
     def history(self, hour: int) -> int:
         """What backs `expected(hour)`: `WEEK`, `DAY` (its hour of the day only) or `NONE`."""

@@ -259,7 +259,8 @@ def report(rate: float, config: PollerConfig) -> float:
         requests_s, new_s = figure.per_s() if figure.seconds else (0.0, 0.0)
         times = np.array(figure.latency or [math.nan])
         print(
-            f"{rate:>7} {tier.name:>4} {tier.low:>5}-{high:<5}{figure.new:>9,}{figure.requests:>8,}"
+            f"{rate:>7} {tier.name:>4} {tier.low:>5}-{high:<5}"
+            f"{figure.new:>10,}{figure.requests:>9,}"
             f"{figure.reads:>6}{figure.seconds / max(figure.reads, 1):>8.0f}s"
             f"{100 * requests_s / new_s if new_s else math.inf:>8.2f}"
             f"{np.median(times):>8.0f}s{times.max():>7.0f}s",
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     picked = list(sys.argv[1:] if argv is None else argv) or [*map(str, RATES), "backlog"]
     config = PollerConfig(max_pages_per_cycle=10_000)
     print("steady state per tier, polled every 10 s (probes and resumes included), per_page 100")
-    print(f"{'CDR/s':>7} {'tier':>4} {'talk s':<11}{'new CDRs':>9}{'requests':>8}{'reads':>6}"
+    print(f"{'CDR/s':>7} {'tier':>4} {'talk s':<11}{'new CDRs':>10}{'requests':>9}{'reads':>6}"
           f"{'cadence':>9}{'x floor':>8}{'p50 lat':>9}{'max lat':>8}")  # fmt: skip
     totals = {rate: report(rate, config) for rate in RATES if str(rate) in picked}
     if totals:

@@ -60,7 +60,7 @@ def build_detector(
     allowed_lateness_s: float = 600.0,
 ) -> Detector:
     """Rules + model + alert policy, resumed from `snapshot` when given."""
-    engine = RuleEngine(load_rules(rules_dir))
+    engine = RuleEngine(load_rules(rules_dir), lateness_s=allowed_lateness_s)
     model = build_model(model_settings, snapshot.model_blob if snapshot else None)
     detector = Detector(
         engine,

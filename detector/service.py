@@ -276,7 +276,7 @@ class Service:
         except RuleError as exc:
             self._reload_refused(exc)
             return False
-        engine = RuleEngine(rules)
+        engine = RuleEngine(rules, lateness_s=self.detector.engine.lateness_s)
         states = {account: state.rules for account, state in self.detector.accounts.items()}
         changes = carry_over(self.detector.engine, engine, states)
         self.detector.engine = engine

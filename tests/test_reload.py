@@ -111,6 +111,14 @@ def test_unchanged_rule_state_survives_a_reload(service: Service, rules: Path) -
     assert service.health.last_reload["changed"] == ["failure-surge"]
 
 
+def test_reload_keeps_the_configured_lateness(service: Service, rules: Path) -> None:
+    """The reloaded engine keeps the allowed lateness its windows were built with."""
+    service.detector.engine = RuleEngine(service.detector.engine.ruleset, lateness_s=120.0)
+    edit(rules / "failure-surge.yaml", "description: ", "description: (edited) ")
+    assert service.reload_rules()
+    assert service.detector.engine.lateness_s == 120.0
+
+
 def test_changed_rule_starts_fresh(service: Service, rules: Path) -> None:
     """A rule whose spec changed forgets what its window held before the reload."""
     feed(service, spend(1, 400))

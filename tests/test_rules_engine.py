@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import itertools
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from detector.alerting.policy import AlertPolicy, AlertsState
+from detector.assembly import build_detector
+from detector.config import ModelSettings
 from detector.domain import AlertStatus, Severity, fingerprint
+from detector.pipeline import Detector
 from detector.rules.engine import RuleEngine, RulesState
 from detector.rules.testing import make_cdr, ruleset_of
 from tests.test_rule_kinds_contract import run, stream
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 SHORT = {
     "id": "short-calls",
     "kind": "threshold",
@@ -221,3 +227,59 @@ def test_sweep_drops_state_of_rules_no_longer_in_the_set() -> None:
     state.by_rule["gone"] = {}
     engine.sweep(state, int((T0 + timedelta(days=1)).timestamp()))
     assert set(state.by_rule) == {"new-country"}
+
+
+def test_late_call_within_the_lateness_is_judged_in_its_own_window() -> None:
+    """Five calls, the head moves on, then a sixth late call completes their window: critical."""
+    offsets = [0.0, 10, 20, 30, 40, 640, 50]  # 50 arrives after 640, within the lateness
+    found = feed(engine_of(), offsets)
+    assert [(f.severity, f.value) for f in found] == [
+        (Severity.WARNING, 3),
+        (Severity.CRITICAL, 6),
+    ]
+    assert found[-1].at == T0 + timedelta(seconds=50)
+    without = feed(RuleEngine(ruleset_of(SHORT), lateness_s=0), offsets)
+    assert [f.severity for f in without] == [Severity.WARNING]  # older than the window: lost
+
+
+def test_late_peaks_skipped_by_the_bound_change_no_finding() -> None:
+    """Reading late peaks only when the O(1) bound can reach a floor finds what always reading
+    them finds, on a stream whose calls arrive when they end."""
+    ratio = {
+        "id": "unanswered", "kind": "ratio", "match": {"direction": "outbound"},
+        "where": {"status": "no_answer"}, "window": "10m", "min_volume": 12,
+        "thresholds": {"warning": 0.3, "critical": 0.5},
+        "overrides": {"MA_test": {"min_volume": 5}},
+    }  # fmt: skip
+    talk = {**SHORT, "id": "talk", "match": {}, "aggregate": {"sum": "talk_s"},
+            "thresholds": {"warning": 600, "critical": 1200}, "min_volume": 3}  # fmt: skip
+    rules: list[dict[str, Any]] = [ratio, {**SHORT, "min_volume": 8}, talk]
+    fast, slow = (RuleEngine(ruleset_of(*rules)) for _ in range(2))
+    for runner in slow.runners:  # every late CDR reads its peak, every reading is judged
+        runner.floor, runner.volume_floor = float("-inf"), 0.0
+        floors = runner.kind.floors  # type: ignore[attr-defined]
+        runner.kind.floors = replace(floors, level=float("-inf"), volume=0.0)  # type: ignore[attr-defined]
+    cdrs = sorted(stream(11, n=1500), key=lambda c: c.end)
+    assert any(b.start < a.start for a, b in itertools.pairwise(cdrs))
+    expected = run(slow, cdrs, slow.new_state())
+    assert run(fast, cdrs, fast.new_state()) == expected
+    assert {f.source for f in expected} == {"unanswered", "short-calls", "talk"}
+
+
+def test_build_detector_gives_the_engine_the_detectors_lateness() -> None:
+    """The Detector's allowed lateness sets how far back the engine's windows keep history."""
+    detector = build_detector(RULES_DIR, ModelSettings(enabled=False), None, 120.0)
+    assert detector.engine.lateness_s == 120.0
+    assert detector.allowed_lateness == timedelta(seconds=120)
+    assert RuleEngine(ruleset_of(SHORT)).lateness_s == 600.0
+
+
+def test_a_call_older_than_the_retention_is_counted_late_by_the_detector() -> None:
+    """What the windows no longer retain is older than the allowed lateness: reported as late."""
+    engine = RuleEngine(ruleset_of(SHORT), lateness_s=600)
+    detector = Detector(engine, None, AlertPolicy(engine.timings()))
+    at = [2000, 1400, 799]  # 20 s buckets: window 71..100, retained from 41 (820 s) on
+    cdrs = [make_cdr(T0 + timedelta(seconds=s), f"c{s}", {"talk_s": 2}) for s in at]
+    assert [detector.process([cdr]).late for cdr in cdrs] == [0, 0, 1]
+    hits = detector.accounts["MA_test"].rules.by_rule["short-calls"]["MA_test"].data.hits
+    assert (hits.count, hits.older, len(hits.cells), len(hits.kept)) == (1, 1, 1, 1)  # 799 s: no

@@ -226,3 +226,34 @@ def test_fields_derived_on_use_read_like_the_others() -> None:
     engine = RuleEngine(ruleset_of(rule))
     (finding,) = engine.observe(cdr, engine.new_state())
     assert finding.key == "+912240000001>+5355512345"
+
+
+UNANSWERED = {"kind": "ratio", "where": {"status": "no_answer"}, "window": "10m",
+              "min_volume": 5, "thresholds": {"warning": 0.5}}  # fmt: skip
+Rows = list[tuple[float, dict[str, Any]]]
+MIXED: Rows = [(0, {}), (5, {}), (10, {}), (20, {"status": "no_answer"}), (650, {}),
+               (30, {"status": "no_answer"}), (35, {"status": "no_answer"})]  # fmt: skip
+"""Three answered, one unanswered; the head moves on; two late unanswered complete 3 of 6."""
+
+
+def test_ratio_reads_the_peak_share_of_the_windows_a_late_call_belongs_to() -> None:
+    """Late unanswered calls lift their own window to 50 % of six calls: warning at 35 s."""
+    found = run(UNANSWERED, MIXED)
+    assert [(f.value, f.severity, f.at) for f in found] == [
+        (0.5, Severity.WARNING, MONDAY + timedelta(seconds=35))
+    ]
+
+
+def test_ratio_late_peak_ignores_windows_below_the_accounts_volume_floor() -> None:
+    """With a volume floor of seven for this account, the six-call window cannot fire."""
+    rule = {**UNANSWERED, "overrides": {"MA_test": {"min_volume": 7}}}
+    assert run(rule, MIXED) == []
+
+
+def test_sum_of_a_field_reads_the_peak_of_a_late_calls_window() -> None:
+    """Talk time summed over five minutes: a late 300 s call completes a 900 s window."""
+    rule = {"kind": "threshold", "aggregate": {"sum": "talk_s"}, "window": "5m",
+            "thresholds": {"warning": 900}}  # fmt: skip
+    rows: Rows = [(0, {"talk_s": 300}), (60, {"talk_s": 300}), (400, {"talk_s": 10}),
+                  (120, {"talk_s": 300})]  # fmt: skip
+    assert [(f.value, f.at) for f in run(rule, rows)] == [(900, MONDAY + timedelta(seconds=120))]

@@ -8,20 +8,21 @@ import pickle
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from detector.rules.kinds.base import late_ends
 from detector.windows import Buckets, Distinct, Seasonal, bucket_width, span_of
 from detector.windows.seasonal import DAY, NONE, WEEK
 
 
-def play(timeline: str, span: int) -> Buckets:
+def play(timeline: str, span: int, keep: int = 0) -> Buckets:
     """Feed a timeline: one character per bucket, `x` one event, a digit n events, `.` none."""
     window = Buckets()
     for bucket, mark in enumerate(timeline.strip("|").replace(" ", "")):
         n = 1 if mark == "x" else 0 if mark == "." else int(mark)
         if n:
-            window.add(bucket, float(n), span, n=float(n))
+            window.add(bucket, float(n), span, n=float(n), keep=keep)
     return window
 
 
@@ -57,8 +58,43 @@ def test_late_events_update_open_buckets_only(
 ) -> None:
     """A late event lands in its bucket while that bucket is in the window, else is refused."""
     window = play(timeline, 3)
-    assert window.add(late_bucket, 1.0, 3) is accepted
+    assert bool(window.add(late_bucket, 1.0, 3)) is accepted
     assert window.count == count
+
+
+@pytest.mark.parametrize(
+    ("timeline", "late_bucket", "accepted", "count", "older", "peak"),
+    [
+        # span 3, keep 2:     |retained|window|
+        ("|x x x x|", 2, True, 4, 1, 4),  # late inside the window: updates it, peak is the newest
+        ("|2 x . . x|", 1, True, 1, 4, 4),  # late, retained: its own window 0..1 peaks at 4
+        ("|x x . x x|", 1, True, 2, 3, 3),  # retained: window 0..2 (ends at 1) holds 3
+        ("|. . . . . x|", 1, True, 1, 1, 1),  # retained alone: the newest window still reads 1
+        ("|x . . . . x|", 0, False, 1, 0, 1),  # beyond the retention (bucket 5 - 3 - 2): ignored
+        ("|. . . . . . x|", 1, False, 1, 0, 1),  # beyond the retention: ignored and reported
+    ],
+)
+def test_late_events_within_the_retention_update_their_own_windows(
+    timeline: str, late_bucket: int, accepted: bool, count: int, older: int, peak: int
+) -> None:
+    """A late event in the retention updates its cell outside the newest window; the peak of
+    the windows containing it (ending at buckets holding events, plus the newest) sees it."""
+    span, keep = 3, 2
+    window = play(timeline, span, keep)
+    assert bool(window.add(late_bucket, 1.0, span, keep=keep)) is accepted
+    assert (window.count, window.older) == (count, older)
+    ends = late_ends(window, late_bucket, span) if accepted else [window.head]
+    assert max(n for n, _ in window.sums_at(ends, span)) == peak
+
+
+def test_state_pickled_before_the_retention_existed_restores_with_nothing_retained() -> None:
+    """An old pickled window (five fields) loads with empty retention sums."""
+    old = Buckets.__new__(Buckets)
+    old.__setstate__((None, {"head": 4, "cells": {4: [2.0, 3.0]}, "count": 2.0, "total": 3.0,
+                             "low": 4}))  # fmt: skip
+    assert (old.count, old.older, old.older_total) == (2.0, 0.0, 0.0)
+    assert old.add(5, 1.0, 3, keep=2)
+    assert pickle.loads(pickle.dumps(old)) == old  # noqa: S301 - our own bytes
 
 
 def test_count_at_reads_a_later_window_without_changing_it() -> None:
@@ -110,6 +146,31 @@ def test_window_state_is_independent_of_arrival_order(
         b.count,
         dict(sorted(b.cells.items())),
     )
+
+
+@given(events, st.integers(min_value=1, max_value=20), st.integers(min_value=0, max_value=20))
+@example([0, 3, 4, 5], 3, 2)  # bucket 0 leaves the retention while no cell leaves the window
+def test_retained_windows_equal_brute_force_sums(buckets: list[int], span: int, keep: int) -> None:
+    """With a retention, the count and every retained window equal brute-force counts, and
+    `older` bounds the retained events (cells past the retention go when the window moves)."""
+    window = Buckets()
+    accepted: list[int] = []
+    for b in buckets:
+        if window.add(b, 2.0, span, keep=keep):
+            accepted.append(b)
+        else:
+            assert b <= window.head - span - keep
+    head, gone = window.head, window.head - span - keep
+    retained = [b for b in accepted if b > gone]
+    assert window.count == sum(1 for b in retained if b > head - span)
+    assert window.older >= sum(1 for b in retained if b <= head - span)
+    assert window.older == sum(n for n, _ in window.kept.values())
+    assert window.older_total == 2.0 * window.older
+    assert {b for b in window.kept if b > gone} == {b for b in retained if b <= head - span}
+    ends = list(range(head - keep, head + 1)) if buckets else []
+    expected = [sum(1.0 for b in retained if e - span < b <= e) for e in ends]
+    assert [n for n, _ in window.sums_at(ends, span)] == expected
+    assert len(window.cells) + len(window.kept) <= 2 * (span + keep)
 
 
 values = st.lists(

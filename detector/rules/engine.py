@@ -18,6 +18,7 @@ from detector.domain import CDR, AlertTiming, Finding
 from detector.domain.cdr import Direction
 from detector.rules.fields import Clock, Facts, Locale
 from detector.rules.kinds import KindContext, Reading
+from detector.rules.kinds.base import LATENESS_S
 from detector.rules.loader import RuleSet
 from detector.rules.predicate import Test
 from detector.rules.runner import Runner, Subject, Track
@@ -44,13 +45,16 @@ class RulesState:
 class RuleEngine:
     """Evaluates a loaded rule set against CDRs of one account at a time."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, lateness_s: float = LATENESS_S) -> None:
         self.ruleset = rules
         """The validated rules this engine runs (compared by `reload.carry_over`)."""
+        self.lateness_s = lateness_s
+        """The Detector's allowed lateness (s): how far back windows keep history for late
+        CDRs (`KindContext.lateness_s`); build a reloaded engine with the same value."""
         settings = rules.settings
         self.locale = Locale(settings.home_country, settings.timezone)
         self.clock = Clock(settings.timezone)
-        context = KindContext(rules.lists, self.clock)
+        context = KindContext(rules.lists, self.clock, lateness_s)
         self.runners = tuple(Runner(spec, context) for spec in rules.rules)
         self.tickers = tuple(r for r in self.runners if r.kind.ticks)
         self.forgetful = tuple(r for r in self.runners if r.kind.forgets)

@@ -18,6 +18,7 @@ from typing import Any
 from detector.domain import AlertTiming, Finding, Severity
 from detector.rules.fields import Facts
 from detector.rules.kinds import KINDS, Kind, KindContext, Reading
+from detector.rules.kinds.base import Floors
 from detector.rules.predicate import Test, compile_predicate
 from detector.rules.spec import AnyRule
 from detector.rules.template import human_duration, render
@@ -85,9 +86,10 @@ class Runner:
         self.allow_to = spec.allow.to_prefixes
         self.allow_from = spec.allow.from_prefixes
         self.static_labels = tuple(spec.labels.items())
-        self.floor = _floor(self.default, *self.limits.values())
+        floors = Floors.of(spec)
+        self.floor = floors.level
         """The lowest threshold of any account: a reading below it cannot emit."""
-        self.volume_floor = min(lim.min_volume for lim in (self.default, *self.limits.values()))
+        self.volume_floor = floors.volume
         """The lowest `min_volume` of any account: a reading with less volume cannot emit."""
 
     def _limits(self, override: Any) -> Limits:
@@ -173,11 +175,6 @@ def _severity(reading: Reading, limits: Limits) -> int:
     if limits.warning is not None and reading.value >= limits.warning:
         return Severity.WARNING
     return 0
-
-
-def _floor(*limits: Limits) -> float:
-    levels = [x for lim in limits for x in (lim.warning, lim.critical) if x is not None]
-    return min(levels, default=float("inf"))
 
 
 def _top(peers: deque[str]) -> str:

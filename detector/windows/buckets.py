@@ -1,27 +1,42 @@
-"""A bucketed sliding window of counts and sums on event time.
+"""A bucketed sliding window of counts and sums on event time, with retention for late values.
 
 Time (epoch seconds) is cut into buckets of `width` seconds; the window is the `span` buckets
-ending at the newest bucket seen (`head`). A value lands in bucket ``t // width``. A value
-older than the window (bucket ``<= head - span``) is ignored and reported as late; a value in
-an open bucket updates it whatever the arrival order, so the final state depends only on the
-set of values, never on their order.
+ending at the newest bucket seen (`head`). A value lands in bucket ``t // width``. The running
+`count` and `total` are those of the window ending at `head`; a value in an open bucket updates
+them whatever the arrival order, so the final state depends only on the set of values.
+
+The owner may also ask to `keep` that many buckets older than the window (its allowed lateness
+in buckets): cells leaving the window move to `kept`, and a late value in those buckets updates
+its cell there, outside `count`/`total`, so the windows that contain it (ending before `head`)
+can be read back (`sums_at`). `older` and `older_total` are the running sums of `kept`, so
+``count + older`` bounds every window that ends at or before `head` in O(1). A value in a
+bucket ``<= head - span - keep`` is ignored and reported (`add` returns `IGNORED`, 0). Kept
+cells leave the retention in batches when the window moves (so a new newest bucket that moves
+no cell costs no more than without a retention); until then `older` may still count them,
+which only makes the bound looser.
 
 >>> w = Buckets()
 >>> width, span = 60, span_of(300, 60)
->>> [w.add(t // width, 1.0, span) for t in (0, 30, 130)]
-[True, True, True]
+>>> [w.add(t // width, 1.0, span) for t in (0, 30, 130)]  # NEWEST
+[1, 1, 1]
 >>> w.count, w.total
 (3.0, 3.0)
 >>> w.add(400 // width, 1.0, span)  # bucket 6 pushes bucket 0 out of the 5-bucket window
-True
+1
 >>> w.count
 2.0
->>> w.add(10 // width, 1.0, span)   # too late: its bucket already left the window
-False
+>>> w.add(10 // width, 1.0, span)   # too late: its bucket already left the window (IGNORED)
+0
+>>> r = Buckets()
+>>> [r.add(b, 1.0, 2, keep=2) for b in (0, 3, 1, 0)]  # window 2..3, retention 0..1: KEPT
+[1, 1, 3, 3]
+>>> r.count, r.older, r.kept, r.sums_at([0, 1, 3], 2)
+(1.0, 3.0, {0: [2.0, 2.0], 1: [1.0, 1.0]}, [(2.0, 2.0), (3.0, 3.0), (1.0, 1.0)])
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MIN_WIDTH_S = 10
@@ -32,6 +47,10 @@ RESOLUTION = 30
 
 NEVER = -(2**62)
 """`head` of a window that has seen nothing."""
+NONE = 2**62
+"""`first` of an empty retention."""
+IGNORED, NEWEST, LATE, KEPT = 0, 1, 2, 3
+"""What `add` did with a value (`IGNORED` is falsy)."""
 
 
 def bucket_width(window_s: float) -> int:
@@ -54,11 +73,12 @@ def span_of(window_s: float, width: int) -> int:
 
 @dataclass(slots=True)
 class Buckets:
-    """Count and sum of values per bucket, with running totals over the window.
+    """Count and sum of values per bucket, with running totals over the window and retention.
 
-    `low` is the oldest bucket in `cells`, so a new newest bucket costs no scan of the cells
-    unless one of them actually left the window. Cells leave in insertion order, as they
-    always have, so the running sums are the same bit for bit.
+    `cells` holds the window and `kept` the retained cells before it. `low` is the oldest
+    bucket in `cells`, so a new newest bucket costs no scan of the cells unless one of them
+    actually left the window; `first`, a lower bound of `kept`, spares most scans of `kept`.
+    Cells leave in insertion order, as they always have.
     """
 
     head: int = NEVER
@@ -67,52 +87,133 @@ class Buckets:
     total: float = 0.0
     low: int = NEVER
     """The oldest bucket in `cells` (meaningless while `cells` is empty)."""
+    kept: dict[int, list[float]] = field(default_factory=dict)
+    """Retained cells older than the window (buckets ``<= head - span``), for late values."""
+    older: float = 0.0
+    """Events in `kept`."""
+    older_total: float = 0.0
+    """Sum of the values in `kept`."""
+    first: int = NONE
+    """No bucket in `kept` is older than `first`; `NONE` while it is empty."""
 
-    def add(self, bucket: int, value: float, span: int, n: float = 1.0) -> bool:
-        """Add `n` events summing to `value` in `bucket`; False (ignored) when too late."""
+    def add(self, bucket: int, value: float, span: int, n: float = 1.0, keep: int = 0) -> int:
+        """Add `n` events summing to `value` in `bucket`: `NEWEST` (the bucket is the newest),
+        `LATE` (an older bucket of the window), `KEPT` (older than the window, retained) or
+        `IGNORED` (0, older than the retention).
+
+        `keep` is the retention beyond the window, in buckets; the same `span` and `keep`
+        must be passed on every call.
+        """
         head = self.head
         cells = self.cells
-        if bucket > head:  # the common case: a new newest bucket
-            self.head = bucket
-            if cells and self.low <= bucket - span:
-                self._drop(bucket - span, head)
-            if not cells:
-                self.low = bucket
-            cells[bucket] = [n, value]
-        elif bucket <= head - span:
-            return False
-        else:
-            cell = cells.get(bucket)
-            if cell is not None:
-                cell[0] += n
-                cell[1] += value
-            else:
-                if not cells or bucket < self.low:
+        if bucket >= head:  # the common case: the newest bucket
+            if bucket > head:
+                self.head = bucket
+                if cells and self.low <= bucket - span:
+                    self._advance(bucket, head, span, keep)
+                if not cells:
                     self.low = bucket
                 cells[bucket] = [n, value]
+            elif (cell := cells.get(bucket)) is not None:
+                cell[0] += n
+                cell[1] += value
+            else:  # only after `slide` moved the head to an empty bucket
+                if not cells:
+                    self.low = bucket
+                cells[bucket] = [n, value]
+            self.count += n
+            self.total += value
+            return NEWEST
+        if bucket <= head - span:
+            if bucket <= head - span - keep:
+                return IGNORED
+            _put(self.kept, bucket, value, n)
+            self.first = min(self.first, bucket)
+            self.older += n
+            self.older_total += value
+            return KEPT
+        if _put(cells, bucket, value, n) and bucket < self.low:
+            self.low = bucket
         self.count += n
         self.total += value
-        return True
+        return LATE
 
-    def slide(self, head: int, span: int) -> None:
+    def slide(self, head: int, span: int, keep: int = 0) -> None:
         """Move the window's end forward to `head` and drop the buckets that fell out."""
         if head > self.head:
             previous, self.head = self.head, head
-            self._drop(head - span, previous)
+            if self.cells and self.low <= head - span:
+                self._advance(head, previous, span, keep)
 
-    def _drop(self, floor: int, previous: int) -> None:
-        cells = self.cells
-        if floor >= previous:  # the whole old window is gone
+    def _advance(self, head: int, previous: int, span: int, keep: int) -> None:
+        """`head` replaced `previous`: cells leave the window (for `kept` when keeping), and
+        kept cells that left the retention are forgotten, in batches."""
+        cells, kept = self.cells, self.kept
+        floor = head - span  # cells <= floor are out of the window
+        gone = floor - keep  # cells <= gone are out of the retention
+        if gone >= previous:  # every old cell is gone
             cells.clear()
-        elif self.low <= floor:
+            kept.clear()
+        else:
+            if not kept:
+                self.first = gone + 1  # every cell moved below is newer than `gone`
             for b in [b for b in cells if b <= floor]:
-                n, x = cells.pop(b)
+                n, x = cell = cells.pop(b)
                 self.count -= n
                 self.total -= x
+                if b > gone:
+                    kept[b] = cell
+                    self.older += n
+                    self.older_total += x
+            if self.first <= gone - keep:  # forget once every `keep` buckets
+                self._forget(gone)
             if cells:
                 self.low = min(cells)
         if not cells:
             self.count = self.total = 0.0
+        if not kept:
+            self.older = self.older_total = 0.0
+            self.first = NONE
+
+    def _forget(self, gone: int) -> None:
+        """Kept cells <= gone leave the retention."""
+        kept = self.kept
+        for b in [b for b in kept if b <= gone]:
+            n, x = kept.pop(b)
+            self.older -= n
+            self.older_total -= x
+        self.first = gone + 1
+
+    def sums_at(self, ends: Sequence[int], span: int) -> list[tuple[float, float]]:
+        """(count, total) of the window ending at each of `ends` (ascending); no mutation.
+
+        For the late path: exact for windows whose cells are all still retained.
+        """
+        cells = {**self.kept, **self.cells}
+        out: list[tuple[float, float]] = []
+        n = x = 0.0
+        previous = NEVER
+        for end in ends:
+            if end - previous >= span:  # no overlap with the previous window: sum afresh
+                n = x = 0.0
+                for b in _present(cells, end - span, end):
+                    n += cells[b][0]
+                    x += cells[b][1]
+            else:  # slide: buckets (previous, end] come in, (previous - span, end - span] go
+                for b in _present(cells, previous, end):
+                    n += cells[b][0]
+                    x += cells[b][1]
+                for b in _present(cells, previous - span, end - span):
+                    n -= cells[b][0]
+                    x -= cells[b][1]
+            out.append((n, x))
+            previous = end
+        return out
+
+    def holding(self, first: int, last: int) -> list[int]:
+        """The buckets in [first, last] that hold events (window or retention), ascending."""
+        both = {**self.kept, **self.cells}
+        return _present(both, first - 1, last)
 
     def count_at(self, head: int, span: int) -> float:
         """Events in the window ending at `head` (no mutation; for watermark checks)."""
@@ -120,11 +221,49 @@ class Buckets:
         return sum(c[0] for b, c in self.cells.items() if floor < b <= head)
 
     def empty_at(self, head: int, span: int) -> bool:
-        """True when nothing of this window would survive at `head`."""
+        """True when nothing of this window would survive at `head` (pass ``span + keep``
+        to ask about the retention too)."""
         cells = self.cells
         floor = head - span
+        if self.kept and any(b > floor for b in self.kept):
+            return False
         if not cells or self.head <= floor:  # no cell is newer than `self.head`
             return True
         if self.head in cells:  # then `self.head` is the newest cell
             return False
         return all(b <= floor for b in cells)
+
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
+        """The slots to pickle; an empty retention is left out (idle state stays small)."""
+        state: dict[str, object] = {"head": self.head, "cells": self.cells}
+        state.update(count=self.count, total=self.total, low=self.low)
+        if self.kept:
+            state.update(kept=self.kept, older=self.older, older_total=self.older_total)
+            state.update(first=self.first)
+        return None, state
+
+    def __setstate__(self, state: tuple[object, dict[str, object]]) -> None:
+        """Restore a pickled state, also one saved before the retention existed."""
+        self.kept = {}
+        self.older = self.older_total = 0.0
+        self.first = NONE
+        for name, value in state[1].items():
+            setattr(self, name, value)
+
+
+def _put(cells: dict[int, list[float]], bucket: int, value: float, n: float) -> bool:
+    """Add to the cell of `bucket`; True when the cell is new."""
+    cell = cells.get(bucket)
+    if cell is None:
+        cells[bucket] = [n, value]
+        return True
+    cell[0] += n
+    cell[1] += value
+    return False
+
+
+def _present(cells: dict[int, list[float]], after: int, upto: int) -> list[int]:
+    """The buckets of `cells` in (after, upto], oldest first (a walk or a scan, the cheaper)."""
+    if upto - after <= len(cells):
+        return [b for b in range(after + 1, upto + 1) if b in cells]
+    return sorted(b for b in cells if after < b <= upto)

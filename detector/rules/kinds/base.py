@@ -13,7 +13,7 @@ from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
 
 from detector.rules.fields import Clock, Facts
 from detector.rules.spec import AnyRule, SumOf
-from detector.windows import bucket_width, span_of
+from detector.windows import Buckets, bucket_width, span_of
 
 Lists = Mapping[str, tuple[str, ...]]
 T = TypeVar("T")
@@ -58,20 +58,6 @@ class Kind(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """Bucket geometry of a window: width (s) and number of buckets."""
-
-    width: int
-    span: int
-
-    @classmethod
-    def of(cls, window_s: float) -> Grid:
-        """Geometry for a window length."""
-        width = bucket_width(window_s)
-        return cls(width, span_of(window_s, width))
-
-
 def amount_of(aggregate: Any) -> Callable[[Facts], float] | None:
     """Getter of the summed field for ``{sum: field}``; None for ``count``."""
     if isinstance(aggregate, SumOf):
@@ -80,12 +66,74 @@ def amount_of(aggregate: Any) -> Callable[[Facts], float] | None:
     return None
 
 
+LATENESS_S = 600.0
+"""Allowed lateness (s) when none is given: the Detector's default."""
+
+
 @dataclass(frozen=True, slots=True)
 class KindContext:
-    """What a kind may need besides its spec: list files and the local clock."""
+    """What a kind may need besides its spec: list files, the local clock and the lateness.
+
+    `lateness_s` is the Detector's allowed lateness: windowed kinds retain that much history
+    beyond their window so a late CDR can update the windows it belongs to.
+    """
 
     lists: Lists
     clock: Clock
+    lateness_s: float = LATENESS_S
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """Bucket geometry of a window: width (s), number of buckets and retention beyond it.
+
+    `keep` is the allowed lateness in buckets, rounded up: a CDR older than the retention
+    (bucket ``<= head - span - keep``) started more than the lateness before the newest CDR
+    of its key, hence before the Detector's newest minus the lateness, so the Detector counts
+    it as late (`Step.late`) when the engine and the Detector share the lateness.
+    """
+
+    width: int
+    span: int
+    keep: int = 0
+
+    @classmethod
+    def of(cls, window_s: float, lateness_s: float = 0.0) -> Grid:
+        """Geometry for a window length and an allowed lateness."""
+        width = bucket_width(window_s)
+        return cls(width, span_of(window_s, width), -(-int(max(lateness_s, 0.0)) // width))
+
+
+@dataclass(frozen=True, slots=True)
+class Floors:
+    """What a reading needs to emit for some account: the lowest threshold (`level`), the
+    lowest `min_volume` (`volume`), and the `min_volume` in force per account."""
+
+    level: float
+    volume: float
+    default_volume: float
+    volumes: Mapping[str, float]
+
+    @classmethod
+    def of(cls, spec: AnyRule) -> Floors:
+        """Floors of a rule over its defaults and every per-account override."""
+        levels = [spec.thresholds.warning, spec.thresholds.critical]
+        volumes = {}
+        for account, override in spec.overrides.items():
+            if override.thresholds is not None:
+                levels += [override.thresholds.warning, override.thresholds.critical]
+            else:
+                levels += [spec.thresholds.warning, spec.thresholds.critical]
+            volumes[account] = float(
+                spec.min_volume if override.min_volume is None else override.min_volume
+            )
+        level = min((x for x in levels if x is not None), default=float("inf"))
+        volume = min([float(spec.min_volume), *volumes.values()])
+        return cls(level, volume, float(spec.min_volume), volumes)
+
+    def volume_of(self, account: str) -> float:
+        """The `min_volume` in force for `account`."""
+        return self.volumes.get(account, self.default_volume)
 
 
 KindFactory = Callable[[AnyRule, KindContext], Kind]
@@ -96,3 +144,15 @@ def narrow(spec: AnyRule, cls: type[T]) -> T:
     if not isinstance(spec, cls):
         raise TypeError(f"rule {spec.id!r} is not a {cls.__name__}")
     return spec
+
+
+def late_ends(window: Buckets, bucket: int, span: int) -> list[int]:
+    """Ends of the windows a late CDR in `bucket` is read over, ascending: the buckets holding
+    events of `window` from `bucket` to ``min(head, bucket + span - 1)`` (the windows that
+    contain it, at the points an in-order stream would have read them), then the newest
+    bucket `head` (the key's current state) when it is not among them.
+    """
+    head = window.head
+    last = min(head, bucket + span - 1)
+    ends = window.holding(bucket, last)
+    return ends if head == last else [*ends, head]

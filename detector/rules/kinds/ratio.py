@@ -1,14 +1,28 @@
-"""`ratio`: share of a key's matching CDRs that also satisfy `where`, with a minimum volume."""
+"""`ratio`: share of a key's matching CDRs that also satisfy `where`, with a minimum volume.
+
+A CDR in order reads the window ending at the newest bucket. A late CDR (an older bucket,
+still retained) reads the *peak share among the windows that meet the account's `min_volume`*,
+over the windows that contain it and end at or before the newest bucket, at buckets holding
+CDRs of the key (where an in-order stream reads), plus the newest window itself. A window
+below the volume floor cannot emit, so it must not win (a lone late CDR would read 100 %);
+among the windows that can emit, severity grows with the share, so the highest share gives the
+highest severity. Windows ending at empty buckets are left out on purpose: a share is not
+monotone in the window's contents, and such a window (older CDRs slid out, none came in) is
+one no in-order stream would have read. The peak is computed only when the O(1) bounds can
+reach the lowest `min_volume` (population ``count + older``) and threshold (part
+``total + older_total`` over that volume); otherwise the newest window is read.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
+from detector.rules.kinds.base import Floors, Grid, KindContext, Reading, late_ends, narrow
 from detector.rules.predicate import compile_predicate
 from detector.rules.spec import AnyRule, RatioRule
 from detector.windows import Buckets
+from detector.windows.buckets import NEWEST
 
 
 class Ratio:
@@ -21,9 +35,10 @@ class Ratio:
 
     def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
         spec = narrow(rule, RatioRule)
-        self.grid = Grid.of(spec.window)
-        self.width, self.span = self.grid.width, self.grid.span
+        self.grid = Grid.of(spec.window, ctx.lateness_s)
+        self.width, self.span, self.keep = self.grid.width, self.grid.span, self.grid.keep
         self.where = compile_predicate(spec.where, ctx.lists, "where")
+        self.floors = Floors.of(spec)
 
     def new_key(self) -> Buckets:
         """Empty window: `count` is the population, `total` the part satisfying `where`."""
@@ -34,15 +49,49 @@ class Ratio:
         if not matched:
             return None
         part = 1.0 if self.where(facts) else 0.0
-        if not data.add(facts.t // self.width, part, self.span):
+        bucket = facts.t // self.width
+        window: Buckets = data
+        done = window.add(bucket, part, self.span, 1.0, self.keep)
+        if done == NEWEST:  # the hot path
+            total = window.count
+            return Reading(window.total / total, total)
+        if not done:
+            return None  # older than the retention (the Detector counts it as late)
+        if self._may_fire(window):
+            return self._peak(facts.account, bucket, window)
+        return self._newest(bucket, window)
+
+    def _newest(self, bucket: int, window: Buckets) -> Reading | None:
+        """The newest window's reading; None when the CDR is not in it (nothing changed)."""
+        if bucket <= window.head - self.span:
             return None
-        total = data.count
-        return Reading(data.total / total, total)
+        total = window.count
+        return Reading(window.total / total, total)
+
+    def _may_fire(self, window: Buckets) -> bool:
+        """True when some retained window may meet the lowest volume and threshold (O(1))."""
+        floors = self.floors
+        volume = window.count + window.older
+        part = window.total + window.older_total
+        return volume >= floors.volume and min(1.0, part / max(floors.volume, 1.0)) >= floors.level
+
+    def _peak(self, account: str, bucket: int, window: Buckets) -> Reading | None:
+        """The highest share among the late windows of `bucket` (see `late_ends`) that meet
+        `account`'s volume; the newest window's reading when none does."""
+        need = self.floors.volume_of(account)
+        best: Reading | None = None
+        ends = late_ends(window, bucket, self.span)
+        for population, part in window.sums_at(ends, self.span):
+            if population >= need and population > 0:
+                share = part / population
+                if best is None or share > best.value:
+                    best = Reading(share, population)
+        return best if best is not None else self._newest(bucket, window)
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
     def expired(self, data: Any, now: int) -> bool:
-        """Evictable once the population window is past."""
-        return bool(data.empty_at(now // self.width, self.span))
+        """Evictable once the population window and its retention (late CDRs) are past."""
+        return bool(data.empty_at(now // self.width, self.span + self.keep))

@@ -1,4 +1,16 @@
-"""`threshold`: the count (or sum of a field) of matching CDRs per key over a sliding window."""
+"""`threshold`: the count (or sum of a field) of matching CDRs per key over a sliding window.
+
+A CDR in order (its bucket at or after the key's newest matching one) reads the window ending
+at the newest bucket, as it always has. A late CDR (an older bucket, still retained: see
+`Grid.keep`) reads the *peak* of the windows that contain it and end at or before the newest
+bucket, at the buckets holding matching CDRs (where an in-order stream reads), plus the newest
+window itself (so a late CDR never reads lower than the key's current state). The peak is the
+highest value among those windows whose volume meets the account's `min_volume`: the severity
+is monotone in the value once the volume is met, so that window gives the highest severity any
+of them can. It is computed only when ``count + older`` (an O(1) bound on every retained
+window) can reach the rule's lowest threshold and volume floor; otherwise the CDR reads the
+newest window as before. Summed fields are assumed non-negative (the bound relies on it).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, narrow
+from detector.rules.kinds.base import (
+    Floors,
+    Grid,
+    KindContext,
+    Reading,
+    amount_of,
+    late_ends,
+    narrow,
+)
 from detector.rules.spec import AnyRule, ThresholdRule
 from detector.windows import Buckets
+from detector.windows.buckets import NEWEST
 
 
 @dataclass(slots=True)
@@ -26,36 +47,73 @@ class Threshold:
     ticks = False
     forgets = True
 
-    def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
+    def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
         spec = narrow(rule, ThresholdRule)
-        self.grid = Grid.of(spec.window)
-        self.width, self.span = self.grid.width, self.grid.span
+        self.grid = Grid.of(spec.window, ctx.lateness_s)
+        self.width, self.span, self.keep = self.grid.width, self.grid.span, self.grid.keep
         self.amount = amount_of(spec.aggregate)
         self.watches_all = spec.min_volume > 0 or any(o.min_volume for o in spec.overrides.values())
+        self.floors = Floors.of(spec)
 
     def new_key(self) -> Volume:
         """Empty windows."""
         return Volume(seen=Buckets() if self.watches_all else None)
 
     def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
-        """Add the CDR; read the window when it matched."""
-        bucket, span = facts.t // self.width, self.span
-        if data.seen is not None:
-            data.seen.add(bucket, 0.0, span)
+        """Add the CDR; read the window (or, for a late CDR, the peak) when it matched."""
+        bucket, span, keep = facts.t // self.width, self.span, self.keep
+        seen: Buckets | None = data.seen
+        if seen is not None:
+            seen.add(bucket, 0.0, span, 1.0, keep)
         if not matched:
             return None
         hits: Buckets = data.hits
-        if not hits.add(bucket, self.amount(facts) if self.amount else 0.0, span):
+        done = hits.add(bucket, self.amount(facts) if self.amount else 0.0, span, 1.0, keep)
+        if done == NEWEST:  # the hot path
+            value = hits.total if self.amount else hits.count
+            return Reading(value, seen.count if seen is not None else hits.count)
+        if not done:
+            return None  # older than the retention (the Detector counts it as late)
+        if self._may_fire(hits, seen):
+            return self._peak(facts.account, bucket, hits, seen)
+        return self._newest(bucket, hits, seen)
+
+    def _newest(self, bucket: int, hits: Buckets, seen: Buckets | None) -> Reading | None:
+        """The reading of the newest window; None when the CDR is not in it (nothing changed)."""
+        if bucket <= hits.head - self.span:
             return None
         value = hits.total if self.amount else hits.count
-        return Reading(value, data.seen.count if data.seen is not None else hits.count)
+        return Reading(value, seen.count if seen is not None else hits.count)
+
+    def _may_fire(self, hits: Buckets, seen: Buckets | None) -> bool:
+        """True when some retained window may reach the lowest threshold and volume (O(1))."""
+        floors = self.floors
+        bound = hits.total + hits.older_total if self.amount else hits.count + hits.older
+        volume = hits.count + hits.older if seen is None else seen.count + seen.older
+        return bound >= floors.level and volume >= floors.volume
+
+    def _peak(
+        self, account: str, bucket: int, hits: Buckets, seen: Buckets | None
+    ) -> Reading | None:
+        """The highest reading that meets `account`'s volume among the late windows of
+        `bucket` (see `late_ends`); the newest window's reading when none meets it."""
+        ends = late_ends(hits, bucket, self.span)
+        values = hits.sums_at(ends, self.span)
+        volumes = values if seen is None else seen.sums_at(ends, self.span)
+        need = self.floors.volume_of(account)
+        best: Reading | None = None
+        for (n, x), (volume, _) in zip(values, volumes, strict=True):
+            value = x if self.amount else n
+            if volume >= need and (best is None or value > best.value):
+                best = Reading(value, volume)
+        return best if best is not None else self._newest(bucket, hits, seen)
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
     def expired(self, data: Any, now: int) -> bool:
-        """Evictable once both windows are past."""
-        head = now // self.width
-        seen_gone = data.seen is None or data.seen.empty_at(head, self.span)
-        return bool(data.hits.empty_at(head, self.span) and seen_gone)
+        """Evictable once both windows and their retention (for late CDRs) are past."""
+        head, held = now // self.width, self.span + self.keep
+        seen_gone = data.seen is None or data.seen.empty_at(head, held)
+        return bool(data.hits.empty_at(head, held) and seen_gone)

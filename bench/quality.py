@@ -67,7 +67,8 @@ def make_run(
 
 def replay(run: Run, *, model: bool, rules: Path = RULES) -> list[dict[str, Any]]:
     """The alert JSON objects a backtest of `run` raises, rules-only or rules + model."""
-    detector = build_detector(rules, ModelSettings(enabled=model))
+    # The model runs in shadow mode by default (its alerts are not scored); measure it live.
+    detector = build_detector(rules, ModelSettings(enabled=model, mode="live"))
     return run_backtest(run.rows, detector).alerts
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,14 +91,19 @@ def trim_stale(
     """Drop per-account state of rules whose digest differs from `saved`; return those accounts."""
     current = digests(rules)
     fresh = {rule_id for rule_id, digest in current.items() if saved.get(rule_id) == digest}
-    hit = []
+    return keep_only(fresh, states)
+
+
+def keep_only(rule_ids: Collection[str], states: Mapping[str, RulesState]) -> list[str]:
+    """Drop every rule's state but `rule_ids`' from each account; return the accounts touched."""
+    touched = []
     for account, state in states.items():
-        stale = [rule_id for rule_id in state.by_rule if rule_id not in fresh]
+        stale = [rule_id for rule_id in state.by_rule if rule_id not in rule_ids]
         for rule_id in stale:
             del state.by_rule[rule_id]
         if stale:
-            hit.append(account)
-    return hit
+            touched.append(account)
+    return touched
 
 
 def compare(old: RuleSet, new: RuleSet) -> RuleChanges:
@@ -123,14 +128,7 @@ def carry_over(
     of unchanged rules, so changed rules start from empty windows in the new engine.
     """
     changes = compare(old_engine.ruleset, new_engine.ruleset)
-    kept = frozenset(changes.kept)
-    trimmed: list[str] = []
-    for account, state in states.items():
-        stale = [rule_id for rule_id in state.by_rule if rule_id not in kept]
-        for rule_id in stale:
-            del state.by_rule[rule_id]
-        if stale:
-            trimmed.append(account)
+    trimmed = keep_only(frozenset(changes.kept), states)
     return RuleChanges(
         changes.kept, changes.changed, changes.added, changes.removed, tuple(sorted(trimmed))
     )

@@ -184,19 +184,6 @@ class SequenceRule(RuleBase):
     thresholds: Thresholds = Thresholds(warning=1.0)
 
 
-RuleSpec = Annotated[
-    ThresholdRule
-    | RatioRule
-    | MatchRule
-    | SpikeRule
-    | DistinctRule
-    | NewValueRule
-    | FlatlineRule
-    | SequenceRule,
-    Field(discriminator="kind"),
-]
-"""Any rule, chosen by its `kind`."""
-
 AnyRule = (
     ThresholdRule
     | RatioRule
@@ -207,6 +194,10 @@ AnyRule = (
     | FlatlineRule
     | SequenceRule
 )
+"""Any rule (the type)."""
+
+RuleSpec = Annotated[AnyRule, Field(discriminator="kind")]
+"""Any rule, chosen by its `kind` when validating."""
 
 
 class RuleSettings(Frozen):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+from collections import deque
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from detector.config import ModelSettings
 from detector.domain import AlertStatus, Severity, fingerprint
 from detector.pipeline import Detector
 from detector.rules.engine import RuleEngine, RulesState
+from detector.rules.runner import Track
 from detector.rules.testing import make_cdr, ruleset_of
 from tests.test_rule_kinds_contract import run, stream
 
@@ -89,6 +91,26 @@ def test_finding_carries_labels_summary_evidence_and_window() -> None:
     )
     assert dict(finding.details)["top_destinations"].count("×1") == 3
     assert not finding.shadow
+
+
+def test_evidence_keeps_the_last_three_call_ids_and_eight_destinations() -> None:
+    """A key remembers only its newest 3 matching call ids and 8 matching destinations."""
+    track = Track(data=None)
+    for i in range(12):
+        track.remember(f"c{i}", f"+1555000{i:04d}")
+    assert track.evidence == ["c9", "c10", "c11"]
+    assert track.peers == [f"+1555000{i:04d}" for i in range(4, 12)]
+
+
+def test_a_track_pickled_with_bounded_deques_still_remembers_within_the_caps() -> None:
+    """State saved when evidence was kept in deques loads and keeps the same caps."""
+    old = Track(data=None)
+    old.evidence = deque(["a", "b", "c"], maxlen=3)  # type: ignore[assignment]
+    old.peers = deque(["+1"] * 8, maxlen=8)  # type: ignore[assignment]
+    track = pickle.loads(pickle.dumps(old))  # noqa: S301 - our own bytes, like the store
+    track.remember("d", "+2")
+    assert list(track.evidence) == ["b", "c", "d"]
+    assert list(track.peers) == ["+1"] * 7 + ["+2"]
 
 
 def test_group_by_adds_the_group_value_to_key_and_labels() -> None:

@@ -108,8 +108,7 @@ class RuleEngine:
                     continue
             reading = observe(facts, matched, track.data)
             if matched:
-                track.evidence.append(call_id)
-                track.peers.append(to)
+                track.remember(call_id, to)
             if reading is None or (
                 (reading.value < floor or reading.volume < volume) and not track.severity
             ):

@@ -9,7 +9,7 @@ nothing while below (which also resets the severity, so the next crossing emits 
 from __future__ import annotations
 
 import operator
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,8 +39,24 @@ class Track:
     data: Any
     severity: int = 0
     emitted: int = NEVER
-    evidence: deque[str] = field(default_factory=lambda: deque(maxlen=EVIDENCE))
-    peers: deque[str] = field(default_factory=lambda: deque(maxlen=PEERS))
+    evidence: list[str] = field(default_factory=list)
+    """The last `EVIDENCE` matching call ids (see `remember`)."""
+    peers: list[str] = field(default_factory=list)
+    """The last `PEERS` matching destinations."""
+
+    def remember(self, call_id: str, to: str) -> None:
+        """Keep a matching CDR's call id and destination, dropping the oldest beyond the caps.
+
+        Short lists, not bounded deques: a deque costs over 600 bytes even when nearly empty,
+        and a track exists per rule and group key, so deques were most of an account's state.
+        """
+        evidence, peers = self.evidence, self.peers
+        evidence.append(call_id)
+        if len(evidence) > EVIDENCE:
+            del evidence[0]
+        peers.append(to)
+        if len(peers) > PEERS:
+            del peers[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +193,7 @@ def _severity(reading: Reading, limits: Limits) -> int:
     return 0
 
 
-def _top(peers: deque[str]) -> str:
+def _top(peers: list[str]) -> str:
     return ", ".join(f"{n}×{c}" for n, c in Counter(peers).most_common(3))
 
 

@@ -264,6 +264,15 @@ def test_late_call_within_the_lateness_is_judged_in_its_own_window() -> None:
     assert [f.severity for f in without] == [Severity.WARNING]  # older than the window: lost
 
 
+def test_a_late_call_that_completes_a_later_window_is_stamped_at_that_window() -> None:
+    """A call from 100 s arriving after calls at 300 and 310 s completes the window ending in
+    the 300-320 s bucket, so its finding is at 300 s (that bucket's start), not at 100 s."""
+    found = feed(engine_of(), [300.0, 310, 100])
+    assert [(f.severity, f.value, f.at) for f in found] == [
+        (Severity.WARNING, 3, T0 + timedelta(seconds=300))
+    ]
+
+
 def test_late_peaks_skipped_by_the_bound_change_no_finding() -> None:
     """Reading late peaks only when the O(1) bound can reach a floor finds what always reading
     them finds, on a stream whose calls arrive when they end."""

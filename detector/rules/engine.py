@@ -113,9 +113,10 @@ class RuleEngine:
                 (reading.value < floor or reading.volume < volume) and not track.severity
             ):
                 continue  # below every threshold or volume, nothing to reset: `level` is a no-op
-            severity = runner.level(track, reading, account, t)
+            read = reading.at
+            severity = runner.level(track, reading, account, t if read is None else read)
             if severity is not None:
-                subject = Subject(account, key, t, cdr.start)
+                subject = _subject(account, key, t, cdr.start, read)
                 found.append(runner.finding(track, reading, severity, subject))
         return found
 
@@ -236,6 +237,14 @@ class _Probe:
         self.direction = direction
         self.status = status
         self.answered = answered
+
+
+def _subject(account: str, key: str, t: int, start: datetime, read: int | None) -> Subject:
+    """Whose finding and when: the CDR's start, or the end of the later window a late CDR
+    read (`Reading.at`)."""
+    if read is None:
+        return Subject(account, key, t, start)
+    return Subject(account, key, read, datetime.fromtimestamp(read, UTC))
 
 
 def never(_facts: Facts) -> bool:

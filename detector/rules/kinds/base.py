@@ -28,6 +28,21 @@ class Reading(NamedTuple):
     value: float
     volume: float
     note: str = ""
+    at: int | None = None
+    """When the window read ends (epoch s), if later than the CDR: a late CDR reads a window
+    ending after its own start, and a finding is stamped with the window it reports on
+    (`read_at`). None: at the CDR's start (or the tick)."""
+
+
+def read_at(t: int, end: int, width: int) -> int | None:
+    """`Reading.at` for a CDR at `t` that read the window ending at bucket `end`: that bucket's
+    start when it is after `t`, else None (the CDR's own time).
+
+    >>> read_at(125, 2, 60), read_at(125, 4, 60)
+    (None, 240)
+    """
+    start = end * width
+    return start if start > t else None
 
 
 class Kind(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
+from detector.rules.kinds.base import Grid, KindContext, Reading, narrow, read_at
 from detector.rules.spec import AnyRule, DistinctRule
 from detector.windows import Buckets, Distinct
 
@@ -46,7 +46,8 @@ class Cardinality:
         if not matched or not data.values.add(str(self.get(facts)), bucket, span):
             return None
         count = float(data.values.count)
-        return Reading(count, data.seen.count if data.seen is not None else count)
+        volume = data.seen.count if data.seen is not None else count
+        return Reading(count, volume, "", read_at(facts.t, data.values.head, self.width))
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Nothing happens on ticks."""

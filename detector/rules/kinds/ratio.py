@@ -3,7 +3,8 @@
 A CDR in order reads the window ending at the newest bucket. A late CDR (an older bucket,
 still retained) reads the *peak share among the windows that meet the account's `min_volume`*,
 over the windows that contain it and end at or before the newest bucket, at buckets holding
-CDRs of the key (where an in-order stream reads), plus the newest window itself. A window
+CDRs of the key (where an in-order stream reads), plus the newest window itself, stamped at
+the end of the window it came from (`Reading.at`). A window
 below the volume floor cannot emit, so it must not win (a lone late CDR would read 100 %);
 among the windows that can emit, severity grows with the share, so the highest share gives the
 highest severity. Windows ending at empty buckets are left out on purpose: a share is not
@@ -18,7 +19,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Floors, Grid, KindContext, Reading, late_ends, narrow
+from detector.rules.kinds.base import (
+    Floors,
+    Grid,
+    KindContext,
+    Reading,
+    late_ends,
+    narrow,
+    read_at,
+)
 from detector.rules.predicate import compile_predicate
 from detector.rules.spec import AnyRule, RatioRule
 from detector.windows import Buckets
@@ -58,15 +67,16 @@ class Ratio:
         if not done:
             return None  # older than the retention (the Detector counts it as late)
         if self._may_fire(window):
-            return self._peak(facts.account, bucket, window)
-        return self._newest(bucket, window)
+            return self._peak(facts.account, facts.t, window)
+        return self._newest(facts.t, window)
 
-    def _newest(self, bucket: int, window: Buckets) -> Reading | None:
-        """The newest window's reading; None when the CDR is not in it (nothing changed)."""
-        if bucket <= window.head - self.span:
+    def _newest(self, t: int, window: Buckets) -> Reading | None:
+        """The newest window's reading (stamped at its end); None when the CDR at `t` is not
+        in it (nothing changed)."""
+        if t // self.width <= window.head - self.span:
             return None
         total = window.count
-        return Reading(window.total / total, total)
+        return Reading(window.total / total, total, "", read_at(t, window.head, self.width))
 
     def _may_fire(self, window: Buckets) -> bool:
         """True when some retained window may meet the lowest volume and threshold (O(1))."""
@@ -75,18 +85,19 @@ class Ratio:
         part = window.total + window.older_total
         return volume >= floors.volume and min(1.0, part / max(floors.volume, 1.0)) >= floors.level
 
-    def _peak(self, account: str, bucket: int, window: Buckets) -> Reading | None:
-        """The highest share among the late windows of `bucket` (see `late_ends`) that meet
-        `account`'s volume; the newest window's reading when none does."""
+    def _peak(self, account: str, t: int, window: Buckets) -> Reading | None:
+        """The highest share among the late windows of the CDR at `t` (see `late_ends`) that
+        meet `account`'s volume, stamped at that window's end; the newest window's reading
+        when none does."""
         need = self.floors.volume_of(account)
         best: Reading | None = None
-        ends = late_ends(window, bucket, self.span)
-        for population, part in window.sums_at(ends, self.span):
+        ends = late_ends(window, t // self.width, self.span)
+        for end, (population, part) in zip(ends, window.sums_at(ends, self.span), strict=True):
             if population >= need and population > 0:
                 share = part / population
                 if best is None or share > best.value:
-                    best = Reading(share, population)
-        return best if best is not None else self._newest(bucket, window)
+                    best = Reading(share, population, "", read_at(t, end, self.width))
+        return best if best is not None else self._newest(t, window)
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Nothing happens on ticks."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, narrow
+from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, narrow, read_at
 from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
 
@@ -58,7 +58,8 @@ class Spike:
         if data.baseline.hours_seen < self.warmup_hours or current < self.floor:
             return None
         expected = max(data.baseline.expected(facts.local_hour) * self.hours, self.min_baseline)
-        return Reading(current / expected, current, f"expected {expected:.4g}")
+        at = read_at(facts.t, data.window.head, self.width)
+        return Reading(current / expected, current, f"expected {expected:.4g}", at)
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Nothing happens on ticks."""

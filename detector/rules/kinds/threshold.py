@@ -7,7 +7,8 @@ bucket, at the buckets holding matching CDRs (where an in-order stream reads), p
 window itself (so a late CDR never reads lower than the key's current state). The peak is the
 highest value among those windows whose volume meets the account's `min_volume`: the severity
 is monotone in the value once the volume is met, so that window gives the highest severity any
-of them can. It is computed only when ``count + older`` (an O(1) bound on every retained
+of them can; the reading is stamped at that window's end (`Reading.at`), not at the late
+CDR's own start. It is computed only when ``count + older`` (an O(1) bound on every retained
 window) can reach the rule's lowest threshold and volume floor; otherwise the CDR reads the
 newest window as before. Summed fields are assumed non-negative (the bound relies on it).
 """
@@ -26,6 +27,7 @@ from detector.rules.kinds.base import (
     amount_of,
     late_ends,
     narrow,
+    read_at,
 )
 from detector.rules.spec import AnyRule, ThresholdRule
 from detector.windows import Buckets
@@ -75,15 +77,17 @@ class Threshold:
         if not done:
             return None  # older than the retention (the Detector counts it as late)
         if self._may_fire(hits, seen):
-            return self._peak(facts.account, bucket, hits, seen)
-        return self._newest(bucket, hits, seen)
+            return self._peak(facts.account, facts.t, hits, seen)
+        return self._newest(facts.t, hits, seen)
 
-    def _newest(self, bucket: int, hits: Buckets, seen: Buckets | None) -> Reading | None:
-        """The reading of the newest window; None when the CDR is not in it (nothing changed)."""
-        if bucket <= hits.head - self.span:
+    def _newest(self, t: int, hits: Buckets, seen: Buckets | None) -> Reading | None:
+        """The reading of the newest window (stamped at its end); None when the CDR at `t` is
+        not in it (nothing changed)."""
+        if t // self.width <= hits.head - self.span:
             return None
         value = hits.total if self.amount else hits.count
-        return Reading(value, seen.count if seen is not None else hits.count)
+        volume = seen.count if seen is not None else hits.count
+        return Reading(value, volume, "", read_at(t, hits.head, self.width))
 
     def _may_fire(self, hits: Buckets, seen: Buckets | None) -> bool:
         """True when some retained window may reach the lowest threshold and volume (O(1))."""
@@ -92,21 +96,20 @@ class Threshold:
         volume = hits.count + hits.older if seen is None else seen.count + seen.older
         return bound >= floors.level and volume >= floors.volume
 
-    def _peak(
-        self, account: str, bucket: int, hits: Buckets, seen: Buckets | None
-    ) -> Reading | None:
-        """The highest reading that meets `account`'s volume among the late windows of
-        `bucket` (see `late_ends`); the newest window's reading when none meets it."""
-        ends = late_ends(hits, bucket, self.span)
+    def _peak(self, account: str, t: int, hits: Buckets, seen: Buckets | None) -> Reading | None:
+        """The highest reading that meets `account`'s volume among the late windows of the
+        CDR at `t` (see `late_ends`), stamped at that window's end; the newest window's
+        reading when none meets it."""
+        ends = late_ends(hits, t // self.width, self.span)
         values = hits.sums_at(ends, self.span)
         volumes = values if seen is None else seen.sums_at(ends, self.span)
         need = self.floors.volume_of(account)
         best: Reading | None = None
-        for (n, x), (volume, _) in zip(values, volumes, strict=True):
+        for end, (n, x), (volume, _) in zip(ends, values, volumes, strict=True):
             value = x if self.amount else n
             if volume >= need and (best is None or value > best.value):
-                best = Reading(value, volume)
-        return best if best is not None else self._newest(bucket, hits, seen)
+                best = Reading(value, volume, "", read_at(t, end, self.width))
+        return best if best is not None else self._newest(t, hits, seen)
 
     def tick(self, data: Any, now: int) -> Reading | None:
         """Nothing happens on ticks."""

@@ -195,3 +195,21 @@ def test_late_calls_in_the_part_of_a_ratio_fire_the_start_order_peak(
     """A ratio reaches the same highest severity when calls in its part arrive late."""
     late = [d if c.talk_s == 0 else 0 for c, d in zip(cdrs, lags, strict=False)]
     assert by_rule(run(delayed(cdrs, late), SHARE)) == by_rule(run(cdrs, SHARE))
+
+
+@settings(max_examples=60, deadline=None)
+@given(streams, st.integers(0, 2**32))
+def test_a_batch_gives_the_findings_of_its_cdrs_one_by_one_in_arrival_order(
+    cdrs: list[CDR], seed: int
+) -> None:
+    """A batch is evaluated account by account, yet it yields exactly the findings of its CDRs
+    processed one at a time, in arrival order (no rule here ticks, so batching adds none)."""
+    ranked = within_lateness(cdrs, seed, same_account_order=False)
+
+    def fresh() -> Detector:
+        engine = RuleEngine(ruleset_of(*RULES), lateness_s=LATENESS.total_seconds())
+        return Detector(engine, None, AlertPolicy(engine.timings()), allowed_lateness=LATENESS)
+
+    one = fresh()
+    alone = [finding for cdr in ranked for finding in one.process([cdr]).findings]
+    assert fresh().process(ranked).findings == alone

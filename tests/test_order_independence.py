@@ -13,6 +13,8 @@ Every CDR is processed as its own batch, the worst case of poll boundaries.
    and for ratios when only CDRs in the part arrive late, one per bucket (a share is not
    monotone in a window's contents: a window missing a late CDR outside the part reads a higher
    share than any window in start order, and start order reads prefixes of a bucket).
+3. Batching: the engine evaluates a batch account by account (for cache locality), but a batch
+   yields the findings of its CDRs one at a time, in arrival order.
 """
 
 from __future__ import annotations

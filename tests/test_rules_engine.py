@@ -127,6 +127,13 @@ def test_per_account_override_changes_thresholds_for_that_account_only() -> None
     assert len(feed(engine, [0, 10, 20], account="MA_small")) == 1
 
 
+def test_a_volume_cap_silences_readings_above_it() -> None:
+    """With `max_volume: 4`, the 3rd and 4th short calls emit but the 5th (volume 5) does not."""
+    found = feed(engine_of(max_volume=4), [0, 10, 20, 30, 40, 50])
+    assert [f.value for f in found] == [3]
+    assert feed(engine_of(), [0, 10, 20, 30, 40, 50])[0].value == 3
+
+
 def test_override_can_switch_a_rule_off_for_an_account() -> None:
     """`enabled: false` in an override silences the rule for that account."""
     engine = engine_of(overrides={"MA_lab": {"enabled": False}})

@@ -81,6 +81,14 @@ def test_empty_thresholds_need_a_level(tmp_path: Path) -> None:
     assert "warning" in str(error)
 
 
+def test_a_volume_cap_below_the_floor_is_refused(tmp_path: Path) -> None:
+    """`max_volume` under `min_volume` could never emit, so it is an error naming both."""
+    error = load_error(tmp_path, GOOD + "max_volume: 10\n")
+    assert error.field == "max_volume"
+    assert "max_volume 10 is below min_volume 20" in str(error)
+    assert "short-calls" in str(error)
+
+
 def test_unknown_kind_names_kind_and_lists_the_known_ones(tmp_path: Path) -> None:
     """An unknown kind is an error on `kind` that lists the valid kinds."""
     error = load_error(tmp_path, GOOD.replace("kind: threshold", "kind: thresold"))

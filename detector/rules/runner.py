@@ -77,6 +77,7 @@ class Limits:
     critical: float | None
     min_volume: float
     enabled: bool = True
+    max_volume: float = float("inf")
 
 
 class Runner:
@@ -96,7 +97,9 @@ class Runner:
         self.group_by = spec.group_by
         self.key: Callable[[Facts], str] = _key_of(spec.group_by)
         self.heartbeat = int(max(spec.window / 4, 60.0))
-        self.default = Limits(spec.thresholds.warning, spec.thresholds.critical, spec.min_volume)
+        cap = float("inf") if spec.max_volume is None else float(spec.max_volume)
+        t = spec.thresholds
+        self.default = Limits(t.warning, t.critical, spec.min_volume, max_volume=cap)
         self.limits = {acct: self._limits(o) for acct, o in spec.overrides.items()}
         self.blocked = frozenset(spec.allow.accounts)
         self.allow_to = spec.allow.to_prefixes
@@ -113,7 +116,7 @@ class Runner:
         t = override.thresholds
         warning, critical = (t.warning, t.critical) if t else (base.warning, base.critical)
         volume = base.min_volume if override.min_volume is None else override.min_volume
-        return Limits(warning, critical, volume, override.enabled)
+        return Limits(warning, critical, volume, override.enabled, base.max_volume)
 
     @property
     def gate(self) -> Callable[[Facts], bool] | None:
@@ -184,7 +187,7 @@ class Runner:
 
 
 def _severity(reading: Reading, limits: Limits) -> int:
-    if not limits.enabled or reading.volume < limits.min_volume:
+    if not limits.enabled or not limits.min_volume <= reading.volume <= limits.max_volume:
         return 0
     if limits.critical is not None and reading.value >= limits.critical:
         return Severity.CRITICAL

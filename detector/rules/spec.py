@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 _PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)"
 _DURATION = re.compile(rf"(?:{_PART})+|\d+(?:\.\d+)?")
@@ -97,6 +106,10 @@ class RuleBase(Frozen):
     window: Duration = 3600.0
     thresholds: Thresholds
     min_volume: int = Field(default=0, ge=0)
+    max_volume: int | None = Field(default=None, ge=1)
+    """Readings with more volume do not emit (None: no cap): hands busy keys to another rule,
+    e.g. a stricter variant for quiet accounts that stops where the main rule takes over. Not
+    per account, and a late CDR's peak window is chosen without it (it may then not emit)."""
     for_: Duration = Field(default=0.0, alias="for")
     keep_firing_for: Duration = 0.0
     cooldown: Duration = 1800.0
@@ -108,11 +121,20 @@ class RuleBase(Frozen):
     allow: Allow = Allow()
     enabled: bool = True
 
-    @model_validator(mode="after")
-    def _positive_window(self) -> RuleBase:
-        if self.window < 1:
-            raise ValueError("window must be at least 1s")
-        return self
+    @field_validator("window")
+    @classmethod
+    def _positive_window(cls, window: float) -> float:
+        if window < 1:
+            raise ValueError(f"window must be at least 1s (got {window:g}s)")
+        return window
+
+    @field_validator("max_volume")
+    @classmethod
+    def _cap_above_floor(cls, cap: int | None, info: ValidationInfo) -> int | None:
+        floor = info.data.get("min_volume", 0)
+        if cap is not None and cap < floor:
+            raise ValueError(f"max_volume {cap} is below min_volume {floor}: raise it or remove it")
+        return cap
 
 
 class ThresholdRule(RuleBase):
@@ -205,3 +227,14 @@ class RuleSettings(Frozen):
 
     home_country: str = Field(default="IN", pattern=r"^[A-Z]{2}$")
     timezone: str = "Asia/Kolkata"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {name!r} (use an IANA name such as Asia/Kolkata)"
+            ) from None
+        return name

@@ -77,7 +77,7 @@ def load_lists(directory: Path) -> dict[str, tuple[str, ...]]:
         return lists
     for path in sorted(directory.iterdir()):
         if path.suffix == ".txt":
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = _text(path).splitlines()
             lists[path.stem] = tuple(s for ln in lines if (s := ln.split("#")[0].strip()))
         elif path.suffix in {".yaml", ".yml"}:
             data = _yaml(path)
@@ -90,8 +90,14 @@ def load_lists(directory: Path) -> dict[str, tuple[str, ...]]:
 def _settings(path: Path) -> RuleSettings:
     if not path.exists():
         return RuleSettings()
+    raw = _yaml(path) or {}
+    if not isinstance(raw, dict):
+        raise RuleError(
+            f"{path}: a settings file holds one YAML mapping (home_country, timezone)",
+            path=str(path),
+        )
     try:
-        return RuleSettings.model_validate(_yaml(path) or {})
+        return RuleSettings.model_validate(raw)
     except ValidationError as exc:
         where, message = _first_error(exc)
         raise RuleError(f"{path}: field {where}: {message}", path=str(path), field=where) from exc
@@ -125,19 +131,31 @@ def validate_rule(raw: dict[str, Any], context: KindContext, path: Path) -> AnyR
 
 
 def _yaml(path: Path) -> Any:
+    text = _text(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RuleError(f"{path}: not valid YAML: {exc}", path=str(path)) from exc
+
+
+def _text(path: Path) -> str:
+    """The file's UTF-8 text; RuleError when it cannot be read or is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        where = f"byte {exc.object[exc.start]:#04x} at offset {exc.start}"
+        raise RuleError(f"{path}: cannot read: not UTF-8 text ({where})", path=str(path)) from exc
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     """Dotted field path (without the union tag) and message of the first pydantic error."""
     error = exc.errors()[0]
     loc = [str(p) for p in error["loc"]]
-    if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
+    if error["type"] == "union_tag_not_found":
+        return "kind", f"missing; set kind to one of {', '.join(KINDS)}"
+    if error["type"] == "union_tag_invalid":
         return "kind", error["msg"]
     if loc and loc[0] in KINDS:
         loc = loc[1:]

@@ -33,9 +33,11 @@ def check_template(template: str, group_fields: Iterable[str]) -> None:
         names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
     except ValueError as exc:
         raise ValueError(f"bad template: {exc}") from exc
+    if "" in names:
+        raise ValueError("positional placeholder {} is not allowed; use a name such as {account}")
     unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in allowed)
-    if unknown or "" in names:
-        raise ValueError(f"unknown placeholder {unknown or ['{}']} (known: {sorted(allowed)})")
+    if unknown:
+        raise ValueError(f"unknown placeholder {unknown} (known: {sorted(allowed)})")
     sample: dict[str, object] = dict.fromkeys(allowed, "x")
     sample.update(value=1.0, threshold=1.0)
     try:

@@ -28,6 +28,7 @@ from detector.pipeline import Detector
 from detector.progress import backfill_with_progress
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
+from detector.rules.spec import RuleSettings
 from detector.service import FeedPoller, Service, model_timings
 from detector.source.accounts import PerAccountPoller, trunk_normalizer
 from detector.source.client import CdrApi
@@ -37,14 +38,21 @@ from detector.source.rows import Normalize
 from detector.state.store import Snapshot, StateStore
 
 
-def build_model(settings: ModelSettings, blob: bytes | None = None) -> AnomalyModel | None:
-    """The anomaly model, restored from its saved global state when there is one."""
+def build_model(
+    settings: ModelSettings, blob: bytes | None = None, local: RuleSettings | None = None
+) -> AnomalyModel | None:
+    """The anomaly model, restored from its saved global state when there is one; `local` is
+    the rule set's home country and timezones, so model and rules share the accounts' hours."""
     if not settings.enabled:
         return None
+    local = local or RuleSettings()
     model = AnomalyModel(
         ModelConfig(
             bucket=timedelta(seconds=settings.bucket_s),
             warmup_buckets=settings.warmup_buckets,
+            timezone=local.timezone,
+            timezones=local.timezones,
+            home_country=local.home_country,
             shadow=settings.mode == "shadow",
         )
     )
@@ -61,7 +69,8 @@ def build_detector(
 ) -> Detector:
     """Rules + model + alert policy, resumed from `snapshot` when given."""
     engine = RuleEngine(load_rules(rules_dir), lateness_s=allowed_lateness_s)
-    model = build_model(model_settings, snapshot.model_blob if snapshot else None)
+    blob = snapshot.model_blob if snapshot else None
+    model = build_model(model_settings, blob, engine.ruleset.settings)
     detector = Detector(
         engine,
         model,

@@ -172,7 +172,7 @@ def test_zero_variance_stretch_does_not_give_max_score() -> None:
     at = START + timedelta(days=6)
     nudged = [call("MA_2", at + timedelta(seconds=n), n, talk_s=60.0) for n in range(11)]
     assert state.baseline is not None
-    slot = model._slot(int(at.timestamp()) // 900)
+    slot = model._slot("MA_2", int(at.timestamp()) // 900)
     bucket = Bucket()
     for cdr in nudged:
         bucket.add(cdr, CONFIG.home_country)
@@ -180,6 +180,26 @@ def test_zero_variance_stretch_does_not_give_max_score() -> None:
     assert 0.1 < max(abs(v) for v in z) < 1.0
     assert model.calibrator.calibrate(model.shared.raw_score(z)) < CONFIG.threshold
     assert feed(model, [*nudged, call("MA_2", at + BUCKET, 1)], state) == []
+
+
+def test_seasonal_slots_follow_each_accounts_timezone() -> None:
+    """Monday 04:30 UTC is a weekday 10:00 slot in India (the default) but the Sunday 23:00
+    weekend slot for an account the rule set places in New York."""
+    model = AnomalyModel(replace(CONFIG, timezones={"MA_ny": "America/New_York"}))
+    index = int(datetime(2026, 1, 5, 4, 30, tzinfo=UTC).timestamp()) // 900
+    assert model._slot("MA_in", index) == 10
+    assert model._slot("MA_ny", index) == 24 + 23
+
+
+def test_india_slots_are_those_of_the_fixed_offset_older_states_learned() -> None:
+    """With the default Asia/Kolkata zone every slot equals the former fixed +05:30 one, so
+    saved baselines keep their meaning."""
+    model = AnomalyModel(CONFIG)
+    start = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp()) // 900
+    for index in range(start, start + 8 * 96, 7):
+        local = index * 900 + 19800
+        weekend = ((local // 86400) + 3) % 7 >= 5
+        assert model._slot("MA_x", index) == 24 * weekend + (local // 3600) % 24
 
 
 def test_pickle_round_trip_gives_identical_scores() -> None:

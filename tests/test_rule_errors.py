@@ -129,6 +129,9 @@ DIRECTORY_ERRORS = [
                  "_ruleset.yaml", "", "timezone",
                  "unknown timezone 'Mars/Base' (use an IANA name such as Asia/Kolkata)",
                  id="unknown-timezone"),
+    pytest.param({"rule.yaml": GOOD, "_ruleset.yaml": "timezones: {MA_x: Mars/Base}\n"}, ".",
+                 "_ruleset.yaml", "", "timezones",
+                 "account 'MA_x': unknown timezone 'Mars/Base'", id="unknown-account-timezone"),
     pytest.param({"rule.yaml": GOOD, "_ruleset.yaml": "- IN\n"}, ".", "_ruleset.yaml", "", "",
                  "a settings file holds one YAML mapping", id="settings-not-a-mapping"),
 ]  # fmt: skip

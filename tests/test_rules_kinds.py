@@ -12,9 +12,11 @@ import pytest
 
 from detector.domain import Finding, Severity
 from detector.rules.engine import RuleEngine
-from detector.rules.fields import Clock, Facts, Locale
+from detector.rules.fields import Facts, Locale
 from detector.rules.predicate import PredicateError, compile_predicate
+from detector.rules.spec import RuleSettings
 from detector.rules.testing import make_cdr, ruleset_of
+from detector.windows.clock import Clock
 
 MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)  # 10:00 Monday in Asia/Kolkata
 
@@ -151,6 +153,32 @@ def test_flatline_does_not_flag_the_quiet_night_after_office_days() -> None:
     state = engine.new_state()
     last = office_days(engine, 3, state)
     assert flatline_findings(engine, state, last, 15) == []
+
+
+def test_flatline_judges_an_account_by_its_own_timezone() -> None:
+    """Office days in India time for an account mapped to Asia/Kolkata in `timezones`, while the
+    rule set's timezone is New York: its outage is judged on its own hours (critical, 120)."""
+    rule = {"id": "quiet", "kind": "flatline", "window": "2h", "warmup": "2d",
+            "thresholds": {"warning": 15, "critical": 120}}  # fmt: skip
+    settings = RuleSettings(timezone="America/New_York", timezones={"MA_test": "Asia/Kolkata"})
+    engine = RuleEngine(ruleset_of(rule, settings=settings))
+    state = engine.new_state()
+    last = office_days(engine, 3, state, last_day_hours=2)
+    found = flatline_findings(engine, state, last, 3)
+    assert found
+    assert (found[0].severity, round(found[0].value)) == (Severity.CRITICAL, 120)
+
+
+def test_local_hour_fields_use_the_accounts_own_timezone() -> None:
+    """At 04:30 UTC it is 10:00 in India but 23:30 in New York: a business-hours rule fires
+    for the default (India) account only."""
+    rule = {"id": "office", "kind": "match", "match": {"hour": {"ge": 9, "lt": 18}}}
+    settings = RuleSettings(timezones={"MA_ny": "America/New_York"})
+    engine = RuleEngine(ruleset_of(rule, settings=settings))
+    india = make_cdr(MONDAY, "c1", {"account": "MA_in"})
+    new_york = make_cdr(MONDAY, "c2", {"account": "MA_ny"})
+    assert len(engine.observe(india, engine.new_state())) == 1
+    assert engine.observe(new_york, engine.new_state()) == []
 
 
 def test_advance_is_skipped_until_the_next_tick_is_due() -> None:

@@ -15,6 +15,7 @@ floored z-scores, so the rarest buckets of a perfectly regular account are not a
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,8 @@ from detector.models.calibration import Calibrator
 from detector.models.explain import summary
 from detector.models.features import FEATURES, Bucket
 from detector.models.shared import SharedScorer
+from detector.windows.clock import Clock
+from detector.windows.seasonal import WEEKEND_START, hour_of_week
 
 SOURCE = "model:account-behaviour"
 """The `Finding.source` of every model finding."""
@@ -41,7 +44,10 @@ class ModelConfig:
     min_deviation: float = 5.0
     min_slot_days: int = 2
     slot_hours: int = 1
-    tz_offset: timedelta = timedelta(hours=5, minutes=30)
+    timezone: str = "Asia/Kolkata"
+    """Local time of the accounts' seasonal slots: the rule set's `timezone`..."""
+    timezones: Mapping[str, str] = field(default_factory=dict)
+    """...and its per-account `timezones`, so the model and the rules share local hours."""
     home_country: str = "IN"
     alpha: float = 0.02
     max_gap: timedelta = timedelta(days=7)
@@ -85,6 +91,9 @@ class AnomalyModel:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
+        self.clock = Clock(config.timezone)
+        zones = {name: Clock(name) for name in set(config.timezones.values())}
+        self.clocks = {account: zones[name] for account, name in config.timezones.items()}
         self.bucket_s = int(config.bucket.total_seconds())
         self.slots = slot_count(config.slot_hours)
         self.max_gap = int(config.max_gap.total_seconds()) // self.bucket_s
@@ -146,7 +155,7 @@ class AnomalyModel:
         gap = min(index - state.bucket - 1, self.max_gap)
         empty = [0.0] * len(FEATURES)
         for quiet in range(index - gap, index):
-            state.baseline.learn(self._slot(quiet), empty, 0, self.config.alpha)
+            state.baseline.learn(self._slot(account, quiet), empty, 0, self.config.alpha)
             state.learned += 1
         state.bucket = index
         state.current = Bucket()
@@ -156,7 +165,7 @@ class AnomalyModel:
         """Score one closed bucket, then learn it unless it was judged anomalous."""
         baseline = state.baseline
         assert baseline is not None  # noqa: S101 (callers allocate it)
-        slot = self._slot(index)
+        slot = self._slot(account, index)
         x = bucket.vector()
         z = baseline.deviations(slot, x, bucket.attempts)
         scored = _Scored(None, learn=True)
@@ -217,9 +226,9 @@ class AnomalyModel:
         )
         return _Scored(finding, learn=False)
 
-    def _slot(self, index: int) -> int:
-        """Seasonal slot of a bucket: block of the local hour of day, weekday or weekend."""
-        local = index * self.bucket_s + int(self.config.tz_offset.total_seconds())
-        hour = (local // 3600) % 24
-        weekend = ((local // 86400) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-        return (self.slots // 2) * weekend + hour // self.config.slot_hours
+    def _slot(self, account: str, index: int) -> int:
+        """Seasonal slot of a bucket: block of the account's local hour of day, weekday or
+        weekend."""
+        local = self.clocks.get(account, self.clock).local_hour(index * self.bucket_s)
+        weekend = hour_of_week(local) >= WEEKEND_START
+        return (self.slots // 2) * weekend + (local % 24) // self.config.slot_hours

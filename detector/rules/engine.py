@@ -16,12 +16,13 @@ from typing import Any
 
 from detector.domain import CDR, AlertTiming, Finding
 from detector.domain.cdr import Direction
-from detector.rules.fields import Clock, Facts, Locale
+from detector.rules.fields import Facts, Locale
 from detector.rules.kinds import KindContext, Reading
 from detector.rules.kinds.base import LATENESS_S
 from detector.rules.loader import RuleSet
 from detector.rules.predicate import Test
 from detector.rules.runner import Runner, Subject, Track
+from detector.windows.clock import Clock
 
 SWEEP_S = 900
 """Event-time seconds between two evictions of an account's empty keys."""
@@ -54,6 +55,9 @@ class RuleEngine:
         settings = rules.settings
         self.locale = Locale(settings.home_country, settings.timezone)
         self.clock = Clock(settings.timezone)
+        zones = {name: Clock(name) for name in set(settings.timezones.values())}
+        self.clocks = {account: zones[name] for account, name in settings.timezones.items()}
+        """Clocks of the accounts with their own timezone (`RuleSettings.timezones`)."""
         context = KindContext(rules.lists, self.clock, lateness_s)
         self.runners = tuple(Runner(spec, context) for spec in rules.rules)
         self.tickers = tuple(r for r in self.runners if r.kind.ticks)
@@ -84,7 +88,9 @@ class RuleEngine:
 
     def observe(self, cdr: CDR, state: RulesState) -> list[Finding]:
         """Add one CDR to its account's windows and return findings that are due."""
-        facts = Facts(cdr, self.locale, self.clock)
+        clocks = self.clocks
+        clock = clocks.get(cdr.account, self.clock) if clocks else self.clock
+        facts = Facts(cdr, self.locale, clock)
         t = facts.t
         if t >= state.next_sweep:
             self.sweep(state, t)
@@ -174,9 +180,10 @@ class RuleEngine:
         state.next_tick = now + TICK_S
         found: list[Finding] = []
         at = datetime.fromtimestamp(now, UTC)
+        clock = self.clocks.get(account, self.clock)
         for runner in self.tickers:
             for key, track in state.by_rule.get(runner.id, {}).items():
-                reading = runner.kind.tick(track.data, now)
+                reading = runner.kind.tick(track.data, now, clock)
                 if reading is None:
                     continue
                 finding = runner.judge(track, reading, Subject(account, key, now, at))

@@ -6,7 +6,8 @@ attributes directly (see `FIELDS` for the names a rule may use). Derivations:
 - `international`: destination country known and different from the rule set's home country;
 - `premium` / `invalid`: the destination number type (set at normalisation);
 - `short_call`: answered-or-not talk time under 6 s (the industry cut-off);
-- `hour_of_week` / `hour` / `local_hour`: local time in the rule set's timezone;
+- `hour_of_week` / `hour` / `local_hour`: local time in the account's timezone (the rule set's
+  `timezones` entry for it, else its `timezone`);
 - `peer`: the other party (caller for inbound, callee for outbound);
 - `to_block`: the callee without its last two digits (range scans share it);
 - `from_invalid`: the caller id is not E.164-shaped; `self_call`: caller equals callee.
@@ -16,10 +17,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from detector.domain import CDR
+from detector.windows.clock import Clock
 from detector.windows.seasonal import hour_of_week
 
 SHORT_CALL_S = 6.0
@@ -49,29 +49,6 @@ class Locale:
 
     home_country: str = "IN"
     timezone: str = "Asia/Kolkata"
-
-
-class Clock:
-    """Local-hour arithmetic for one timezone, caching the UTC offset per UTC hour."""
-
-    __slots__ = ("_cache", "_zone")
-
-    def __init__(self, timezone: str) -> None:
-        self._zone = ZoneInfo(timezone)
-        self._cache: dict[int, int] = {}
-
-    def local_hour(self, epoch_s: int) -> int:
-        """Absolute local hour since the epoch of an instant."""
-        utc_hour = epoch_s // 3600
-        offset = self._cache.get(utc_hour)
-        if offset is None:
-            moment = datetime.fromtimestamp(utc_hour * 3600, self._zone)
-            delta = moment.utcoffset() or timedelta(0)
-            offset = int(delta.total_seconds())
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            self._cache[utc_hour] = offset
-        return (epoch_s + offset) // 3600
 
 
 class Facts:

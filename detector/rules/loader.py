@@ -17,11 +17,11 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from detector.errors import RuleError
-from detector.rules.fields import Clock
 from detector.rules.kinds import KINDS, KindContext
 from detector.rules.predicate import PredicateError, compile_predicate
 from detector.rules.spec import AnyRule, RuleSettings, RuleSpec
 from detector.rules.template import check_template
+from detector.windows.clock import Clock
 
 _RULE = TypeAdapter[AnyRule](RuleSpec)
 SETTINGS_FILE = "_ruleset.yaml"

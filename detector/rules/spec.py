@@ -228,13 +228,31 @@ class RuleSettings(Frozen):
     home_country: str = Field(default="IN", pattern=r"^[A-Z]{2}$")
     timezone: str = "Asia/Kolkata"
 
+    timezones: dict[str, str] = Field(default_factory=dict)
+    """Account → its own timezone, for accounts not in `timezone` (local hours, baselines)."""
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {name!r} (use an IANA name such as Asia/Kolkata)"
-            ) from None
-        return name
+        return known_zone(name)
+
+    @field_validator("timezones")
+    @classmethod
+    def _known_zones(cls, zones: dict[str, str]) -> dict[str, str]:
+        for account, name in zones.items():
+            try:
+                known_zone(name)
+            except ValueError as exc:
+                raise ValueError(f"account {account!r}: {exc}") from None
+        return zones
+
+
+def known_zone(name: str) -> str:
+    """`name` when it is an IANA timezone; ValueError saying what to write otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r} (use an IANA name such as Asia/Kolkata)"
+        ) from None
+    return name

@@ -29,10 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from detector.domain import CDR, Direction, Finding, Severity, Status
 from detector.errors import RuleError
 from detector.rules.engine import RuleEngine
-from detector.rules.fields import Clock
 from detector.rules.kinds import KindContext
 from detector.rules.loader import RuleSet, load_rules, validate_rule
 from detector.rules.spec import Duration, RuleSettings, parse_duration
+from detector.windows.clock import Clock
 
 DEFAULT_START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 _CDR_FIELDS = set(CDR.__dataclass_fields__)

@@ -54,6 +54,10 @@ NONE, DAY, WEEK = 0, 1, 2
 hour of the week."""
 
 
+WEEKEND_START = 5 * 24
+"""Saturday 00:00 as an hour of the week (`hour_of_week`)."""
+
+
 def hour_of_week(local_hour: int) -> int:
     """Hour of the week (Monday 00:00 = 0) of an absolute local hour since the epoch.
 

@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
 
-from detector.rules.fields import Clock, Facts
+from detector.rules.fields import Facts
 from detector.rules.spec import AnyRule, SumOf
 from detector.windows import Buckets, bucket_width, span_of
+from detector.windows.clock import Clock
 
 Lists = Mapping[str, tuple[str, ...]]
 T = TypeVar("T")
@@ -64,8 +65,9 @@ class Kind(Protocol):
         """Apply one CDR; the current reading, or None when there is nothing to judge."""
         ...
 
-    def tick(self, data: Any, now: int) -> Reading | None:
-        """Event time reached `now` (epoch s) with no CDR; a reading or None."""
+    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+        """Event time reached `now` (epoch s) with no CDR; a reading or None. `clock` is the
+        account's local time (its timezone)."""
         ...
 
     def expired(self, data: Any, now: int) -> bool:
@@ -87,7 +89,8 @@ LATENESS_S = 600.0
 
 @dataclass(frozen=True, slots=True)
 class KindContext:
-    """What a kind may need besides its spec: list files, the local clock and the lateness.
+    """What a kind may need besides its spec: list files, the default local clock (an account
+    with its own timezone gets its clock through `Facts.local_hour` and `tick`) and the lateness.
 
     `lateness_s` is the Detector's allowed lateness: windowed kinds retain that much history
     beyond their window so a late CDR can update the windows it belongs to.

@@ -19,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from detector.rules.fields import Clock, Facts
+from detector.rules.fields import Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, FlatlineRule
 from detector.windows import Buckets, Seasonal, hour_of_week
-from detector.windows.seasonal import DAY, NONE
-
-WEEKEND_START = 5 * 24
-"""Hour of the week (Monday 00:00 = 0) at which Saturday begins."""
+from detector.windows.clock import Clock
+from detector.windows.seasonal import DAY, NONE, WEEKEND_START
 
 QUARTER = 900
 """Every UTC offset is a whole number of quarter hours, so a UTC quarter lies in one local hour."""
@@ -58,7 +56,6 @@ class Flatline:
         self.window_s = int(spec.window)
         self.observed_max = spec.observed_max
         self.warmup_hours = int(spec.warmup // 3600)
-        self.clock: Clock = ctx.clock
 
     def new_key(self) -> Traffic:
         """No history yet."""
@@ -71,25 +68,25 @@ class Flatline:
             data.window.add(facts.t // self.width, 0.0, self.span)
         return None
 
-    def tick(self, data: Any, now: int) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
         """Compare the window ending at `now` with what the baseline expects for it."""
         if data.baseline.hours_seen < self.warmup_hours:
             return None
         observed = data.window.count_at(now // self.width, self.span)
         if observed > self.observed_max:
             return Reading(0.0, observed)
-        expected = self.expected(data.baseline, now)
+        expected = self.expected(data.baseline, now, clock)
         if expected is None:
             return None
         return Reading(expected, expected, f"observed {observed:.0f}")
 
-    def expected(self, baseline: Seasonal, now: int) -> float | None:
+    def expected(self, baseline: Seasonal, now: int, clock: Clock) -> float | None:
         """Baseline volume of the window ending at `now`, by local hour (partial hours pro rata);
         None when the baseline has never seen one of those hours of the day."""
         total, t = 0.0, now - self.window_s
         while t < now:
             step = min(QUARTER - t % QUARTER, now - t)  # never straddles a local hour
-            hour = self.clock.local_hour(t)
+            hour = clock.local_hour(t)
             backing = baseline.history(hour)
             if backing == NONE:
                 return None

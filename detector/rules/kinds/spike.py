@@ -14,6 +14,7 @@ from detector.rules.fields import Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, narrow, read_at
 from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
+from detector.windows.clock import Clock
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ class Spike:
         at = read_at(facts.t, data.window.head, self.width)
         return Reading(current / expected, current, f"expected {expected:.4g}", at)
 
-    def tick(self, data: Any, now: int) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

@@ -1,0 +1,34 @@
+"""Local time of one timezone as absolute local hours, for hour-of-week baselines and fields.
+
+An absolute local hour (hours since the epoch, shifted by the zone's UTC offset at that instant)
+feeds `hour_of_week` and the hour of the day; the offset is cached per UTC hour, so daylight
+saving changes are honoured at the hour they happen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+class Clock:
+    """Local-hour arithmetic for one timezone, caching the UTC offset per UTC hour."""
+
+    __slots__ = ("_cache", "_zone")
+
+    def __init__(self, timezone: str) -> None:
+        self._zone = ZoneInfo(timezone)
+        self._cache: dict[int, int] = {}
+
+    def local_hour(self, epoch_s: int) -> int:
+        """Absolute local hour since the epoch of an instant."""
+        utc_hour = epoch_s // 3600
+        offset = self._cache.get(utc_hour)
+        if offset is None:
+            moment = datetime.fromtimestamp(utc_hour * 3600, self._zone)
+            delta = moment.utcoffset() or timedelta(0)
+            offset = int(delta.total_seconds())
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[utc_hour] = offset
+        return (epoch_s + offset) // 3600

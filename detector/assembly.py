@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from detector import logs
 from detector.alerting.dispatch import Dispatcher
 from detector.alerting.notifiers import Notifier
@@ -28,9 +30,9 @@ from detector.pipeline import Detector
 from detector.progress import backfill_with_progress
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
-from detector.rules.spec import RuleSettings
+from detector.rules.spec import RuleSettings, known_zone
 from detector.service import FeedPoller, Service, model_timings
-from detector.source.accounts import PerAccountPoller, trunk_normalizer
+from detector.source.accounts import PerAccountPoller, account_timezones, trunk_normalizer
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
 from detector.source.poller import Poller, PollerConfig
@@ -212,3 +214,30 @@ def run_backfill(
     poller = build_poller(settings, build_api(settings, metrics), account)
     backfill_with_progress(service, poller, start, end, account)
     service.store.close()
+
+
+def account_zones(config: Path | None, overrides: dict[str, Any], rules_dir: Path | None) -> str:
+    """`cdr-detector rules timezones`: a `timezones:` map for `_ruleset.yaml` from the
+    accounts' `timezone` in `GET /accounts` (those outside the rule set's own zone)."""
+    settings = load_settings(config, overrides)
+    ruleset = load_rules(rules_dir or Path(settings.rules.dir))
+    api = build_api(settings, Metrics(account_cap=settings.metrics.account_cap))
+    try:
+        found = account_timezones(api, ruleset.settings.timezone)
+    finally:
+        api.close()
+    return zones_yaml(found, ruleset.settings.timezone)
+
+
+def zones_yaml(found: dict[str, str], default: str) -> str:
+    """The `timezones:` YAML for `found` (account → zone, as the API says); zones that are not
+    IANA names are left out and listed in comments, every API text quoted (untrusted)."""
+    good, bad = {}, {}
+    for account, zone in found.items():
+        try:
+            good[account] = known_zone(zone)
+        except ValueError:
+            bad[account] = zone
+    lines = [f"# accounts outside {default}, from GET /accounts"]
+    lines += [f"# left out, not an IANA timezone: {a!r} = {z!r}" for a, z in bad.items()]
+    return "\n".join(lines) + "\n" + yaml.safe_dump({"timezones": good}, sort_keys=True)

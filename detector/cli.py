@@ -192,6 +192,19 @@ def rules_test(
         raise typer.Exit(1)
 
 
+@rules_app.command("timezones")
+def rules_timezones(
+    config: Annotated[Path | None, typer.Option(help="YAML settings file (API)")] = None,
+    api_url: Annotated[str | None, typer.Option(help="Partner API base URL")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory (its default zone)")] = None,
+) -> None:
+    """Print a `timezones:` map for _ruleset.yaml from the accounts' zones in GET /accounts."""
+    from detector import assembly
+
+    overrides = {"api.url": api_url} if api_url is not None else {}
+    typer.echo(_guard(lambda: assembly.account_zones(config, overrides, rules)), nl=False)
+
+
 @state_app.command("inspect")
 def state_inspect(
     state: Annotated[Path, typer.Option(help="SQLite state file")] = Path("state.sqlite"),

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
+from detector.assembly import zones_yaml
 from detector.cli import app
+from detector.rules.spec import RuleSettings
+from detector.simulate import Scenario, SimOptions, SimulatorServer, generate
 from detector.state.store import Cycle, StateStore
 from tests.daemon import Simulator, daemon, free_port, write_config
 
 runner = CliRunner()
+RULES = str(Path(__file__).resolve().parents[1] / "rules")
 
 
 def test_state_inspect_json_reports_cdrs_processed_and_cursor(tmp_path: Path) -> None:
@@ -74,3 +79,37 @@ def test_wrong_token_stops_the_daemon_with_exit_2_and_no_secret(tmp_path: Path) 
     assert code == 2, output
     assert "CDR_DETECTOR_AUTH_TOKEN" in output
     assert bad not in output
+
+
+def test_rules_timezones_lists_the_accounts_outside_the_rule_sets_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`rules timezones` pages `GET /accounts` of a real (simulated) API and prints, as a
+    `timezones:` map that loads as rule settings, exactly the accounts not in Asia/Kolkata."""
+    options = SimOptions(accounts=120, seed=3, duration=timedelta(hours=1), scenario=Scenario())
+    traffic = generate(options)
+    server = SimulatorServer(traffic, options, clock=lambda: 0.0)
+    host, port = server.start()
+    monkeypatch.setenv("CDR_DETECTOR_AUTH_ID", options.auth_id)
+    monkeypatch.setenv("CDR_DETECTOR_AUTH_TOKEN", options.auth_token)
+    try:
+        url = f"http://{host}:{port}/api/v1/partner"
+        result = runner.invoke(app, ["rules", "timezones", "--api-url", url, "--rules", RULES])
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    expected = {a.auth_id: a.timezone for a in traffic.accounts if a.timezone != "Asia/Kolkata"}
+    assert len(expected) > 1  # 120 accounts: two pages of `GET /accounts`, some abroad
+    printed = yaml.safe_load(result.output)
+    assert printed == {"timezones": expected}
+    assert RuleSettings.model_validate(printed).timezones == expected
+
+
+def test_timezone_map_leaves_out_and_names_zones_that_are_not_iana_names() -> None:
+    """A zone the API got wrong is left out and named in a comment; text from the API (even an
+    account id with a newline) cannot break out of the comment into the map."""
+    found = {"MA_a": "Asia/Dubai", "MA_b": "Mars/Base", "MA_c\ntimezone: UTC": "Nowhere"}
+    text = zones_yaml(found, "Asia/Kolkata")
+    assert yaml.safe_load(text) == {"timezones": {"MA_a": "Asia/Dubai"}}
+    assert "# left out, not an IANA timezone: 'MA_b' = 'Mars/Base'" in text
+    assert "'MA_c\\ntimezone: UTC' = 'Nowhere'" in text

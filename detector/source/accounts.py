@@ -55,14 +55,7 @@ class PerAccountPoller:
 
     def accounts(self) -> list[str]:
         """Every customer's auth id, paging through `GET /accounts`."""
-        found: list[str] = []
-        page = 1
-        while True:
-            rows = self.api.list_accounts(page=page, per_page=100)
-            found.extend(str(r["auth_id"]) for r in rows if r.get("auth_id"))
-            if len(rows) < 100:
-                return sorted(set(found))
-            page += 1
+        return sorted({str(r["auth_id"]) for r in all_accounts(self.api) if r.get("auth_id")})
 
     def poll(self, cursor: dict[str, Any] | None, seen: Seen) -> PollResult:
         """One cycle over every account; all of it commits together or not at all."""
@@ -88,3 +81,26 @@ class PerAccountPoller:
             "mode": "per_account", "accounts": accounts, "by_account": subs, "cycles": cycles + 1,
         }  # fmt: skip
         return merged
+
+
+def all_accounts(api: CdrApi, per_page: int = 100) -> list[dict[str, Any]]:
+    """Every customer account `GET /accounts` lists, page after page."""
+    found: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        rows = api.list_accounts(page=page, per_page=per_page)
+        found.extend(rows)
+        if len(rows) < per_page:
+            return found
+        page += 1
+
+
+def account_timezones(api: CdrApi, default: str) -> dict[str, str]:
+    """Auth id → timezone of every account whose `timezone` is set and is not `default`
+    (the rule set's `timezones` map; accounts in the default zone need no entry)."""
+    zones: dict[str, str] = {}
+    for row in all_accounts(api):
+        account, zone = row.get("auth_id"), row.get("timezone")
+        if account and isinstance(zone, str) and zone and zone != default:
+            zones[str(account)] = zone
+    return dict(sorted(zones.items()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import random
 import uuid
@@ -258,3 +259,60 @@ def test_empty_state_and_timing() -> None:
     """`AccountModelState.empty()` still works and model alerts resolve after two buckets."""
     assert AccountModelState.empty().baseline is None
     assert AnomalyModel(CONFIG).timing().resolve_after_s == 1800.0
+
+
+PERSIST = replace(CONFIG, immediate_deviation=math.inf)
+"""Every anomalous bucket must persist: the burst is no longer extreme enough to skip it."""
+
+
+def test_lone_anomalous_bucket_is_neither_reported_nor_learned() -> None:
+    """Below `immediate_deviation`, one anomalous bucket is remembered as a streak, not reported."""
+    model = AnomalyModel(PERSIST)
+    state = model.new_state()
+    assert feed(model, periodic("MA_1", 9), state) == []
+    feed(model, burst("MA_1", BURST_AT), state)
+    before = pickle.dumps((state.baseline, state.learned, model.shared))
+    assert model.observe(call("MA_1", BURST_AT + BUCKET, 1), state) == []
+    assert state.streak == 1
+    assert pickle.dumps((state.baseline, state.learned, model.shared)) == before
+
+
+def test_anomaly_persisting_two_buckets_is_reported_on_the_second() -> None:
+    """Two anomalous buckets in a row give one finding, at the end of the second."""
+    model = AnomalyModel(PERSIST)
+    state = model.new_state()
+    assert feed(model, periodic("MA_1", 9), state) == []
+    found = feed(model, [*burst("MA_1", BURST_AT), *burst("MA_1", BURST_AT + BUCKET)], state)
+    found += model.observe(call("MA_1", BURST_AT + 2 * BUCKET, 1), state)
+    assert [f.at for f in found] == [BURST_AT + 2 * BUCKET]
+    assert state.streak == 2
+
+
+def test_quiet_bucket_between_anomalies_breaks_the_streak() -> None:
+    """Anomalous buckets with a quiet one between them are two lone anomalies, not a finding."""
+    model = AnomalyModel(PERSIST)
+    state = model.new_state()
+    assert feed(model, periodic("MA_1", 9), state) == []
+    found = feed(model, [*burst("MA_1", BURST_AT), *burst("MA_1", BURST_AT + 2 * BUCKET)], state)
+    found += model.observe(call("MA_1", BURST_AT + 3 * BUCKET, 1), state)
+    assert found == []
+    assert state.streak == 1
+
+
+def test_extreme_bucket_is_reported_at_once() -> None:
+    """A bucket deviating beyond `immediate_deviation` is a finding without waiting for another."""
+    model, state = warmed()
+    assert CONFIG.persist_buckets == 2
+    feed(model, burst("MA_1", BURST_AT), state)
+    found = model.observe(call("MA_1", BURST_AT + BUCKET, 1), state)
+    assert [f.at for f in found] == [BURST_AT + BUCKET]
+    assert state.streak == 1
+
+
+def test_state_saved_before_streak_existed_restores_with_no_streak() -> None:
+    """An account state pickled without `streak` (older releases) loads with a streak of 0."""
+    _, state = warmed(3)
+    del state.streak
+    old = pickle.loads(pickle.dumps(state))  # noqa: S301 (our own bytes)
+    assert old.streak == 0
+    assert old.learned == state.learned

@@ -28,7 +28,7 @@ from detector.models.calibration import Calibrator
 from detector.models.explain import summary
 from detector.models.features import FEATURES, Bucket
 from detector.models.shared import SharedScorer
-from detector.windows.clock import Clock
+from detector.windows.clock import Zones
 from detector.windows.seasonal import WEEKEND_START, hour_of_week
 
 SOURCE = "model:account-behaviour"
@@ -106,9 +106,7 @@ class AnomalyModel:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.clock = Clock(config.timezone)
-        zones = {name: Clock(name) for name in set(config.timezones.values())}
-        self.clocks = {account: zones[name] for account, name in config.timezones.items()}
+        self.zones = Zones(config.timezone, config.timezones)
         self.bucket_s = int(config.bucket.total_seconds())
         self.slots = slot_count(config.slot_hours)
         self.max_gap = int(config.max_gap.total_seconds()) // self.bucket_s
@@ -259,6 +257,6 @@ class AnomalyModel:
     def _slot(self, account: str, index: int) -> int:
         """Seasonal slot of a bucket: block of the account's local hour of day, weekday or
         weekend."""
-        local = self.clocks.get(account, self.clock).local_hour(index * self.bucket_s)
+        local = self.zones.of(account).local_hour(index * self.bucket_s)
         weekend = hour_of_week(local) >= WEEKEND_START
         return (self.slots // 2) * weekend + (local % 24) // self.config.slot_hours

@@ -22,7 +22,7 @@ from detector.rules.kinds.base import LATENESS_S
 from detector.rules.loader import RuleSet
 from detector.rules.predicate import Test
 from detector.rules.runner import Runner, Subject, Track
-from detector.windows.clock import Clock
+from detector.windows.clock import Zones
 
 SWEEP_S = 900
 """Event-time seconds between two evictions of an account's empty keys."""
@@ -54,11 +54,9 @@ class RuleEngine:
         CDRs (`KindContext.lateness_s`); build a reloaded engine with the same value."""
         settings = rules.settings
         self.locale = Locale(settings.home_country, settings.timezone)
-        self.clock = Clock(settings.timezone)
-        zones = {name: Clock(name) for name in set(settings.timezones.values())}
-        self.clocks = {account: zones[name] for account, name in settings.timezones.items()}
-        """Clocks of the accounts with their own timezone (`RuleSettings.timezones`)."""
-        context = KindContext(rules.lists, self.clock, lateness_s)
+        self.zones = Zones(settings.timezone, settings.timezones)
+        """Each account's local clock (`RuleSettings.timezone` and `timezones`)."""
+        context = KindContext(rules.lists, lateness_s)
         self.runners = tuple(Runner(spec, context) for spec in rules.rules)
         self.tickers = tuple(r for r in self.runners if r.kind.ticks)
         self.forgetful = tuple(r for r in self.runners if r.kind.forgets)
@@ -88,9 +86,7 @@ class RuleEngine:
 
     def observe(self, cdr: CDR, state: RulesState) -> list[Finding]:
         """Add one CDR to its account's windows and return findings that are due."""
-        clocks = self.clocks
-        clock = clocks.get(cdr.account, self.clock) if clocks else self.clock
-        facts = Facts(cdr, self.locale, clock)
+        facts = Facts(cdr, self.locale, self.zones.of(cdr.account))
         t = facts.t
         if t >= state.next_sweep:
             self.sweep(state, t)
@@ -180,7 +176,7 @@ class RuleEngine:
         state.next_tick = now + TICK_S
         found: list[Finding] = []
         at = datetime.fromtimestamp(now, UTC)
-        clock = self.clocks.get(account, self.clock)
+        clock = self.zones.of(account)
         for runner in self.tickers:
             for key, track in state.by_rule.get(runner.id, {}).items():
                 reading = runner.kind.tick(track.data, now, clock)

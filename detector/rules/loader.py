@@ -21,7 +21,6 @@ from detector.rules.kinds import KINDS, KindContext
 from detector.rules.predicate import PredicateError, compile_predicate
 from detector.rules.spec import AnyRule, RuleSettings, RuleSpec
 from detector.rules.template import check_template
-from detector.windows.clock import Clock
 
 _RULE = TypeAdapter[AnyRule](RuleSpec)
 SETTINGS_FILE = "_ruleset.yaml"
@@ -44,7 +43,7 @@ def load_rules(directory: Path) -> RuleSet:
         raise RuleError(f"{directory}: not a rule directory", path=str(directory))
     settings = _settings(directory / SETTINGS_FILE)
     lists = load_lists(directory / "lists")
-    context = KindContext(lists, Clock(settings.timezone))
+    context = KindContext(lists)
     rules: list[AnyRule] = []
     files: dict[str, str] = {}
     for path in sorted(directory.glob("*.y*ml")):

@@ -32,7 +32,6 @@ from detector.rules.engine import RuleEngine
 from detector.rules.kinds import KindContext
 from detector.rules.loader import RuleSet, load_rules, validate_rule
 from detector.rules.spec import Duration, RuleSettings, parse_duration
-from detector.windows.clock import Clock
 
 DEFAULT_START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 _CDR_FIELDS = set(CDR.__dataclass_fields__)
@@ -123,7 +122,7 @@ def ruleset_of(
 ) -> RuleSet:
     """A rule set from rule mappings, validated exactly as rule files are (for tests)."""
     settings = settings or RuleSettings()
-    context = KindContext(lists or {}, Clock(settings.timezone))
+    context = KindContext(lists or {})
     specs = tuple(validate_rule(raw, context, Path(f"<{raw.get('id')}>")) for raw in rules)
     return RuleSet(specs, lists or {}, settings, {r.id: f"<{r.id}>" for r in specs})
 

@@ -7,6 +7,7 @@ saving changes are honoured at the hour they happen.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,3 +33,23 @@ class Clock:
                 self._cache.clear()
             self._cache[utc_hour] = offset
         return (epoch_s + offset) // 3600
+
+
+class Zones:
+    """Each account's clock: its own timezone when `accounts` names one, else `default`'s.
+
+    One `Clock` per distinct zone, shared by its accounts (each keeps an offset cache).
+    """
+
+    __slots__ = ("_by_account", "default")
+
+    def __init__(self, default: str, accounts: Mapping[str, str] | None = None) -> None:
+        self.default = Clock(default)
+        named = dict(accounts or {})
+        clocks = {zone: Clock(zone) for zone in set(named.values())}
+        self._by_account = {account: clocks[zone] for account, zone in named.items()}
+
+    def of(self, account: str) -> Clock:
+        """The clock of `account`."""
+        by_account = self._by_account
+        return by_account.get(account, self.default) if by_account else self.default

@@ -89,15 +89,14 @@ LATENESS_S = 600.0
 
 @dataclass(frozen=True, slots=True)
 class KindContext:
-    """What a kind may need besides its spec: list files, the default local clock (an account
-    with its own timezone gets its clock through `Facts.local_hour` and `tick`) and the lateness.
+    """What a kind may need besides its spec: list files and the lateness. (Local time comes
+    per account: `Facts.local_hour`, and the clock `tick` is given.)
 
     `lateness_s` is the Detector's allowed lateness: windowed kinds retain that much history
     beyond their window so a late CDR can update the windows it belongs to.
     """
 
     lists: Lists
-    clock: Clock
     lateness_s: float = LATENESS_S
 
 

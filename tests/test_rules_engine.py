@@ -227,15 +227,19 @@ def test_field_index_gives_the_findings_of_the_general_path() -> None:
     assert len(fast.index[("outbound", "answered", True)]) == 2  # "c" stays: it watches all
 
 
-def test_volume_and_threshold_shortcuts_find_what_the_full_contract_finds() -> None:
-    """Skipping readings below every account's threshold or volume floor changes no finding."""
-    ratio = {
+def unanswered(window: str) -> dict[str, Any]:
+    """A no-answer share rule with a volume floor of 12, lowered to 5 for the test account."""
+    return {
         "id": "unanswered", "kind": "ratio", "match": {"direction": "outbound"},
-        "where": {"status": "no_answer"}, "window": "30m", "min_volume": 12,
+        "where": {"status": "no_answer"}, "window": window, "min_volume": 12,
         "thresholds": {"warning": 0.3, "critical": 0.5},
         "overrides": {"MA_test": {"min_volume": 5}},
     }  # fmt: skip
-    rules: list[dict[str, Any]] = [ratio, {**SHORT, "min_volume": 8}]
+
+
+def test_volume_and_threshold_shortcuts_find_what_the_full_contract_finds() -> None:
+    """Skipping readings below every account's threshold or volume floor changes no finding."""
+    rules: list[dict[str, Any]] = [unanswered("30m"), {**SHORT, "min_volume": 8}]
     fast, slow = (RuleEngine(ruleset_of(*rules)) for _ in range(2))
     for runner in slow.runners:  # every reading goes through the emission contract
         runner.floor, runner.volume_floor = float("-inf"), 0.0
@@ -283,15 +287,9 @@ def test_a_late_call_that_completes_a_later_window_is_stamped_at_that_window() -
 def test_late_peaks_skipped_by_the_bound_change_no_finding() -> None:
     """Reading late peaks only when the O(1) bound can reach a floor finds what always reading
     them finds, on a stream whose calls arrive when they end."""
-    ratio = {
-        "id": "unanswered", "kind": "ratio", "match": {"direction": "outbound"},
-        "where": {"status": "no_answer"}, "window": "10m", "min_volume": 12,
-        "thresholds": {"warning": 0.3, "critical": 0.5},
-        "overrides": {"MA_test": {"min_volume": 5}},
-    }  # fmt: skip
     talk = {**SHORT, "id": "talk", "match": {}, "aggregate": {"sum": "talk_s"},
             "thresholds": {"warning": 600, "critical": 1200}, "min_volume": 3}  # fmt: skip
-    rules: list[dict[str, Any]] = [ratio, {**SHORT, "min_volume": 8}, talk]
+    rules: list[dict[str, Any]] = [unanswered("10m"), {**SHORT, "min_volume": 8}, talk]
     fast, slow = (RuleEngine(ruleset_of(*rules)) for _ in range(2))
     for runner in slow.runners:  # every late CDR reads its peak, every reading is judged
         runner.floor, runner.volume_floor = float("-inf"), 0.0

@@ -53,7 +53,7 @@ class RuleEngine:
         """The Detector's allowed lateness (s): how far back windows keep history for late
         CDRs (`KindContext.lateness_s`); build a reloaded engine with the same value."""
         settings = rules.settings
-        self.locale = Locale(settings.home_country, settings.timezone)
+        self.locale = Locale(settings.home_country)
         self.zones = Zones(settings.timezone, settings.timezones)
         """Each account's local clock (`RuleSettings.timezone` and `timezones`)."""
         context = KindContext(rules.lists, lateness_s)

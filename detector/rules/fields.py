@@ -45,10 +45,9 @@ GROUP_FIELDS = ("account", "trunk", "from", "to", "dest_country", "pair", "peer"
 
 @dataclass(frozen=True, slots=True)
 class Locale:
-    """Where the accounts live: home country (for `international`) and timezone."""
+    """Where the accounts live: home country (for `international`); local time is the clock's."""
 
     home_country: str = "IN"
-    timezone: str = "Asia/Kolkata"
 
 
 class Facts:

@@ -54,13 +54,20 @@ def drain(tail: Tail) -> None:
     run(tail, 25)
 
 
-def test_a_busy_tier_is_read_more_often_than_its_longest_cadence() -> None:
-    """When re-reads are small next to a tier's new rows, it is read sooner than every_s."""
+def second_hour(config: PollerConfig) -> tuple[Tail, FakeFeed, int]:
+    """A tail of a busy feed polled for an hour (warm-up), then another: the tail, its feed and
+    the index of the second hour's first request."""
     feed = busy_feed(2 * 3600)
-    tail = Tail(feed, CONFIG)
+    tail = Tail(feed, config)
     run(tail, 60)
     since = len(feed.requests)
     run(tail, 60)
+    return tail, feed, since
+
+
+def test_a_busy_tier_is_read_more_often_than_its_longest_cadence() -> None:
+    """When re-reads are small next to a tier's new rows, it is read sooner than every_s."""
+    tail, feed, since = second_hour(CONFIG)
     assert t0_reads(feed, since) > 6
     drain(tail)
     assert set(tail.returned) == tail.expected()
@@ -69,21 +76,13 @@ def test_a_busy_tier_is_read_more_often_than_its_longest_cadence() -> None:
 
 def test_a_zero_target_keeps_the_longest_cadence() -> None:
     """With target_overhead 0 each tier is read every every_s, as before estimates existed."""
-    feed = busy_feed(2 * 3600)
-    tail = Tail(feed, replace(CONFIG, target_overhead=0))
-    run(tail, 60)
-    since = len(feed.requests)
-    run(tail, 60)
+    _tail, feed, since = second_hour(replace(CONFIG, target_overhead=0))
     assert t0_reads(feed, since) == 6
 
 
 def test_a_quiet_tier_is_read_at_its_longest_cadence() -> None:
     """A tier whose reads find nothing new waits its full every_s (its latency bound)."""
-    feed = busy_feed(2 * 3600)
-    tail = Tail(feed, CONFIG)
-    run(tail, 60)
-    since = len(feed.requests)
-    run(tail, 60)
+    _tail, feed, since = second_hour(CONFIG)
     long_reads = [r for r in feed.requests[since:] if r.url.params.get("min_duration") == "60"]
     assert len(long_reads) == 6
 

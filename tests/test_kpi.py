@@ -136,3 +136,13 @@ def test_merging_two_tallies_equals_one_tally_of_all_calls(
         + sum(n for c, n in a.by_class.items() if c not in {CauseClass.NORMAL, CauseClass.USER})
         == a.attempts
     )
+
+
+def test_no_answer_rate_counts_only_calls_that_rang_out() -> None:
+    """No-answer rate is status no-answer over attempts; busy and failed calls are not in it."""
+    tally = Tally()
+    for cdr in (call(Status.NO_ANSWER), call(Status.BUSY), call(Status.ANSWERED, talk=30.0),
+                call(Status.FAILED, cause="SWITCH_CONGESTION")):  # fmt: skip
+        tally.add(cdr)
+    assert tally.kpis().no_answer_rate == 0.25
+    assert tally.no_answer == 1

@@ -13,6 +13,7 @@ ACD (ALOC)          talk seconds / answered calls                   ``talk_s``, 
 NER                 (answered + user-side outcomes) / attempts      ``by_class``, ``attempts``
 short-call share    answered calls under 6 s of talk / answered     ``short``, ``answered``
 mean ring time      ring seconds / attempts                         ``ring_s``, ``attempts``
+no-answer rate      status no-answer / attempts                     ``no_answer``, ``attempts``
 spend               sum of ``cost``, per currency (never summed     ``spend``
                     across currencies)
 ==================  ==============================================  =========================
@@ -31,8 +32,9 @@ NER follows ITU-T E.425: the network did its job when the call was answered or a
 the far end decided its outcome (``normal`` + ``user``). A call's class comes from its status
 first (answered, no-answer, busy and cancelled are unambiguous), then for failed calls from
 the Q.850/FreeSWITCH cause text in either spelling (``UNALLOCATED_NUMBER`` or ``Unallocated
-Number``), then from the partner API's numeric hangup code (the Plivo scheme). The vocabulary
-is the one of the cause table the reports use for meanings; keep the two in step.
+Number``), then from the partner API's numeric hangup code (the Plivo scheme), then from the
+SIP response code. The classes and the tables behind them, with a meaning for every cause,
+live in `detector.enrich.causes` (the reports print those meanings).
 
 >>> from datetime import UTC, datetime
 >>> from detector.domain import CDR, Direction, Status
@@ -53,10 +55,13 @@ is the one of the cause table the reports use for meanings; keep the two in step
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 from detector.domain import CDR, Status
+from detector.enrich.causes import CauseClass, cause_class
+
+__all__ = ["FAILURE_CLASSES", "SHORT_CALL_S", "UNKNOWN_CURRENCY", "CauseClass", "Kpis", "Tally",
+           "cause_class", "is_short"]  # fmt: skip
 
 SHORT_CALL_S = 6.0
 """Answered calls with less talk than this are short calls (the industry convention)."""
@@ -66,83 +71,8 @@ UNKNOWN_CURRENCY = "unknown"
 """The currency key of a cost whose CDR names no currency."""
 
 
-class CauseClass(enum.StrEnum):
-    """Who or what ended a call; the classes NER is built from (a bounded label vocabulary)."""
-
-    NORMAL = "normal"
-    USER = "user"
-    CALLER = "caller"
-    NUMBER = "number"
-    BARRED = "barred"
-    NETWORK = "network"
-    UNKNOWN = "unknown"
-
-
 FAILURE_CLASSES = tuple(c for c in CauseClass if c is not CauseClass.NORMAL)
 """Classes of unanswered calls, in a stable order (metric label values)."""
-
-_N, _U, _C = CauseClass.NORMAL, CauseClass.USER, CauseClass.CALLER
-_NUM, _B, _NET = CauseClass.NUMBER, CauseClass.BARRED, CauseClass.NETWORK
-
-_BY_STATUS = {Status.ANSWERED: _N, Status.NO_ANSWER: _U, Status.BUSY: _U, Status.CANCELLED: _C}
-"""The class a status settles by itself; a failed call is classed by its cause."""
-
-_BY_CODE = {
-    4000: _N, 1000: _C, 1010: _B, 1020: _B, 2000: _NUM, 2010: _NUM, 2030: _B, 2040: _B, 2050: _B,
-    3000: _U, 3010: _U, 3020: _U, 3030: _B, 3040: _B, 3050: _NUM, 3090: _NET, 3130: _B, 3140: _B,
-    5030: _B, 6000: _N, 6010: _U, 6020: _NET,
-}  # fmt: skip
-"""The partner API's numeric hangup codes (the Plivo scheme; see the API notes)."""
-
-_BY_CAUSE = {
-    **dict.fromkeys(("NORMAL_CLEARING", "ALLOTTED_TIMEOUT"), _N),
-    **dict.fromkeys(
-        ("USER_BUSY", "NO_ANSWER", "NO_USER_RESPONSE", "CALL_REJECTED", "SUBSCRIBER_ABSENT",
-         "NORMAL_UNSPECIFIED", "LOSE_RACE"),
-        _U,
-    ),
-    "ORIGINATOR_CANCEL": _C,
-    **dict.fromkeys(
-        ("UNALLOCATED_NUMBER", "INVALID_NUMBER_FORMAT", "NUMBER_CHANGED",
-         "REDIRECTION_TO_NEW_DESTINATION", "INCOMPATIBLE_DESTINATION", "USER_NOT_REGISTERED"),
-        _NUM,
-    ),
-    **dict.fromkeys(
-        ("OUTGOING_CALL_BARRED", "INCOMING_CALL_BARRED", "FACILITY_REJECTED",
-         "FACILITY_NOT_SUBSCRIBED", "BEARERCAPABILITY_NOTAUTH"),
-        _B,
-    ),
-    **dict.fromkeys(
-        ("NO_ROUTE_TRANSIT_NET", "NO_ROUTE_DESTINATION", "NORMAL_TEMPORARY_FAILURE",
-         "SWITCH_CONGESTION", "NORMAL_CIRCUIT_CONGESTION", "NETWORK_OUT_OF_ORDER",
-         "DESTINATION_OUT_OF_ORDER", "RECOVERY_ON_TIMER_EXPIRE", "REQUESTED_CHAN_UNAVAIL",
-         "SERVICE_UNAVAILABLE", "MEDIA_TIMEOUT", "PROGRESS_TIMEOUT", "GATEWAY_DOWN"),
-        _NET,
-    ),
-}  # fmt: skip
-"""Q.850 / FreeSWITCH cause names (shape B's title spelling is folded to these)."""
-
-
-def cause_class(cdr: CDR) -> CauseClass:
-    """The class of one call: by its status, else its cause text, else its numeric code.
-
-    >>> from datetime import UTC, datetime
-    >>> from detector.domain import CDR, Direction, Status
-    >>> t = datetime(2026, 3, 1, tzinfo=UTC)
-    >>> failed = CDR("c", "MA_1", Direction.OUTBOUND, Status.FAILED, t, None, t, 0.0, 0.0,
-    ...              "+1", "+2", hangup_cause="Unallocated Number")
-    >>> cause_class(failed)
-    <CauseClass.NUMBER: 'number'>
-    """
-    by_status = _BY_STATUS.get(cdr.status)
-    if by_status is not None:
-        return by_status
-    text = cdr.hangup_cause.strip().upper().replace(" ", "_").replace("-", "_")
-    if text in _BY_CAUSE:
-        return _BY_CAUSE[text]
-    if cdr.hangup_code is not None and cdr.hangup_code in _BY_CODE:
-        return _BY_CODE[cdr.hangup_code]
-    return CauseClass.UNKNOWN
 
 
 def is_short(cdr: CDR) -> bool:
@@ -166,6 +96,7 @@ class Kpis:
     short_share: float | None
     mean_ring_s: float | None
     spend: dict[str, float]
+    no_answer_rate: float | None = None
 
 
 @dataclass(slots=True)
@@ -179,6 +110,7 @@ class Tally:
     short: int = 0
     spend: dict[str, float] = field(default_factory=dict)
     by_class: dict[CauseClass, int] = field(default_factory=dict)
+    no_answer: int = 0
 
     def add(self, cdr: CDR) -> CauseClass:
         """Count one call; returns its cause class."""
@@ -190,6 +122,8 @@ class Tally:
             self.answered += 1
             self.talk_s += cdr.talk_s
             self.short += cdr.talk_s < SHORT_CALL_S
+        elif cdr.status is Status.NO_ANSWER:
+            self.no_answer += 1
         if cdr.cost:
             currency = cdr.currency or UNKNOWN_CURRENCY
             self.spend[currency] = self.spend.get(currency, 0.0) + cdr.cost
@@ -202,6 +136,7 @@ class Tally:
         self.talk_s += other.talk_s
         self.ring_s += other.ring_s
         self.short += other.short
+        self.no_answer += other.no_answer
         for currency, cost in other.spend.items():
             self.spend[currency] = self.spend.get(currency, 0.0) + cost
         for cls, n in other.by_class.items():
@@ -222,4 +157,5 @@ class Tally:
             short_share=_ratio(self.short, self.answered),
             mean_ring_s=_ratio(self.ring_s, self.attempts),
             spend={c: round(v, 6) for c, v in sorted(self.spend.items())},
+            no_answer_rate=_ratio(self.no_answer, self.attempts),
         )

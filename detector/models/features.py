@@ -13,6 +13,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from detector.domain import CDR, Status
+from detector.enrich.kpi import SHORT_CALL_S
 
 FEATURES: tuple[str, ...] = (
     "attempts",
@@ -34,9 +35,6 @@ COUNT_FEATURES = 8
 
 SHARES = frozenset({8, 9})
 """Indexes of features that are shares in [0, 1]."""
-
-SHORT_CALL_S = 6.0
-"""Answered calls with less talk than this are short calls (the industry convention)."""
 
 RISKY_TYPES = frozenset({"PREMIUM_RATE", "INVALID"})
 """`CDR.dest_type` values counted as premium or invalid destinations."""

@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass
 
 from detector.domain import CDR
+from detector.enrich.kpi import SHORT_CALL_S
 from detector.windows.clock import Clock
 from detector.windows.seasonal import hour_of_week
 
-SHORT_CALL_S = 6.0
 _E164 = re.compile(r"\+[1-9]\d{7,14}")
 
 NUMERIC_FIELDS = frozenset({"talk_s", "ring_s", "cost", "hangup_code", "hour_of_week", "hour"})

@@ -20,12 +20,29 @@ RULES: dict[str, dict[str, Any]] = {
     "threshold": {"window": "10m", "min_volume": 2, "thresholds": LOW},
     "ratio": {"where": {"status": "no_answer"}, "min_volume": 2, "thresholds": {"warning": 0.1}},
     "match": {"match": {"talk_s": {"gt": 100}}, "value": "talk_s", "thresholds": {"warning": 100}},
-    "spike": {"window": "10m", "warmup": "1h", "floor": 1, "thresholds": LOW},
+    "spike": {"window": "10m", "warmup": "1h", "floor": 1, "thresholds": LOW, "min_surprise": 1},
+    "shift": {
+        "where": {"status": "no_answer"},
+        "prior": 0.1,
+        "min_volume": 2,
+        "thresholds": {"warning": 0.1},
+        "min_surprise": 1,
+    },
+    "outlier": {
+        "field": "talk_s",
+        "quantile": 0.9,
+        "min_history": 20,
+        "floor": 1,
+        "min_surprise": 1,
+        "thresholds": LOW,
+    },
     "distinct": {"field": "to", "window": "10m", "thresholds": LOW},
     "new_value": {"field": "to", "warmup": "30m"},
     "flatline": {"window": "30m", "warmup": "1h", "thresholds": {"warning": 0.5}},
     "sequence": {"first": {"direction": "inbound"}, "then": {"direction": "outbound"}},
 }
+
+BASELINES = {"spike", "shift", "outlier", "flatline", "new_value"}
 
 
 def rule(kind: str) -> dict[str, Any]:
@@ -116,7 +133,7 @@ def test_kind_state_stays_bounded(kind: str) -> None:
     idle = make_cdr(T0 + timedelta(days=60), "idle", {"direction": "inbound", "talk_s": 1})
     engine.observe(idle, state)
     engine.observe(make_cdr(T0 + timedelta(days=61), "idle2", {"talk_s": 1}), state)
-    if kind not in {"spike", "flatline", "new_value"}:  # baselines are kept until account TTL
+    if kind not in BASELINES:  # baselines are kept until account TTL
         assert len(pickle.dumps(state)) < 8192
 
 
@@ -130,5 +147,5 @@ def test_kind_takes_calls_that_arrive_when_they_end(kind: str) -> None:
     assert run(a, cdrs, state) == run(b, cdrs, b.new_state())
     a.observe(make_cdr(T0 + timedelta(days=60), "idle", {"talk_s": 1}), state)
     a.observe(make_cdr(T0 + timedelta(days=61), "idle2", {"talk_s": 1}), state)
-    if kind not in {"spike", "flatline", "new_value"}:  # baselines are kept until account TTL
+    if kind not in BASELINES:  # baselines are kept until account TTL
         assert len(pickle.dumps(state)) < 8192

@@ -99,7 +99,8 @@ def test_spike_waits_for_warmup_and_floor_then_compares_with_the_baseline() -> N
 
 
 def test_flatline_fires_on_advance_when_a_busy_account_goes_silent() -> None:
-    """Four days of a call a minute, then silence: advance reports the expected volume."""
+    """Four days of a call a minute, then silence: advance reports the calls expected since
+    the last one (70 after 70 minutes), not before the silence is `window` long."""
     rule = {"kind": "flatline", "window": "1h", "warmup": "3d", "thresholds": {"warning": 30}}
     engine = RuleEngine(ruleset_of({"id": "quiet", **rule}))
     state = engine.new_state()
@@ -109,7 +110,7 @@ def test_flatline_fires_on_advance_when_a_busy_account_goes_silent() -> None:
         engine.observe(make_cdr(last, f"c{i}", {}), state)
     assert engine.advance("MA_test", last + timedelta(minutes=5), state) == []
     found = engine.advance("MA_test", last + timedelta(minutes=70), state)
-    assert [round(f.value) for f in found] == [60]
+    assert [round(f.value) for f in found] == [70]
     assert found[0].at == last + timedelta(minutes=70)
 
 

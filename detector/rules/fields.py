@@ -57,7 +57,7 @@ class Facts:
     """
 
     __slots__ = (
-        "account", "answered", "cdr", "context", "cost", "dest_country", "dest_type",
+        "account", "answered", "cdr", "clock", "context", "cost", "dest_country", "dest_type",
         "direction", "from", "from_invalid", "hangup_cause", "hangup_code", "international",
         "invalid", "local_hour", "peer", "premium", "ring_s", "self_call", "short_call",
         "status", "t", "talk_s", "to", "to_block", "trunk",
@@ -91,6 +91,12 @@ class Facts:
         self.invalid = cdr.dest_type == "INVALID"
         self.short_call = cdr.talk_s < SHORT_CALL_S
         self.local_hour = clock.local_hour(self.t)
+        self.clock = clock
+
+    @property
+    def end(self) -> int:
+        """When the call ended (epoch s): the time kinds on the `end` clock bucket by."""
+        return int(self.cdr.end.timestamp())
 
     @property
     def hour_of_week(self) -> int:

@@ -119,11 +119,11 @@ def validate_rule(raw: dict[str, Any], context: KindContext, path: Path) -> AnyR
         raise _error(path, rule_id, where, message) from exc
     try:
         compile_predicate(rule.match, context.lists, "match")
-        KINDS[rule.kind](rule, context)
+        kind = KINDS[rule.kind](rule, context)
     except PredicateError as exc:
         raise _error(path, rule_id, exc.field, str(exc).split(": ", 1)[1]) from exc
     try:
-        check_template(rule.summary, rule.group_by)
+        check_template(rule.summary, rule.group_by, getattr(kind, "baseline", False))
     except ValueError as exc:
         raise _error(path, rule_id, "summary", str(exc)) from exc
     return rule

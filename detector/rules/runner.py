@@ -173,11 +173,13 @@ class Runner:
         values: dict[str, object] = {
             **groups, "key": key, "rule": self.id, "value": reading.value, "threshold": level,
             "severity": severity.label, "window": human_duration(self.spec.window),
-            "note": reading.note,
+            "note": reading.note, "expected": reading.expected,
         }  # fmt: skip
         details = [("top_destinations", _top(track.peers))] if track.peers else []
         if reading.note:
             details.append(("note", reading.note))
+        if reading.expected is not None:
+            details.append(("expected", f"{reading.expected:.6g}"))
         return Finding(
             source=self.id, account=account, key=key, severity=severity, value=reading.value,
             threshold=level, window_s=self.spec.window, at=subject.at,

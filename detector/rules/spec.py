@@ -48,6 +48,9 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 GroupField = Literal["account", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block"]
 SumField = Literal["cost", "talk_s", "ring_s"]
 Predicate = dict[str, Any]
+Clock = Literal["start", "end"]
+"""Which time of a call fills a window: its start (event time), or its end (when a long call
+becomes known; duration rules)."""
 
 
 class Frozen(BaseModel):
@@ -152,6 +155,34 @@ class RatioRule(RuleBase):
     min_volume: int = Field(default=20, ge=1)
 
 
+class ShiftRule(RatioRule):
+    """Share of the key's matching CDRs satisfying `where`, in points above its usual share.
+
+    `prior` is the usual share of similar accounts, worth `prior_weight` calls until the key
+    has history; `max_weight` caps how many calls the learned share is worth (hour-to-hour
+    variation beyond chance); `min_surprise` is the least ``-log10`` tail bound that emits.
+    Thresholds are excesses in points of share (0.3 = 30 points above the usual share).
+    """
+
+    kind: Literal["shift"]  # type: ignore[assignment]
+    min_volume: int = Field(default=10, ge=1)
+    prior: float = Field(ge=0.0, le=1.0)
+    prior_weight: float = Field(default=20.0, ge=0.0)
+    max_weight: float = Field(default=200.0, gt=0.0)
+    min_surprise: float = Field(default=6.0, ge=0.0)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _points(cls, thresholds: Thresholds) -> Thresholds:
+        for level in (thresholds.warning, thresholds.critical):
+            if level is not None and not 0.0 < level <= 1.0:
+                raise ValueError(
+                    f"a shift threshold is an excess in points of share, above 0 and at most 1"
+                    f" (got {level:g}; 0.3 means 30 points above the account's usual share)"
+                )
+        return thresholds
+
+
 class MatchRule(RuleBase):
     """A single CDR that satisfies `match`; `value` (a numeric field) is compared to thresholds."""
 
@@ -161,13 +192,31 @@ class MatchRule(RuleBase):
 
 
 class SpikeRule(RuleBase):
-    """Window aggregate over the key's own seasonal hour-of-week baseline (a factor)."""
+    """Window aggregate over the key's own seasonal hour-of-week baseline (a factor), when
+    surprising for its volume (`min_surprise`, negative binomial shape `dispersion`)."""
 
     kind: Literal["spike"]
     aggregate: Aggregate = "count"
     floor: float = Field(default=10.0, ge=0)
     min_baseline: float = Field(default=1.0, gt=0)
-    warmup: Duration = 7 * 86400.0
+    warmup: Duration = 86400.0
+    min_surprise: float = Field(default=6.0, ge=0.0)
+    dispersion: float = Field(default=20.0, gt=0.0)
+    clock: Clock = "start"
+
+
+class OutlierRule(RuleBase):
+    """Matching CDRs whose `field` lies beyond the key's own `quantile`, as a factor over the
+    expected number, when surprising (`min_surprise`) and at least `floor` of them."""
+
+    kind: Literal["outlier"]
+    field: SumField = "talk_s"
+    quantile: float = Field(default=0.99, gt=0.5, lt=1.0)
+    min_history: int = Field(default=50, ge=1)
+    floor: float = Field(default=3.0, ge=1.0)
+    min_surprise: float = Field(default=6.0, ge=0.0)
+    max_weight: float = Field(default=500.0, gt=0.0)
+    clock: Clock = "start"
 
 
 class DistinctRule(RuleBase):
@@ -188,11 +237,15 @@ class NewValueRule(RuleBase):
 
 
 class FlatlineRule(RuleBase):
-    """Expected volume (seasonal baseline) high while observed is at most `observed_max`."""
+    """No matching CDR for at least `window` while the seasonal baseline expected many (the
+    value), when surprising (`min_surprise`, negative binomial shape `dispersion`) and at least
+    `margin` times the key's longest ordinary silence."""
 
     kind: Literal["flatline"]
-    observed_max: float = Field(default=0.0, ge=0)
     warmup: Duration = 3 * 86400.0
+    min_surprise: float = Field(default=6.0, ge=0.0)
+    dispersion: float = Field(default=10.0, gt=0.0)
+    margin: float = Field(default=2.0, ge=0.0)
 
 
 class SequenceRule(RuleBase):
@@ -209,8 +262,10 @@ class SequenceRule(RuleBase):
 AnyRule = (
     ThresholdRule
     | RatioRule
+    | ShiftRule
     | MatchRule
     | SpikeRule
+    | OutlierRule
     | DistinctRule
     | NewValueRule
     | FlatlineRule

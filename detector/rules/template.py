@@ -1,7 +1,8 @@
 """Summary templates: checked at load, rendered per finding with `str.format_map`.
 
-Placeholders: ``{account} {key} {rule} {value} {threshold} {severity} {window} {note}`` and
-any group field of the rule (``{to}``, ``{dest_country}`` …). Values are passed as data, never
+Placeholders: ``{account} {key} {rule} {value} {threshold} {severity} {window} {note}``,
+``{expected}`` (the key's usual value; only for kinds that judge against a baseline) and any
+group field of the rule (``{to}``, ``{dest_country}`` …). Values are passed as data, never
 evaluated; escaping for Slack/HTML happens where alerts are rendered for a receiver.
 """
 
@@ -10,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from string import Formatter
 
-BASE_NAMES = ("account", "key", "rule", "value", "threshold", "severity", "window", "note")
+BASE_NAMES = (
+    "account",
+    "key",
+    "rule",
+    "value",
+    "threshold",
+    "severity",
+    "window",
+    "note",
+    "expected",
+)
 
 
 def human_duration(seconds: float) -> str:
@@ -26,9 +37,12 @@ def human_duration(seconds: float) -> str:
     return f"{s}s"
 
 
-def check_template(template: str, group_fields: Iterable[str]) -> None:
-    """Raise ValueError when the template names an unknown placeholder or cannot render."""
+def check_template(template: str, group_fields: Iterable[str], expected: bool = True) -> None:
+    """Raise ValueError when the template names an unknown placeholder or cannot render;
+    `expected` False refuses ``{expected}`` (the rule's kind has no baseline to fill it)."""
     allowed = set(BASE_NAMES) | set(group_fields)
+    if not expected:
+        allowed.discard("expected")
     try:
         names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
     except ValueError as exc:
@@ -40,6 +54,8 @@ def check_template(template: str, group_fields: Iterable[str]) -> None:
         raise ValueError(f"unknown placeholder {unknown} (known: {sorted(allowed)})")
     sample: dict[str, object] = dict.fromkeys(allowed, "x")
     sample.update(value=1.0, threshold=1.0)
+    if expected:
+        sample["expected"] = 1.0
     try:
         template.format_map(sample)
     except (ValueError, KeyError, IndexError, AttributeError) as exc:

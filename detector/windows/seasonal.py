@@ -130,6 +130,19 @@ class Seasonal:
             value = min(self.daily[day], self.recent[day])
         return self.mean if value == UNSET else value
 
+    def expected_high(self, hour: int) -> float:
+        """Like `expected`, but an hour of the week not seen yet takes the *higher* of its hour
+        of the day's running level and latest day: the cautious guess for judging a surge (a
+        guess too low would make an ordinary busy hour look like one), where `expected` takes
+        the lower (the cautious guess for judging silence)."""
+        if not self.slots:
+            return 0.0
+        value = self.slots[hour_of_week(hour)]
+        if value == UNSET:
+            day = hour % HOURS_PER_DAY
+            value = max(self.daily[day], self.recent[day])
+        return self.mean if value == UNSET else value
+
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
         """Unpickle; state saved before the hour-of-day slots existed gets unset ones."""
         for name, value in state[1].items():

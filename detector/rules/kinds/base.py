@@ -33,6 +33,10 @@ class Reading(NamedTuple):
     """When the window read ends (epoch s), if later than the CDR: a late CDR reads a window
     ending after its own start, and a finding is stamped with the window it reports on
     (`read_at`). None: at the CDR's start (or the tick)."""
+    expected: float | None = None
+    """What the key usually shows for this reading (its baseline), when the kind has one:
+    rendered as `{expected}` in summaries and kept with the finding, so a person sees the
+    value against the account's own norm."""
 
 
 def read_at(t: int, end: int, width: int) -> int | None:
@@ -44,6 +48,25 @@ def read_at(t: int, end: int, width: int) -> int | None:
     """
     start = end * width
     return start if start > t else None
+
+
+def moment(facts: Facts, on_end: bool) -> tuple[int, int]:
+    """When a CDR counts for a kind (epoch s) and its local hour: the call's start, or its end
+    for kinds on the `end` clock (duration rules: a long call is only known once it ends, so
+    bucketing it by its start would always make it hours late).
+
+    >>> from detector.rules.testing import make_cdr, DEFAULT_START
+    >>> from detector.rules.fields import Facts, Locale
+    >>> from detector.windows.clock import Clock
+    >>> cdr = make_cdr(DEFAULT_START, "c1", {"talk_s": 7200})
+    >>> facts = Facts(cdr, Locale(), Clock("UTC"))
+    >>> [t - facts.t for t, _ in (moment(facts, False), moment(facts, True))]
+    [0, 7205]
+    """
+    if not on_end:
+        return facts.t, facts.local_hour
+    end = facts.end
+    return end, facts.clock.local_hour(end)
 
 
 class Kind(Protocol):

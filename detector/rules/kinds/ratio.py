@@ -58,9 +58,12 @@ class Ratio:
         """Count the CDR in the population and, when `where` holds, in the part."""
         if not matched:
             return None
-        part = 1.0 if self.where(facts) else 0.0
+        return self.read(facts, 1.0 if self.where(facts) else 0.0, data)
+
+    def read(self, facts: Facts, part: float, window: Buckets) -> Reading | None:
+        """Add a matching CDR (`part` 1 when it satisfies `where`) and read the window: the
+        newest one in order, the peak of its windows when late (see the module docstring)."""
         bucket = facts.t // self.width
-        window: Buckets = data
         done = window.add(bucket, part, self.span, 1.0, self.keep)
         if done == NEWEST:  # the hot path
             total = window.count

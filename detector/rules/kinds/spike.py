@@ -1,8 +1,25 @@
-"""`spike`: a key's window aggregate far above its own seasonal (hour-of-week) baseline.
+"""`spike`: a key's window aggregate (a count, or a sum such as talk time) far above its own norm.
 
-The baseline learns the aggregate per local hour (`Seasonal`); the value is the window's
-aggregate over what the baseline expects for a window at this hour of the week, never below
-`min_baseline`. Nothing is judged during `warmup` or while the window is below `floor`.
+The baseline learns the aggregate per local hour (`Seasonal`: hour of the week, with the hour
+of the day as the fallback in an account's first week, bursts capped so they are not learned
+as normal). A window emits when it is both
+
+- far above what the baseline expects for a window at this hour: the value is the factor
+  ``window / expected`` (expected never below `min_baseline`), compared with the thresholds;
+- surprising for its volume: `poisson_surprise` of the window against the expectation, with
+  negative binomial shape `dispersion` (halved while only the hour of the day backs it), is at
+  least `min_surprise`.
+
+A count is judged as a count. A sum is judged in *equivalent calls*: talk time is a sum of a
+random number of calls of random length, so its variance is ``calls * E[x^2]``; dividing the
+sum by ``E[x^2] / E[x]`` (both learned per key) gives a quantity whose variance equals its mean,
+which the count test then judges. Long, irregular calls thus need a larger excess to be
+believed than short, regular ones.
+
+Nothing is judged before `warmup` of history, nor in an hour of the day the baseline has never
+seen (a first morning after a first night would look like a surge: the share-based kinds and
+the absolute rules judge an account's first hours). With `clock: end` the window is filled by
+the calls' end times, which is when a long call becomes known (duration rules).
 """
 
 from __future__ import annotations
@@ -11,27 +28,40 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, narrow, read_at
+from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, moment, narrow
 from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import Clock
+from detector.windows.seasonal import DAY, WEEK
+from detector.windows.surprise import poisson_surprise
+
+LEARN_LIMIT = 0.5
+"""Amounts are not learned into the moments while the window's surprise reaches this share of
+`min_surprise` (a burst of long calls must not teach the key that calls are long)."""
+MOMENTS_MEMORY = 2000.0
+"""Calls of memory of the per-call moments of a summed field."""
 
 
 @dataclass(slots=True)
 class Trend:
-    """The current window and the key's hourly baseline of the same aggregate."""
+    """The current window, the key's hourly baseline and, for sums, per-call moments."""
 
     window: Buckets = field(default_factory=Buckets)
     baseline: Seasonal = field(default_factory=Seasonal)
+    moments: list[float] = field(default_factory=list)
+    """Calls learned, mean amount and mean squared amount (summed aggregates only)."""
+    hot: bool = False
+    """The last reading was suspicious: amounts are not learned meanwhile."""
 
 
 class Spike:
-    """Value = window aggregate / expected aggregate for this hour of week."""
+    """Value = window aggregate / expected aggregate, when the window is surprising."""
 
     name: ClassVar[str] = "spike"
     watches_all = False
     ticks = False
     forgets = False
+    baseline = True
 
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         spec = narrow(rule, SpikeRule)
@@ -42,25 +72,52 @@ class Spike:
         self.floor = spec.floor
         self.min_baseline = spec.min_baseline
         self.warmup_hours = int(spec.warmup // 3600)
+        self.min_surprise = spec.min_surprise
+        self.dispersion = spec.dispersion
+        self.on_end = spec.clock == "end"
 
     def new_key(self) -> Trend:
         """No history yet."""
         return Trend()
 
     def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
-        """Learn the CDR into the baseline and the window; compare once warmed up."""
+        """Learn the CDR into the baseline and the window; compare once the hour is known."""
         if not matched:
             return None
+        t, hour = moment(facts, self.on_end)
         x = self.amount(facts) if self.amount else 1.0
-        data.baseline.add(facts.local_hour, x)
-        if not data.window.add(facts.t // self.width, x, self.span):
+        data.baseline.add(hour, x)
+        if self.amount and not data.hot:
+            _learn(data.moments, x)
+        if not data.window.add(t // self.width, x, self.span):
             return None
         current = data.window.total
-        if data.baseline.hours_seen < self.warmup_hours or current < self.floor:
+        baseline: Seasonal = data.baseline
+        if baseline.hours_seen < self.warmup_hours or current < self.floor:
+            data.hot = False
             return None
-        expected = max(data.baseline.expected(facts.local_hour) * self.hours, self.min_baseline)
-        at = read_at(facts.t, data.window.head, self.width)
-        return Reading(current / expected, current, f"expected {expected:.4g}", at)
+        backing = baseline.history(hour)
+        if backing < DAY:
+            return None
+        expected = max(baseline.expected_high(hour) * self.hours, self.min_baseline)
+        surprise = self._surprise(current, expected, data.moments, backing)
+        data.hot = surprise >= LEARN_LIMIT * self.min_surprise
+        at = t if self.on_end else None
+        if surprise < self.min_surprise:
+            return Reading(0.0, current, "", at, expected)
+        return Reading(current / expected, current, f"usually {expected:.4g}", at, expected)
+
+    def _surprise(
+        self, current: float, expected: float, moments: list[float], backing: int
+    ) -> float:
+        """How surprising `current` is against `expected` (sums in equivalent calls)."""
+        size = self.dispersion if backing == WEEK else self.dispersion / 2.0
+        if self.amount:
+            if not moments or moments[2] <= 0.0:
+                return 0.0
+            scale = moments[1] / moments[2]
+            current, expected = current * scale, expected * scale
+        return poisson_surprise(current, expected, size)
 
     def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
         """Nothing happens on ticks."""
@@ -69,3 +126,13 @@ class Spike:
     def expired(self, data: Any, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
         return False
+
+
+def _learn(moments: list[float], x: float) -> None:
+    """Fold one amount into [calls, mean, mean of squares] (a running mean, then forgetting)."""
+    if not moments:
+        moments.extend((0.0, 0.0, 0.0))
+    n = min(moments[0] + 1.0, MOMENTS_MEMORY)
+    moments[0] = n
+    moments[1] += (x - moments[1]) / n
+    moments[2] += (x * x - moments[2]) / n

@@ -1,0 +1,127 @@
+"""`outlier`: more of a key's calls beyond its own usual range (say, talk time) than chance allows.
+
+Each key learns the distribution of `field` over its matching CDRs (`LogHistogram`); a CDR is
+an *outlier* when it lies at or beyond the key's own `quantile` (a 2-hour call is ordinary for a
+wholesale account and extraordinary for a voicebot). The window counts matching CDRs and
+outliers; its value is the factor ``outliers / expected outliers``, where the expected ones are
+the window's calls times the share of history beyond the limit, and it emits only when the count
+is surprising for its volume (`binomial_surprise` against that share, worth at most `max_weight`
+calls) and at least `floor` outliers were seen. Nothing is judged before `min_history` calls
+were learned (a first hour of a new account gives it a distribution to compare with). While the
+window is suspicious, outliers are not learned, so a burst of long calls does not move the
+limit it is judged by.
+
+With `clock: end` the window is filled by the calls' end times: a long call is only known when
+it ends, so this is the clock for duration rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from detector.rules.fields import Facts
+from detector.rules.kinds.base import Grid, KindContext, Reading, moment, narrow
+from detector.rules.spec import AnyRule, OutlierRule
+from detector.windows import Buckets
+from detector.windows.clock import Clock
+from detector.windows.histogram import LogHistogram, bin_of, lower_edge
+from detector.windows.surprise import binomial_surprise
+
+LEARN_LIMIT = 0.5
+"""Outliers are not learned while the window's surprise reaches this share of `min_surprise`."""
+REFRESH = 64
+"""Values learned between two recomputations of the limit."""
+NEVER = 1 << 30
+"""The limit bin while there is not enough history (nothing is an outlier)."""
+
+
+@dataclass(slots=True)
+class Tail:
+    """The window (population and outliers) and the key's distribution with its cached limit."""
+
+    window: Buckets = field(default_factory=Buckets)
+    history: LogHistogram = field(default_factory=LogHistogram)
+    limit: int = NEVER
+    beyond: float = 0.0
+    fresh: int = 0
+    """Values learned since the limit was computed."""
+    hot: bool = False
+
+
+class Outlier:
+    """Value = outliers in the window / expected outliers, when surprising."""
+
+    name: ClassVar[str] = "outlier"
+    watches_all = False
+    ticks = False
+    forgets = False
+    baseline = True
+
+    def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
+        spec = narrow(rule, OutlierRule)
+        self.grid = Grid.of(spec.window, ctx.lateness_s)
+        self.width, self.span, self.keep = self.grid.width, self.grid.span, self.grid.keep
+        self.field = spec.field
+        self.quantile = spec.quantile
+        self.min_history = spec.min_history
+        self.floor = spec.floor
+        self.min_surprise = spec.min_surprise
+        self.max_weight = spec.max_weight
+        self.on_end = spec.clock == "end"
+
+    def new_key(self) -> Tail:
+        """No history: nothing is an outlier yet."""
+        return Tail()
+
+    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+        """Count the CDR (an outlier or not), learn it, and judge the window."""
+        if not matched:
+            return None
+        x = float(getattr(facts, self.field))
+        tail: Tail = data
+        outlier = bin_of(x) >= tail.limit
+        if not (outlier and tail.hot):
+            self._learn(tail, x)
+        t, _ = moment(facts, self.on_end)
+        if not tail.window.add(t // self.width, 1.0 if outlier else 0.0, self.span, 1.0, self.keep):
+            return None
+        return self._judge(tail, t if self.on_end else None)
+
+    def _learn(self, tail: Tail, x: float) -> None:
+        """Add a value to the distribution; recompute the limit now and then."""
+        tail.history.add(x)
+        tail.fresh += 1
+        if tail.history.total >= self.min_history and (
+            tail.fresh >= REFRESH or tail.limit == NEVER
+        ):
+            tail.limit = tail.history.limit(self.quantile)
+            tail.beyond = tail.history.beyond(tail.limit)
+            tail.fresh = 0
+
+    def _judge(self, tail: Tail, at: int | None) -> Reading | None:
+        """The window's outliers against the expected share (0 unless surprising)."""
+        window = tail.window
+        outliers, calls = window.total, window.count
+        if outliers < self.floor or tail.limit == NEVER:
+            tail.hot = False
+            return None
+        expected = tail.beyond * calls
+        weight = min(tail.history.total, self.max_weight)
+        surprise = binomial_surprise(outliers, calls, tail.beyond, weight)
+        tail.hot = surprise >= LEARN_LIMIT * self.min_surprise
+        if surprise < self.min_surprise:
+            return Reading(0.0, calls, "", at, expected)
+        note = (
+            f"{outliers:.0f} of {calls:.0f} calls at or beyond {lower_edge(tail.limit):.0f}"
+            f" ({self.field}), about {expected:.2g} expected"
+        )
+        return Reading(outliers / max(expected, 1e-9), calls, note, at, expected)
+
+    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+        """Nothing happens on ticks."""
+        return None
+
+    def expired(self, data: Any, now: int) -> bool:
+        """Never: the distribution is the point (the account's TTL evicts it)."""
+        return False

@@ -1,0 +1,115 @@
+"""`shift`: a key's share of something (no-answer, failures, short calls) far above its own usual.
+
+The window is a `ratio` window (same late-CDR handling); the baseline is the key's usual share
+(`UsualShare`), learned per completed hour from hours that were not suspicious, and blended with
+a *prior* (`prior`, worth `prior_weight` calls: the share similar accounts show) so that an
+account is judged from its first calls on. A window emits when its share is both
+
+- far above the usual share: the value is the excess in points (0.3 = 30 points above), and
+  the thresholds are excesses; and
+- surprising for its volume: `binomial_surprise` of the window against the usual share, with
+  the usual share worth at most `max_weight` calls, is at least `min_surprise`.
+
+The first condition is the effect an analyst would call a surge; the second keeps a 14-call
+window and a 1,400-call window at the same false-alert rate (a small account needs a bigger
+excess to be believed, a big one cannot alert on a few points). An hour whose own share reached
+half the `min_surprise` is not learned, so a surge that lasts is never taken as the new normal.
+
+Why a share and not a count: it judges an account on its first day (the prior), it does not
+care how busy the account is, and an account's mix (answer rate, failures) moves far less from
+hour to hour than its volume does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from detector.rules.fields import Facts
+from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.kinds.ratio import Ratio
+from detector.rules.spec import AnyRule, ShiftRule
+from detector.windows import Buckets
+from detector.windows.clock import Clock
+from detector.windows.surprise import binomial_surprise
+from detector.windows.usual import UsualShare
+
+LEARN_LIMIT = 0.5
+"""An hour is not learned when its own surprise reaches this share of `min_surprise`."""
+
+
+@dataclass(slots=True)
+class Share:
+    """The window (population and part) and the key's usual share."""
+
+    window: Buckets = field(default_factory=Buckets)
+    usual: UsualShare = field(default_factory=UsualShare)
+
+
+class Shift:
+    """Value = window share − usual share, when the window's share is surprising."""
+
+    name: ClassVar[str] = "shift"
+    watches_all = False
+    ticks = False
+    forgets = False
+    baseline = True
+
+    def __init__(self, rule: AnyRule, ctx: KindContext) -> None:
+        spec = narrow(rule, ShiftRule)
+        self.ratio = Ratio(spec, ctx)
+        """The window and its late-CDR handling, shared with the `ratio` kind."""
+        self.where = self.ratio.where
+        self.level = self.ratio.floors.level
+        self.prior = spec.prior
+        self.prior_weight = spec.prior_weight
+        self.max_weight = spec.max_weight
+        self.min_surprise = spec.min_surprise
+
+    def new_key(self) -> Share:
+        """No window, no history: the prior alone."""
+        return Share()
+
+    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+        """Count the CDR in the window and the open hour; judge the window against history."""
+        if not matched:
+            return None
+        part = 1.0 if self.where(facts) else 0.0
+        usual: UsualShare = data.usual
+        hour = facts.t // 3600
+        if hour > usual.hour:
+            usual.roll(hour, self._learnable(usual))
+        usual.add(hour, part)
+        reading = self.ratio.read(facts, part, data.window)
+        return None if reading is None else self.judge(reading, usual)
+
+    def judge(self, reading: Reading, usual: UsualShare) -> Reading:
+        """The window's excess over the usual share (0 unless surprising), usual as expected."""
+        usual_share = usual.share(self.prior, self.prior_weight)
+        share, volume = reading.value, reading.volume
+        excess = share - usual_share
+        if excess < self.level:
+            return Reading(excess, volume, "", reading.at, usual_share)
+        weight = usual.weight(self.prior_weight, self.max_weight)
+        if binomial_surprise(share * volume, volume, usual_share, weight) < self.min_surprise:
+            return Reading(0.0, volume, "", reading.at, usual_share)
+        note = f"{share:.0%} against a usual {usual_share:.0%}"
+        return Reading(excess, volume, note, reading.at, usual_share)
+
+    def _learnable(self, usual: UsualShare) -> bool:
+        """Whether the hour closing now may join the baseline (it was not suspicious)."""
+        n = usual.open_population
+        if n <= 0.0:
+            return True
+        p = usual.share(self.prior, self.prior_weight)
+        weight = usual.weight(self.prior_weight, self.max_weight)
+        surprise = binomial_surprise(usual.open_part, n, p, weight)
+        return surprise < LEARN_LIMIT * self.min_surprise
+
+    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+        """Nothing happens on ticks."""
+        return None
+
+    def expired(self, data: Any, now: int) -> bool:
+        """Never: the usual share is the point (the account's TTL evicts it)."""
+        return False

@@ -1,0 +1,113 @@
+"""How surprising a count is against what a key usually does: tail bounds that suit counts.
+
+A fixed threshold ("150 short calls an hour") means something different to a 30-call-a-day
+office and a 50,000-call voicebot; a z-score treats 3 calls and 3,000 calls alike. These
+functions instead bound the probability that ordinary traffic gives a value at least as extreme,
+and report it as a *surprise*: ``-log10`` of that bound (6 means "one in a million windows").
+Because the tail of a count shrinks with its volume, the same surprise asks a small account for a
+large relative change and a big one for a smaller relative change, with the same false-alert
+rate for both, which is what `DETECTION.md` ("Generalisation") asks of every relative rule.
+
+Every bound is a Chernoff bound, ``P(X >= x) <= exp(-n * KL)``: O(1) to compute (a few logs),
+never below the true tail (so a surprise of 6 is at least that rare), and tight enough in the
+far tail where alerts live.
+
+Real traffic varies more than a Poisson or binomial law says (campaigns, day-to-day swings,
+the baseline's own estimation error). Each function therefore takes a *dispersion*: the
+variance is inflated by a design effect ``phi`` and the evidence is divided by it, which is the
+gamma-Poisson (negative binomial) and beta-binomial correction in Chernoff form:
+
+- counts: ``phi = 1 + expected / size``, where `size` is the negative binomial's shape (a
+  size of 20 says an hour's count varies by at least ~1/sqrt(20) = 22 % beyond chance);
+- shares: ``phi = 1 + (n - 1) / (weight + 1)``, where `weight` is how many calls the usual
+  share is worth (its history, capped: a share known from 50 calls cannot judge 5,000).
+
+So for a huge account the surprise saturates at the level the dispersion allows and the
+rule's effect-size threshold (a factor, or points of share) decides, while for a small account
+the evidence decides.
+
+>>> round(poisson_surprise(40, 3.0), 1)          # 40 calls where 3 are usual
+28.9
+>>> round(poisson_surprise(4000, 3000.0), 1)     # +33 % on a huge account, pure Poisson
+65.5
+>>> round(poisson_surprise(4000, 3000.0, size=20.0), 1)  # ... with realistic dispersion
+0.4
+>>> round(binomial_surprise(13, 14, 0.3), 1)     # 13 of 14 unanswered where 30 % is usual
+5.4
+>>> round(binomial_surprise(600, 1000, 0.3, weight=50.0), 1)  # 60 % on a big account
+4.1
+>>> round(silence_surprise(20.0), 1), round(silence_surprise(20.0, size=5.0), 1)
+(8.7, 3.5)
+"""
+
+from __future__ import annotations
+
+import math
+
+LN10 = math.log(10.0)
+
+
+def _poisson_exponent(x: float, expected: float) -> float:
+    """``expected * h(x / expected)`` with ``h(u) = u ln u - u + 1``: the Chernoff exponent
+    of a Poisson tail at `x` (0 at the mean)."""
+    if x <= 0.0:
+        return expected
+    return x * math.log(x / expected) - x + expected
+
+
+def poisson_surprise(x: float, expected: float, size: float = math.inf) -> float:
+    """``-log10`` of a bound on ``P(X >= x)`` for a count whose mean is `expected`, with
+    negative binomial shape `size` (inf: Poisson); 0 when `x` is not above `expected`.
+
+    >>> poisson_surprise(2, 3.0), round(poisson_surprise(10, 1.0), 2)
+    (0.0, 6.09)
+    """
+    if x <= expected or expected <= 0.0:
+        return math.inf if expected <= 0.0 < x else 0.0
+    phi = 1.0 + expected / size
+    return _poisson_exponent(x, expected) / (phi * LN10)
+
+
+def silence_surprise(expected: float, observed: float = 0.0, size: float = math.inf) -> float:
+    """``-log10`` of a bound on ``P(X <= observed)`` for a count whose mean is `expected`
+    (a flatline): how unlikely this little traffic is; 0 when `observed` is not below it.
+
+    >>> round(silence_surprise(10.0), 2), silence_surprise(2.0, observed=3.0)
+    (4.34, 0.0)
+    """
+    if observed >= expected:
+        return 0.0
+    if math.isinf(size):
+        return _poisson_exponent(observed, expected) / LN10
+    # Negative binomial: P(0) = (1 + m/size)^-size exactly; beyond 0 the Poisson exponent is
+    # deflated by the same design effect as the upper tail.
+    if observed <= 0.0:
+        return size * math.log1p(expected / size) / LN10
+    phi = 1.0 + expected / size
+    return _poisson_exponent(observed, expected) / (phi * LN10)
+
+
+def binomial_surprise(x: float, n: float, p: float, weight: float = math.inf) -> float:
+    """``-log10`` of a bound on ``P(X >= x)`` for `x` of `n` calls where the usual share is
+    `p`, known from `weight` calls' worth of history (inf: exactly); 0 when ``x/n <= p``.
+
+    >>> round(binomial_surprise(9, 10, 0.1), 2), binomial_surprise(1, 10, 0.1)
+    (7.63, 0.0)
+    """
+    if n <= 0.0:
+        return 0.0
+    q = x / n
+    if q <= p:
+        return 0.0
+    if p <= 0.0:
+        return math.inf
+    phi = 1.0 + max(n - 1.0, 0.0) / (weight + 1.0)
+    return n * _kl(q, p) / (phi * LN10)
+
+
+def _kl(q: float, p: float) -> float:
+    """Kullback-Leibler divergence of Bernoulli(q) from Bernoulli(p), 0 < p < 1."""
+    total = q * math.log(q / p) if q > 0.0 else 0.0
+    if q < 1.0:
+        total += (1.0 - q) * math.log((1.0 - q) / (1.0 - p)) if p < 1.0 else math.inf
+    return total

@@ -14,6 +14,12 @@ plus generators) and the findings it expects::
 
 Rows default to an answered outbound domestic call of account ``MA_test``; ``vary: to`` (or
 ``from``) adds the row index to that number so each generated call dials a new number.
+
+Rules that judge an account against itself need its usual days: ``background: {per_day: 300,
+days: 3}`` generates them before `start` (see `detector.rules.background`), and ``scale: [1,
+10, 100]`` runs the case for a small, a medium and a big account in the same pattern (the
+background's calls a day and every row's ``count`` multiplied, ``every`` divided): each must
+give the expected verdict.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detector.domain import CDR, Direction, Finding, Severity, Status
 from detector.errors import RuleError
+from detector.rules.background import Background, ordinary_rows
 from detector.rules.engine import RuleEngine
 from detector.rules.kinds import KindContext
 from detector.rules.loader import RuleSet, load_rules, validate_rule
@@ -51,7 +58,12 @@ class Case(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     start: datetime = DEFAULT_START
-    cdrs: list[dict[str, Any]]
+    background: Background | None = None
+    """Ordinary days of the account before `start` (see `detector.rules.background`)."""
+    cdrs: list[dict[str, Any]] = Field(default_factory=list)
+    scale: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
+    """Run the case once per factor, the account that many times as busy (background calls a
+    day and every row's `count` multiplied, `every` divided): the verdict must not change."""
     advance: Duration | None = None
     expect: Expect
 
@@ -127,9 +139,10 @@ def ruleset_of(
     return RuleSet(specs, lists or {}, settings, {r.id: f"<{r.id}>" for r in specs})
 
 
-def run_case(engine: RuleEngine, case: Case) -> list[Finding]:
-    """Feed a case's CDRs (in start order) through one engine; return every finding."""
-    cdrs = sorted(expand(case.cdrs, case.start), key=lambda c: c.start)
+def run_case(engine: RuleEngine, case: Case, factor: float = 1.0) -> list[Finding]:
+    """Feed a case's CDRs (its background, then its rows, in start order; the account
+    `factor` times as busy) through one engine; return every finding."""
+    cdrs = sorted(case_cdrs(case, factor), key=lambda c: c.start)
     states: dict[str, Any] = {}
     findings: list[Finding] = []
     for cdr in cdrs:
@@ -143,13 +156,25 @@ def run_case(engine: RuleEngine, case: Case) -> list[Finding]:
     return findings
 
 
-def expand(rows: list[dict[str, Any]], start: datetime) -> list[CDR]:
-    """CDRs from fixture rows (``at`` offset, ``count``/``every`` repetition, ``vary``)."""
+def case_cdrs(case: Case, factor: float = 1.0) -> list[CDR]:
+    """A case's CDRs: its background (scaled by `factor`), then its rows (scaled too)."""
+    out: list[CDR] = []
+    if case.background is not None:
+        for row in ordinary_rows(case.background.scaled(factor), case.start, case.name):
+            fields = dict(row)
+            out.append(make_cdr(fields.pop("start"), fields.pop("call_id"), fields))
+    return out + expand(case.cdrs, case.start, factor)
+
+
+def expand(rows: list[dict[str, Any]], start: datetime, factor: float = 1.0) -> list[CDR]:
+    """CDRs from fixture rows (``at`` offset, ``count``/``every`` repetition, ``vary``), the
+    repetitions `factor` times as many and as frequent."""
     out: list[CDR] = []
     for n, row in enumerate(rows):
         spec = dict(row)
         at = start + timedelta(seconds=parse_duration(spec.pop("at", 0)))
-        count, every = int(spec.pop("count", 1)), parse_duration(spec.pop("every", 0))
+        count = round(int(spec.pop("count", 1)) * factor)
+        every = parse_duration(spec.pop("every", 0)) / factor
         vary = spec.pop("vary", None)
         for i in range(count):
             out.append(make_cdr(at + timedelta(seconds=every * i), f"r{n}-{i}", spec, vary, i))
@@ -194,17 +219,27 @@ def _fixture(path: Path) -> Fixture:
 
 
 def _run(engine: RuleEngine, rule: str, case: Case) -> CaseResult:
+    outcomes = [_verdict(engine, case, factor) for factor in case.scale]
+    ok = all(good for good, _ in outcomes)
+    if len(outcomes) == 1:
+        return CaseResult(rule, case.name, ok, outcomes[0][1])
+    detail = "; ".join(f"x{f:g}: {d}" for f, (_, d) in zip(case.scale, outcomes, strict=True))
+    return CaseResult(rule, case.name, ok, detail)
+
+
+def _verdict(engine: RuleEngine, case: Case, factor: float) -> tuple[bool, str]:
+    """Whether the case, scaled by `factor`, met its expectation, and what it got."""
     try:
-        findings = run_case(engine, case)
+        findings = run_case(engine, case, factor)
     except (RuleError, ValueError) as exc:
-        return CaseResult(rule, case.name, False, f"error: {exc}")
+        return False, f"error: {exc}"
     top = max((f.severity for f in findings), default=None)
     got = top.label if top is not None else "none"
     wanted = case.expect.severity
     ok = got == wanted and (wanted == "none" or len(findings) >= case.expect.at_least)
     level = Severity[wanted.upper()] if wanted != "none" else None
     hits = sum(1 for f in findings if f.severity == level) if level else 0
-    return CaseResult(rule, case.name, ok, f"expected {wanted}, got {got}; {hits} at {wanted}")
+    return ok, f"expected {wanted}, got {got}; {hits} at {wanted}"
 
 
 def _mark(ok: bool) -> str:

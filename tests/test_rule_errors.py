@@ -33,7 +33,7 @@ RULE_FILE_ERRORS = [
                  "'thresold' found using 'kind' does not match any of the expected tags",
                  id="unknown-kind"),
     pytest.param(GOOD.replace("kind: threshold\n", ""), "kind",
-                 "missing; set kind to one of threshold, ratio, match", id="missing-kind"),
+                 "missing; set kind to one of threshold, ratio, shift, match", id="missing-kind"),
     # spec.py validators
     pytest.param(GOOD.replace("window: 60m", "window: 60 minutes"), "window",
                  "bad duration '60 minutes' (use e.g. 30s, 5m, 4h, 1h30m, 2d)",

@@ -100,6 +100,38 @@ _TEXT: tuple[tuple[str, int | None, str, CauseClass], ...] = (
     ("ALLOTTED_TIMEOUT", None, "the call reached its maximum duration", _N),
     ("PROGRESS_TIMEOUT", None, "no call progress before the timeout", _NET),
     ("GATEWAY_DOWN", None, "the gateway is down", _NET),
+    # the rest of FreeSWITCH's cause table: rare, but a switch may send any of them
+    ("NONE", None, "no cause was recorded", CauseClass.UNKNOWN),
+    ("CALL_AWARDED_DELIVERED", 7, "the call was delivered on an established channel", _N),
+    ("RESPONSE_TO_STATUS_ENQUIRY", 30, "a response to a status enquiry", _NET),
+    ("PRE_EMPTED", 45, "the call was pre-empted", _NET),
+    ("CHAN_NOT_IMPLEMENTED", 66, "the channel type is not implemented", _NET),
+    ("INVALID_CALL_REFERENCE", 81, "signalling error: invalid call reference", _NET),
+    ("INVALID_MSG_UNSPECIFIED", 95, "signalling error: invalid message", _NET),
+    ("MESSAGE_TYPE_NONEXIST", 97, "signalling error: unknown message type", _NET),
+    ("WRONG_MESSAGE", 98, "signalling error: message not valid in this call state", _NET),
+    ("IE_NONEXIST", 99, "signalling error: unknown information element", _NET),
+    ("INVALID_IE_CONTENTS", 100, "signalling error: invalid information element", _NET),
+    ("WRONG_CALL_STATE", 101, "signalling error: message not valid in this call state", _NET),
+    ("MANDATORY_IE_LENGTH_ERROR", 103, "signalling error: element of the wrong length", _NET),
+    ("SUCCESS", None, "the call succeeded", _N),
+    ("CRASH", None, "the switch crashed during the call", _NET),
+    ("SYSTEM_SHUTDOWN", None, "the switch shut down during the call", _NET),
+    ("MANAGER_REQUEST", None, "ended by an operator or API request", _N),
+    ("BLIND_TRANSFER", None, "the call was transferred (blind)", _N),
+    ("ATTENDED_TRANSFER", None, "the call was transferred (attended)", _N),
+    ("USER_CHALLENGE", None, "the call was challenged for authentication", _B),
+    ("PICKED_OFF", None, "another extension picked the call up", _N),
+    ("INVALID_GATEWAY", None, "the gateway does not exist", _NET),
+    ("INVALID_URL", None, "the destination address is invalid", _NUM),
+    ("INVALID_PROFILE", None, "the SIP profile does not exist", _NET),
+    ("NO_PICKUP", None, "nobody picked up", _U),
+    ("SRTP_READ_ERROR", None, "encrypted media (SRTP) could not be read", _NET),
+    ("BAD_IDENTITY_INFO", None, "the caller's identity header could not be used", _B),
+    ("UNSUPPORTED_CERTIFICATE", None, "the caller's identity certificate is not supported", _B),
+    ("INVALID_IDENTITY", None, "the caller's identity did not verify", _B),
+    ("STALE_DATE", None, "the caller's identity header is too old", _B),
+    ("REJECT_ALL", None, "rejected by policy", _B),
 )
 
 _CODES: dict[int, tuple[str, CauseClass]] = {
@@ -127,6 +159,9 @@ _CODES: dict[int, tuple[str, CauseClass]] = {
     6020: ("media timeout", _NET),
 }
 """Vobiz's numeric `hangup_cause_code` (same scheme as Plivo)."""
+
+HANGUP_CODES = frozenset(_CODES)
+"""The Vobiz codes this table knows (rule values on `hangup_code` are checked against them)."""
 
 _SIP: dict[int, tuple[str, CauseClass]] = {
     200: ("OK: answered", _N),

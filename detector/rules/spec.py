@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from detector.rules.domains import DOMAINS
+
 _PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)"
 _DURATION = re.compile(rf"(?:{_PART})+|\d+(?:\.\d+)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -47,7 +49,8 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 GroupField = Literal["account", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block"]
 SumField = Literal["cost", "talk_s", "ring_s"]
-Predicate = dict[str, Any]
+Predicate = Annotated[dict[str, Any], "predicate"]
+"""A predicate mapping (`match`, `where` …): the loader checks every field typed so, in any kind."""
 Clock = Literal["start", "end"]
 """Which time of a call fills a window: its start (event time), or its end (when a long call
 becomes known; duration rules)."""
@@ -277,14 +280,30 @@ RuleSpec = Annotated[AnyRule, Field(discriminator="kind")]
 """Any rule, chosen by its `kind` when validating."""
 
 
+class Vocabulary(Frozen):
+    """Values the feed sends beyond the known ones, accepted in rules (`detector.rules.domains`)."""
+
+    hangup_cause: tuple[str, ...] = ()
+    hangup_code: tuple[int, ...] = ()
+
+
 class RuleSettings(Frozen):
     """Rule-set wide settings (``_ruleset.yaml``): where the accounts live."""
 
-    home_country: str = Field(default="IN", pattern=r"^[A-Z]{2}$")
+    home_country: str = "IN"
+    vocabulary: Vocabulary = Vocabulary()
     timezone: str = "Asia/Kolkata"
 
     timezones: dict[str, str] = Field(default_factory=dict)
     """Account → its own timezone, for accounts not in `timezone` (local hours, baselines)."""
+
+    @field_validator("home_country")
+    @classmethod
+    def _known_country(cls, code: str) -> str:
+        problem = DOMAINS["dest_country"].check(code) if code else "must not be empty"
+        if problem:
+            raise ValueError(problem)
+        return code
 
     @field_validator("timezone")
     @classmethod

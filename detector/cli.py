@@ -172,11 +172,28 @@ def backfill(
 
 @rules_app.command("check")
 def rules_check(directory: Annotated[Path, typer.Argument(help="Rule directory")]) -> None:
-    """Validate every rule file; name the file, rule and field of the first error."""
+    """Validate every rule file; print every problem with its file, line, rule and field."""
     from detector.rules.loader import check_rules
 
-    ruleset = _guard(lambda: check_rules(directory))
+    ruleset = _guard(lambda: _all_rule_errors(lambda: check_rules(directory)))
     typer.echo(f"ok: {len(ruleset.rules)} rules in {directory}")
+
+
+def _all_rule_errors(fn: Callable[[], T]) -> T:
+    """Run `fn`; on `RuleErrors` print each problem on its own line and a count, exit 2."""
+    from detector.errors import RuleErrors
+
+    try:
+        return fn()
+    except RuleErrors as exc:
+        for error in exc.errors:
+            typer.echo(f"error: {error}", err=True)
+        files = len({e.path for e in exc.errors})
+        count = len(exc.errors)
+        typer.echo(
+            f"{count} error{'s' * (count != 1)} in {files} file{'s' * (files != 1)}", err=True
+        )
+        raise typer.Exit(2) from exc
 
 
 @rules_app.command("test")

@@ -5,7 +5,8 @@ edge that meets them, so callers only ever catch our own types::
 
     DetectorError
     ├── ConfigError              bad settings file or environment; names the field
-    ├── RuleError                an invalid rule file; names file, rule and field
+    ├── RuleError                an invalid rule file; names file, line, rule and field
+    │   └── RuleErrors           every problem of a rule directory at once (`errors`)
     ├── SourceError              the CDR feed
     │   ├── AuthError            401/403: stop, the credentials or permissions are wrong
     │   ├── RetryableSourceError 429/5xx/timeouts/malformed pages: retry later (retry_after)
@@ -28,13 +29,38 @@ class ConfigError(DetectorError):
 
 
 class RuleError(DetectorError):
-    """A rule file is invalid; the message names the file, the rule and the field."""
+    """A rule file is invalid; the message names the file, the line, the rule and the field."""
 
-    def __init__(self, message: str, *, path: str = "", rule: str = "", field: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        rule: str = "",
+        field: str = "",
+        line: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.rule = rule
         self.field = field
+        self.line = line
+
+
+class RuleErrors(RuleError):
+    """Every problem found in a rule directory, in file order; the message has one per line.
+
+    Its `path`, `rule`, `field` and `line` are those of the first problem, so code that
+    handles one `RuleError` keeps working.
+    """
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        first = errors[0]
+        super().__init__(
+            "\n".join(str(e) for e in errors),
+            path=first.path, rule=first.rule, field=first.field, line=first.line,
+        )  # fmt: skip
+        self.errors = tuple(errors)
 
 
 class SourceError(DetectorError):

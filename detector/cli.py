@@ -101,6 +101,10 @@ def simulate(
     to_file: Annotated[
         Path | None, typer.Option(help="Write traffic as JSONL instead of serving")
     ] = None,
+    mispriced_out: Annotated[
+        Path | None,
+        typer.Option(help="Write the calls billed wrong on purpose (chaos.cost_mismatch_rate)"),
+    ] = None,
     shape: Annotated[str, typer.Option(help="Response shape: a or b")] = "a",
     auth_id: Annotated[
         str | None, typer.Option(help="Accepted X-Auth-ID (default $CDR_DETECTOR_AUTH_ID)")
@@ -123,6 +127,7 @@ def simulate(
             scenario=scenario,
             labels_out=labels_out,
             to_file=to_file,
+            mispriced_out=mispriced_out,
             shape=shape,
             auth_id=auth_id,
             auth_token=auth_token,

@@ -19,6 +19,7 @@ from detector.simulate import (
 )
 from detector.simulate.options import DEFAULT_START
 from detector.simulate.scenario import parse_span
+from detector.simulate.traffic import write_mispriced_jsonl
 
 
 def options_from_cli(
@@ -66,15 +67,18 @@ def main(
     listen: str,
     to_file: Path | None,
     labels_out: Path | None,
+    mispriced_out: Path | None = None,
     **options: object,
 ) -> None:
     """Serve the fake API on `listen`, or write the traffic to `to_file` and exit."""
     opts = options_from_cli(**options)  # type: ignore[arg-type]
     if to_file is None:
         host, _, port = listen.rpartition(":")
-        serve_forever(opts, host or "127.0.0.1", int(port), labels_out)
+        serve_forever(opts, host or "127.0.0.1", int(port), labels_out, mispriced_out)
         return
     traffic = generate(opts)
     write_rows_jsonl(traffic, to_file)
     if labels_out is not None:
         write_labels_jsonl(traffic.labels, labels_out)
+    if mispriced_out is not None:
+        write_mispriced_jsonl(traffic.mispriced, mispriced_out)

@@ -16,6 +16,29 @@ def public(row: Row) -> Row:
     return {k: v for k, v in row.items() if k != HIDDEN_FIELD}
 
 
+SIP_BY_CAUSE = {
+    "NORMAL_CLEARING": 200, "NO_ANSWER": 480, "USER_BUSY": 486, "ORIGINATOR_CANCEL": 487,
+    "CALL_REJECTED": 603, "INVALID_NUMBER_FORMAT": 484, "UNALLOCATED_NUMBER": 404,
+    "SWITCH_CONGESTION": 503, "NORMAL_TEMPORARY_FAILURE": 503,
+}  # fmt: skip
+"""The SIP final response a switch sends for each simulated hangup cause."""
+
+
+def detail(row: Row) -> Row:
+    """`GET /accounts/{id}/cdrs/{uuid}`: the list row plus the single-call fields (SIP response
+    code, who hung up, trunk name, caller id), as the API page shows them."""
+    out = public(row)
+    cause = str(row.get("hangup_cause", ""))
+    answered = str(row.get("status")) == "answered"
+    out.setdefault("sip_response_code", SIP_BY_CAUSE.get(cause, 500))
+    out.setdefault(
+        "hangup_initiator", "caller" if answered or cause == "ORIGINATOR_CANCEL" else "callee"
+    )
+    out.setdefault("trunk_name", f"Sim trunk {str(row.get('trunk_id', '')).rsplit('_', 1)[-1]}")
+    out.setdefault("caller_id", row.get("from_number") or row.get("caller_id_number"))
+    return out
+
+
 def cdr_page(
     shape: str, rows: list[Row], *, page: int, per_page: int, total: int, account: str | None
 ) -> dict[str, object]:

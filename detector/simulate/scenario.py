@@ -73,6 +73,8 @@ class Chaos:
     late_fraction: float = 0.0
     clock_skew_s: float = 0.0
     sort: str = "newest"
+    cost_mismatch_rate: float = 0.0
+    """Share of calls billed wrong on purpose, labelled (see `detector.simulate.mispricing`)."""
 
 
 @dataclass(frozen=True)
@@ -212,10 +214,9 @@ def _chaos(data: Any, where: str) -> Chaos:
     sort = data.get("sort", "newest")
     if sort not in SORTS:
         raise ConfigError(f"{where}.sort: expected one of {', '.join(SORTS)}, got {sort!r}")
-    rates = {
-        k: _rate(data.get(k, 0.0), f"{where}.{k}")
-        for k in ("malformed_rate", "truncated_rate", "duplicate_rate", "late_fraction")
-    }
+    names = ("malformed_rate", "truncated_rate", "duplicate_rate", "late_fraction",
+             "cost_mismatch_rate")  # fmt: skip
+    rates = {k: _rate(data.get(k, 0.0), f"{where}.{k}") for k in names}
     return Chaos(
         error_rates=errors,
         rate_limit_bursts=_bursts(data.get("rate_limit_bursts"), f"{where}.rate_limit_bursts"),

@@ -22,7 +22,7 @@ from detector.simulate.clock import SimClock
 from detector.simulate.feed import Feed
 from detector.simulate.filters import BadRequest, paging, parse_query
 from detector.simulate.options import SimOptions
-from detector.simulate.traffic import Traffic, generate, write_labels_jsonl
+from detector.simulate.traffic import Traffic, generate, write_labels_jsonl, write_mispriced_jsonl
 
 PREFIX = "/api/v1/partner"
 _ACCOUNT_CDRS = re.compile(rf"^{PREFIX}/accounts/([^/]+)/cdrs(?:/([^/]+))?$")
@@ -168,9 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
         if row is None:
             self._error(404, "NOT_FOUND", "no such call")
         elif self.sim.options.shape == "a":
-            self._send(200, responses.public(row))
+            self._send(200, responses.detail(row))
         else:
-            self._send(200, {"success": True, "data": responses.public(row)})
+            self._send(200, {"success": True, "data": responses.detail(row)})
 
     def _fault(self, fault: Fault) -> None:
         """Answer with an injected error."""
@@ -220,11 +220,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def serve_forever(options: SimOptions, host: str, port: int, labels_out: Path | None) -> None:
+def serve_forever(
+    options: SimOptions,
+    host: str,
+    port: int,
+    labels_out: Path | None,
+    mispriced_out: Path | None = None,
+) -> None:
     """Generate traffic, write labels, serve until Ctrl-C or SIGTERM, then stop cleanly."""
     traffic = generate(options)
     if labels_out is not None:
         write_labels_jsonl(traffic.labels, labels_out)
+    if mispriced_out is not None:
+        write_mispriced_jsonl(traffic.mispriced, mispriced_out)
     server = SimulatorServer(traffic, options)
     bound_host, bound_port = server.start(host, port)
     sys.stderr.write(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from detector.simulate.background import generate_background
 from detector.simulate.incidents import Label, inject
+from detector.simulate.mispricing import Mispriced, misprice
 from detector.simulate.options import SimOptions
 from detector.simulate.profile import Account, make_accounts
 from detector.simulate.scenario import Chaos, builtin_scenario
@@ -25,6 +26,7 @@ class Traffic:
 
     `rows[i]` carries `available_at` (ISO) and `available[i]` / `starts[i]` (epoch seconds) say
     when it shows up in the feed and when the call started; the server strips `available_at`.
+    `mispriced` lists the calls billed wrong on purpose (`chaos.cost_mismatch_rate`).
     """
 
     rows: list[Row]
@@ -33,6 +35,7 @@ class Traffic:
     labels: list[Label]
     accounts: list[Account]
     chaos: Chaos
+    mispriced: list[Mispriced] = field(default_factory=list)
 
     @property
     def final_at(self) -> datetime:
@@ -51,6 +54,9 @@ def generate(options: SimOptions) -> Traffic:
     calls, labels = inject(options.seed, scenario, accounts, span, calls)
     row_rng = np.random.default_rng([options.seed, 2])
     rows, available = build_rows(row_rng, calls, accounts, options.shape, scenario.chaos)
+    mispriced = misprice(
+        np.random.default_rng([options.seed, 11]), rows, calls, scenario.chaos.cost_mismatch_rate
+    )
     starts = calls.start.tolist()
     for i, when in _duplicates(row_rng, available.tolist(), scenario.chaos.duplicate_rate):
         copy = dict(rows[i])
@@ -66,6 +72,7 @@ def generate(options: SimOptions) -> Traffic:
         labels=sorted(labels, key=lambda lab: (lab.start, lab.account)),
         accounts=accounts,
         chaos=scenario.chaos,
+        mispriced=mispriced,
     )
 
 
@@ -84,6 +91,13 @@ def write_rows_jsonl(traffic: Traffic, path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for row in traffic.rows:
             out.write(json.dumps(row, separators=(",", ":")) + "\n")
+
+
+def write_mispriced_jsonl(mispriced: list[Mispriced], path: Path) -> None:
+    """The mispriced calls, one `{"call_id","account","kind","billed","expected"}` a line."""
+    with path.open("w", encoding="utf-8") as out:
+        for item in mispriced:
+            out.write(json.dumps(item.to_json()) + "\n")
 
 
 def write_labels_jsonl(labels: list[Label], path: Path) -> None:

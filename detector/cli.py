@@ -244,3 +244,12 @@ def state_inspect(
     else:
         for key, value in info.items():
             typer.echo(f"{key:18} {value}")
+
+
+def _register_investigation() -> None:
+    from detector.investigate.commands import register
+
+    register(app)
+
+
+_register_investigation()

@@ -11,6 +11,8 @@ edge that meets them, so callers only ever catch our own types::
     │   ├── AuthError            401/403: stop, the credentials or permissions are wrong
     │   ├── RetryableSourceError 429/5xx/timeouts/malformed pages: retry later (retry_after)
     │   └── PermanentSourceError 4xx other than the above: a request we should not repeat
+    │       └── NotFoundError    404: no such account or call
+    ├── NoDataError              a query matched no calls (an empty range or filters)
     ├── StateError               the SQLite state file: unreadable, newer schema, locked
     └── DeliveryError            a notifier
         ├── RetryableDelivery    try again later (retry_after seconds if the receiver said)
@@ -90,6 +92,17 @@ class PermanentSourceError(SourceError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class NotFoundError(PermanentSourceError):
+    """The API answered 404: the account or the call does not exist (for these credentials)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=404)
+
+
+class NoDataError(DetectorError):
+    """A query matched no calls; the message names the range and the filters."""
 
 
 class StateError(DetectorError):

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
-from detector.errors import AuthError, PermanentSourceError, RetryableSourceError
+from detector.errors import AuthError, NotFoundError, PermanentSourceError, RetryableSourceError
 from detector.source.backoff import full_jitter, retry_after_s
 from detector.source.ratelimit import TokenBucket
 
@@ -87,7 +87,8 @@ class _Retry(Exception):
 
 
 class CdrApi:
-    """Synchronous client for the partner API: `/cdrs`, `/accounts/{id}/cdrs`, `/accounts`."""
+    """Synchronous client for the partner API: `/cdrs`, `/accounts/{id}/cdrs` (and one call
+    by id), `/accounts`."""
 
     def __init__(
         self,
@@ -139,14 +140,26 @@ class CdrApi:
         body = self._get(path, params)
         return _page(body, params)
 
+    def get_cdr(self, account: str, call_id: str) -> dict[str, Any]:
+        """The full record of one call (`/accounts/{id}/cdrs/{uuid}`), either shape's body.
+
+        Shape A answers the row itself, shape B wraps it as `{"success", "data": {...}}`.
+        """
+        path = f"accounts/{quote(account, safe='')}/cdrs/{quote(call_id, safe='')}"
+        body = self._get(path, {}, key=None)
+        data = body.get("data")
+        return data if isinstance(data, dict) else body
+
     def list_accounts(self, page: int = 1, per_page: int = 100) -> list[dict[str, Any]]:
         """One page of the partner's customer accounts (each has `auth_id`, `timezone`, ...)."""
         body = self._get("accounts", {"page": page, "per_page": per_page}, key="accounts")
         rows = body.get("accounts", body.get("data"))
         return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
-    def _get(self, path: str, params: Mapping[str, str | int], key: str = "data") -> dict[str, Any]:
-        """GET with retries; returns the decoded JSON object."""
+    def _get(
+        self, path: str, params: Mapping[str, str | int], key: str | None = "data"
+    ) -> dict[str, Any]:
+        """GET with retries; returns the decoded JSON object (with a `key` list unless None)."""
         attempt = 0
         while True:
             try:
@@ -167,7 +180,9 @@ class CdrApi:
                 self._sleep(wait)
                 attempt += 1
 
-    def _attempt(self, path: str, params: Mapping[str, str | int], key: str) -> dict[str, Any]:
+    def _attempt(
+        self, path: str, params: Mapping[str, str | int], key: str | None
+    ) -> dict[str, Any]:
         """One HTTP attempt: a decoded body, or `_Retry`/`AuthError`/`PermanentSourceError`."""
         with self._lock:
             self.stats.waited_s += self._bucket.acquire()
@@ -184,9 +199,10 @@ class CdrApi:
             raise PermanentSourceError(f"invalid API URL: {exc}", status=0) from None
         body = _decode(content)
         if response.status_code == 200:
-            if not isinstance(body, dict) or not isinstance(body.get(key), list):
+            if not isinstance(body, dict) or (key and not isinstance(body.get(key), list)):
                 self._count("malformed")
-                raise _Retry("malformed", f"HTTP 200 with a malformed body (no '{key}' list)")
+                what = f"no '{key}' list" if key else "not a JSON object"
+                raise _Retry("malformed", f"HTTP 200 with a malformed body ({what})")
             self._count("200")
             return body
         self._count(str(response.status_code))
@@ -213,6 +229,8 @@ class CdrApi:
             hint = retry_after_s(response.headers, body, self._clock())
             reason = "rate_limited" if status == 429 else "server_error"
             return _Retry(reason, f"HTTP {status}{ref}", hint)
+        if status == 404:
+            return NotFoundError(f"the partner API answered HTTP 404 for {response.url.path}{ref}")
         return PermanentSourceError(f"the partner API answered HTTP {status}{ref}", status=status)
 
     def _count(self, outcome: str) -> None:

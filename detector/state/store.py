@@ -183,6 +183,25 @@ class StateStore:
         rows = self.conn.execute("SELECT body FROM alerts ORDER BY at DESC LIMIT ?", (limit,))
         return [json.loads(r[0]) for r in rows]
 
+    def alerts(
+        self, account: str | None = None, mentioning: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Recorded alert notifications, oldest first: of one account, or whose body mentions
+        `mentioning` as a JSON string (a call id in the evidence), or both."""
+        where, args = [], []
+        if account is not None:
+            where.append("json_extract(body, '$.account') = ?")
+            args.append(account)
+        if mentioning is not None:
+            where.append("instr(body, ?) > 0")
+            args.append(json.dumps(mentioning))
+        sql = "SELECT body FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY at DESC LIMIT ?"
+        rows = self.conn.execute(sql, (*args, limit)).fetchall()
+        return [json.loads(r[0]) for r in reversed(rows)]
+
     def inspect(self) -> dict[str, Any]:
         """A summary for `cdr-detector state inspect`."""
         count = self.conn.execute

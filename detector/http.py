@@ -1,111 +1,227 @@
-"""The daemon's HTTP endpoint: /metrics, /healthz, /readyz and a small JSON status API.
+"""The daemon's HTTP endpoint: /metrics, /healthz, /readyz and an optional JSON API.
 
-Stdlib `ThreadingHTTPServer` on a background thread; nothing here knows about the core. The
-service hands in its `Metrics` and two callables: `status()` for `/api/status` and `ready()`
-for `/readyz` (e.g. ``(False, "rule reload failed: rules/x.yaml: ...")``).
+Served by **waitress** (a maintained pure-Python WSGI server) on a background thread, with
+prometheus-client's own WSGI app answering `/metrics` (content negotiation, gzip). Waitress
+reads every connection from one event loop and runs requests on a fixed pool of `threads`, so
+a flood queues instead of spawning a thread per connection; `max_connections` caps open
+connections (beyond it new ones wait in the listen backlog), idle connections close after
+`request_timeout_s`, and so does a connection that has not delivered a complete request within
+`request_timeout_s` of its first byte (waitress alone resets its idle timer on every byte, so
+a slowloris client trickling a header could hold a connection forever). Every request is
+logged at debug level and every failure as one structured line; no traceback reaches stderr.
 
     GET /metrics     Prometheus text (or OpenMetrics when the scraper asks for it)
-    GET /healthz     200 "ok" while the process serves requests
+    GET /healthz     200 "ok" while the poll loop completes cycles, else 503 and why
     GET /readyz      200 or 503, JSON {"ready": bool, "detail": str}
-    GET /api/status  200 JSON from status()
+    GET /api/status  JSON from status(): only when the API is enabled, and then with
+                     `Authorization: Bearer <token>` whenever a token is configured (one must
+                     be when the endpoint listens beyond loopback: see `config.MetricsSettings`)
+
+The service hands in its `Metrics` and callables; nothing here knows about the core.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
-import logging
 import threading
-from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client.exposition import choose_encoder
+import structlog
+from prometheus_client import make_wsgi_app
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
 
 from detector.metrics import Metrics
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(component="http")
 
 StatusFn = Callable[[], Mapping[str, Any]]
-ReadyFn = Callable[[], tuple[bool, str]]
+CheckFn = Callable[[], tuple[bool, str]]
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
 
 
-class _Server(ThreadingHTTPServer):
-    """A threading server that carries the callables its handlers answer from."""
+def _always_live() -> tuple[bool, str]:
+    return True, "ok"
 
-    daemon_threads = True
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """How much the endpoint accepts.
+
+    threads: requests served at once (the rest queue).
+    max_connections: connections open at once (more wait in the backlog).
+    request_timeout_s: a connection idle this long, or this slow to send a whole request, closes.
+    """
+
+    threads: int = 4
+    max_connections: int = 100
+    request_timeout_s: float = 10.0
+
+
+class HttpApp:
+    """The WSGI application: routes, bearer-token check, JSON answers, structured logs."""
 
     def __init__(
-        self, address: tuple[str, int], metrics: Metrics, status: StatusFn, ready: ReadyFn
-    ):
-        super().__init__(address, _Handler)
+        self,
+        metrics: Metrics,
+        status: StatusFn,
+        ready: CheckFn,
+        live: CheckFn = _always_live,
+        *,
+        api: bool = False,
+        token: str | None = None,
+    ) -> None:
         self.metrics = metrics
-        self.status = status
-        self.ready = ready
+        self.metrics_app = make_wsgi_app(metrics.registry)
+        self.status, self.ready, self.live = status, ready, live
+        self.api, self.token = api, token
 
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        began = time.monotonic()
+        path = environ.get("PATH_INFO", "")
+        status_line = ["000"]
 
-class _Handler(BaseHTTPRequestHandler):
-    """Routes GET requests to the four endpoints."""
+        def recording(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            status_line[0] = status.split(" ", 1)[0]
+            return start_response(status, headers, *exc)
 
-    server: _Server
-    server_version = "cdr-detector"
-
-    def do_GET(self) -> None:
-        """Answer one GET request."""
-        path = self.path.split("?", 1)[0]
-        routes: dict[str, Callable[[], None]] = {
-            "/metrics": self._metrics,
-            "/healthz": self._healthz,
-            "/readyz": self._readyz,
-            "/api/status": self._status,
-        }
-        route = routes.get(path)
-        if route is None:
-            self._send(404, "text/plain; charset=utf-8", b"not found\n")
-            return
         try:
-            route()
-        except Exception:  # a failing status callback must not kill the server thread
-            log.exception("http handler failed", extra={"path": path})
-            self._json(500, {"error": "internal error"})
+            body = self._route(environ, path, recording)
+        except Exception:  # a failing callback must not kill the server thread
+            log.exception("http handler failed", path=path)
+            body = _json(recording, 500, {"error": "internal error"})
+        log.debug(
+            "http request", method=environ.get("REQUEST_METHOD"), path=path,
+            status=status_line[0], ms=round((time.monotonic() - began) * 1000, 1),
+            client=environ.get("REMOTE_ADDR"),
+        )  # fmt: skip
+        return body
 
-    def _metrics(self) -> None:
-        encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-        self._send(200, content_type, encoder(self.server.metrics.registry))
+    def _route(self, environ: Environ, path: str, start: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in {"GET", "HEAD"}:
+            return _json(start, 405, {"error": "only GET is served here"})
+        if path == "/metrics":
+            return self.metrics_app(environ, start)  # type: ignore[no-any-return]
+        if path == "/healthz":
+            ok, detail = self.live()
+            return _text(start, 200 if ok else 503, "ok\n" if ok else detail + "\n")
+        if path == "/readyz":
+            ok, detail = self.ready()
+            return _json(start, 200 if ok else 503, {"ready": ok, "detail": detail})
+        if path.startswith("/api/"):
+            return self._api(environ, path, start)
+        return _json(start, 404, {"error": f"no route {path[:100]}"})
 
-    def _healthz(self) -> None:
-        self._send(200, "text/plain; charset=utf-8", b"ok\n")
+    def _api(self, environ: Environ, path: str, start: StartResponse) -> Iterable[bytes]:
+        if not self.api:
+            return _json(start, 404, {"error": "the JSON API is off; set metrics.status_api: true"})
+        if self.token is not None and not _bearer_ok(environ, self.token):
+            return _json(
+                start, 401, {"error": "missing or wrong bearer token"},
+                [("WWW-Authenticate", 'Bearer realm="cdr-detector"')],
+            )  # fmt: skip
+        if path == "/api/status":
+            return _json(start, 200, dict(self.status()))
+        return _json(start, 404, {"error": f"no route {path[:100]}"})
 
-    def _readyz(self) -> None:
-        ok, detail = self.server.ready()
-        self._json(200 if ok else 503, {"ready": ok, "detail": detail})
 
-    def _status(self) -> None:
-        self._json(200, dict(self.server.status()))
+def _bearer_ok(environ: Environ, token: str) -> bool:
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
 
-    def _json(self, code: int, body: Mapping[str, Any]) -> None:
-        data = json.dumps(body, default=str, sort_keys=True).encode()
-        self._send(code, "application/json", data)
 
-    def _send(self, code: int, content_type: str, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+def _json(
+    start: StartResponse,
+    code: int,
+    body: Mapping[str, Any],
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    data = json.dumps(body, default=str, sort_keys=True).encode()
+    return _send(start, code, "application/json", data, headers)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Send access lines to debug logging instead of stderr."""
-        log.debug(format, *args)
+
+def _text(start: StartResponse, code: int, text: str) -> list[bytes]:
+    return _send(start, code, "text/plain; charset=utf-8", text.encode())
+
+
+_REASONS = {
+    200: "OK", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+    500: "Internal Server Error", 503: "Service Unavailable",
+}  # fmt: skip
+
+
+def _send(
+    start: StartResponse,
+    code: int,
+    content_type: str,
+    data: bytes,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    start(
+        f"{code} {_REASONS.get(code, 'Status')}",
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+            *(headers or []),
+        ],
+    )
+    return [data]
+
+
+class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]
+    """A waitress channel that remembers when its partial request started arriving."""
+
+    partial: object | None = None
+    partial_since: float = 0.0
+
+    def received(self, data: bytes) -> bool:
+        """Parse `data` (waitress), then note whether a request is still incomplete."""
+        result = bool(super().received(data))
+        request = self.request
+        if request is None:
+            self.partial = None
+        elif request is not self.partial:
+            self.partial, self.partial_since = request, time.time()
+        return result
+
+
+class _Server(TcpWSGIServer):  # type: ignore[misc]
+    """Waitress's TCP server, also closing connections too slow to send a whole request."""
+
+    channel_class = _DeadlineChannel
+
+    def maintenance(self, now: float) -> None:
+        """Close idle channels (waitress) and channels slower than the request deadline."""
+        super().maintenance(now)
+        cutoff = now - self.adj.channel_timeout
+        for channel in list(self.active_channels.values()):
+            if channel.partial is not None and channel.partial_since < cutoff:
+                channel.will_close = True
 
 
 class HttpServer:
-    """Serves metrics, health, readiness and status on a background thread."""
+    """Serves metrics, health, readiness and the API on a background thread."""
 
-    def __init__(self, metrics: Metrics, status: StatusFn, ready: ReadyFn) -> None:
-        self.metrics = metrics
-        self.status = status
-        self.ready = ready
+    def __init__(
+        self,
+        metrics: Metrics,
+        status: StatusFn,
+        ready: CheckFn,
+        live: CheckFn = _always_live,
+        *,
+        api: bool = False,
+        token: str | None = None,
+        limits: HttpLimits = HttpLimits(),
+    ) -> None:
+        self.app = HttpApp(metrics, status, ready, live, api=api, token=token)
+        self.limits = limits
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -113,16 +229,18 @@ class HttpServer:
         """Bind and start serving; port 0 picks a free port. Returns the bound address."""
         if self._server is not None:
             raise RuntimeError("HttpServer already started")
-        self._server = _Server((host, port), self.metrics, self.status, self.ready)
+        timeout = self.limits.request_timeout_s
+        self._server = _Server(
+            self.app, host=host, port=port, threads=self.limits.threads,
+            connection_limit=self.limits.max_connections, channel_timeout=timeout,
+            cleanup_interval=max(min(timeout / 4, 30.0), 0.25), asyncore_use_poll=True,
+            ident="cdr-detector", expose_tracebacks=False, log_socket_errors=False,
+        )  # fmt: skip
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="cdr-detector-http",
-            daemon=True,
+            target=self._server.run, name="cdr-detector-http", daemon=True
         )
         self._thread.start()
-        bound_host, bound_port = self._server.server_address[:2]
-        return str(bound_host), int(bound_port)
+        return str(self._server.effective_host), int(self._server.effective_port)
 
     def stop(self) -> None:
         """Stop serving and close the socket; safe to call twice."""
@@ -130,7 +248,13 @@ class HttpServer:
         self._server, self._thread = None, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
+        server.task_dispatcher.shutdown(timeout=5)
+        server.trigger.pull_trigger(lambda: _close_all(server))
         if thread is not None:
-            thread.join()
+            thread.join(timeout=10)
+
+
+def _close_all(server: _Server) -> None:
+    """Close every socket of the server's map (run on its own loop thread)."""
+    for dispatcher in list(server._map.values()):  # waitress keeps its map here
+        dispatcher.close()

@@ -6,7 +6,8 @@ the backtest and the daemon all assemble the same pieces the same way.
 
 from __future__ import annotations
 
-import time
+import ipaddress
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,27 @@ from typing import Any
 import yaml
 
 from detector import logs
-from detector.alerting.dispatch import Dispatcher
+from detector.alerting.delivery import Delivery, Pacing
 from detector.alerting.notifiers import Notifier
 from detector.alerting.notifiers.alertmanager import AlertmanagerNotifier
 from detector.alerting.notifiers.console import ConsoleNotifier
 from detector.alerting.notifiers.email import EmailNotifier
 from detector.alerting.notifiers.slack import SlackNotifier
+from detector.alerting.notifiers.unusable import UnusableNotifier, url_problem
 from detector.alerting.notifiers.webhook import WebhookNotifier
 from detector.alerting.policy import AlertPolicy
-from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
-from detector.http import HttpServer
+from detector.config import (
+    ModelSettings,
+    Secret,
+    Settings,
+    credentials,
+    load_settings,
+    read_secret,
+)
+from detector.errors import ConfigError
+from detector.health import HealthPolicy
+from detector.housekeeping import Retention
+from detector.http import HttpLimits, HttpServer
 from detector.metrics import Metrics
 from detector.models.scorer import AnomalyModel, ModelConfig
 from detector.pipeline import Detector
@@ -86,13 +98,17 @@ def build_detector(
 
 
 def build_notifiers(settings: Settings, log: Any) -> dict[str, Notifier]:
-    """Console always; Slack, email, webhook and Alertmanager when configured."""
+    """Console always; Slack, email, webhook and Alertmanager when configured.
+
+    A receiver whose URL cannot work is kept as an `UnusableNotifier` (logged now; its
+    notifications are dead-lettered) so the others keep working.
+    """
     out: dict[str, Notifier] = {"console": ConsoleNotifier(log=log)}
     slack = read_secret(
         settings.slack.webhook_url_env, settings.slack.webhook_url_file, "slack webhook"
     )
     if slack is not None:
-        out["slack"] = SlackNotifier(slack)
+        out["slack"] = _checked("slack", slack, SlackNotifier, log)
     email = settings.email
     if email.host and email.to:
         password = read_secret(email.password_env, email.password_file, "smtp password")
@@ -103,10 +119,35 @@ def build_notifiers(settings: Settings, log: Any) -> dict[str, Notifier]:
     hook = read_secret(settings.webhook.url_env, settings.webhook.url_file, "webhook url")
     if hook is not None:
         secret = read_secret(settings.webhook.secret_env, None, "webhook secret")
-        out["webhook"] = WebhookNotifier(hook, secret=secret)
+        out["webhook"] = _checked(
+            "webhook", hook, lambda url: WebhookNotifier(url, secret=secret), log
+        )
     if settings.alertmanager.url:
-        out["alertmanager"] = AlertmanagerNotifier(settings.alertmanager.url)
+        url = Secret(settings.alertmanager.url)
+        out["alertmanager"] = _checked("alertmanager", url, AlertmanagerNotifier, log)
     return out
+
+
+def _checked(name: str, url: Secret, make: Callable[[Any], Notifier], log: Any) -> Notifier:
+    """`make(url)`, or an `UnusableNotifier` (logged) when the URL cannot work."""
+    problem = url_problem(url.reveal())
+    if problem is None:
+        return make(url.reveal())
+    reason = f"its URL is {problem}; fix the setting and restart"
+    log.error("receiver disabled; its notifications will be dead-lettered", receiver=name,
+              reason=reason)  # fmt: skip
+    return UnusableNotifier(name, reason)
+
+
+def build_delivery(settings: Settings, store: StateStore, metrics: Metrics, log: Any,
+                   notifiers: dict[str, Notifier]) -> Delivery:  # fmt: skip
+    """The delivery task: a paced courier per receiver, on its own outbox connection."""
+    d = settings.delivery
+    pacing = Pacing(rate_per_s=d.rate_per_s, burst=d.burst, max_pending=d.max_pending)
+    return Delivery(
+        store.outbox(), notifiers, dict.fromkeys(notifiers, pacing),
+        record=metrics.notification, gauge=metrics.outbox_pending, log=log,
+    )  # fmt: skip
 
 
 def build_api(settings: Settings, metrics: Metrics) -> CdrApi:
@@ -161,18 +202,26 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         settings.rules.dir, settings.model, snapshot, settings.allowed_lateness_s
     )
     notifiers = build_notifiers(settings, log)
+    health, keep = settings.health, settings.state.retention
+
+    def rebuild(last: Snapshot) -> Detector:
+        return build_detector(settings.rules.dir, settings.model, last, settings.allowed_lateness_s)
+
     service = Service(
         poller=build_feed(settings, api),
         detector=detector,
         model=detector.model,
         store=store,
-        dispatcher=Dispatcher(lambda: store.conn, notifiers, time.time, log=log),
+        delivery=build_delivery(settings, store, metrics, log, notifiers),
         metrics=metrics,
         receivers=sorted(notifiers),
         rules_dir=settings.rules.dir,
         interval_s=settings.poll.interval_s,
         seen_ttl=timedelta(seconds=settings.poll.seen_ttl_s),
         log=log,
+        health=HealthPolicy(health.max_failed_cycles, health.max_event_lag_s, health.stall_s),
+        retention=Retention(keep.sent_notifications_s, keep.resolved_alerts_s),
+        rebuild=rebuild,
     )
     service.cursor = snapshot.cursor
     metrics.rules_loaded(len(detector.engine.timings()))
@@ -181,7 +230,42 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
 
 def _listen(addr: str) -> tuple[str, int]:
     host, _, port = addr.rpartition(":")
-    return host or "127.0.0.1", int(port)
+    try:
+        return host.strip("[]") or "127.0.0.1", int(port)
+    except ValueError:
+        raise ConfigError(f"metrics.listen: {addr!r} is not HOST:PORT") from None
+
+
+def loopback(host: str) -> bool:
+    """True when `host` is reachable from this machine only.
+
+    >>> loopback("127.0.0.1"), loopback("localhost"), loopback("0.0.0.0"), loopback("::1")
+    (True, True, False, True)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_http(settings: Settings, metrics: Metrics, service: Service) -> HttpServer:
+    """The HTTP endpoint; refuses an open JSON API beyond loopback (a `ConfigError`)."""
+    m = settings.metrics
+    token = read_secret(m.api_token_env, m.api_token_file, "api token")
+    host, _ = _listen(m.listen)
+    if m.status_api and token is None and not loopback(host):
+        raise ConfigError(
+            f"metrics.status_api is on and metrics.listen ({m.listen}) is beyond loopback: set "
+            f"a bearer token in {m.api_token_env} (or metrics.api_token_file), or listen on "
+            "127.0.0.1"
+        )
+    return HttpServer(
+        metrics, service.status, service.ready, service.live,
+        api=m.status_api, token=token.reveal() if token else None,
+        limits=HttpLimits(m.threads, m.max_connections, m.request_timeout_s),
+    )  # fmt: skip
 
 
 def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
@@ -191,8 +275,17 @@ def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
     log = logs.get("service")
     metrics = Metrics(account_cap=settings.metrics.account_cap)
     service = build_service(settings, metrics, log)
-    http = HttpServer(metrics, service.status, service.ready)
-    host, port = http.start(*_listen(settings.metrics.listen))
+    try:
+        http = build_http(settings, metrics, service)
+        host, port = http.start(*_listen(settings.metrics.listen))
+    except OSError as exc:
+        service.store.close()
+        raise ConfigError(
+            f"metrics.listen {settings.metrics.listen}: cannot listen ({exc.strerror})"
+        ) from None
+    except ConfigError:
+        service.store.close()
+        raise
     log.info("metrics listening", url=f"http://{host}:{port}/metrics")
     service.install_signals()
     try:

@@ -1,7 +1,10 @@
 """The `cdr-detector` command: run · demo · simulate · backtest · backfill · rules · state.
 
-Every command translates our own errors into a one-line message and a non-zero exit code;
-tracebacks are for bugs only.
+Every command translates our own errors into a one-line message and an exit code; tracebacks
+are for bugs only. Exit codes: 0 done (or stopped by SIGTERM/SIGINT); 1 a failure that may pass
+(retry later: a full disk at start, a bug); 2 a mistake to fix before starting again (settings,
+rules, credentials refused by the API, a damaged or unusable state file) — supervisors must
+not restart on 2 (`RestartPreventExitStatus=2` in the systemd unit).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from detector.errors import AuthError, ConfigError, DetectorError, RuleError
+from detector.errors import DetectorError, exit_code
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 rules_app = typer.Typer(no_args_is_help=True, help="Validate and test rule sets.")
@@ -31,15 +35,9 @@ def _guard(fn: Callable[[], T]) -> T:
     """Run `fn`, turning our errors into a clear message and exit code."""
     try:
         return fn()
-    except AuthError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    except (ConfigError, RuleError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
     except DetectorError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(exit_code(exc)) from exc
 
 
 @app.command()

@@ -108,10 +108,20 @@ class PollSettings(_Section):
     trunk_accounts: dict[str, str] = Field(default_factory=dict)
 
 
+class RetentionSettings(_Section):
+    """How long finished rows stay in the state file (see `detector.housekeeping`)."""
+
+    sent_notifications_s: float = Field(7 * 86400.0, gt=0)
+    """Sent notifications, counted from when they were sent (dead letters are kept)."""
+    resolved_alerts_s: float = Field(30 * 86400.0, gt=0)
+    """Alert episodes, counted from their resolution in event time (firing ones are kept)."""
+
+
 class StateSettings(_Section):
-    """Where the SQLite state file lives."""
+    """Where the SQLite state file lives, and what it keeps."""
 
     path: Path = Path("state.sqlite")
+    retention: RetentionSettings = RetentionSettings()
 
 
 class RulesSettings(_Section):
@@ -130,10 +140,39 @@ class ModelSettings(_Section):
 
 
 class MetricsSettings(_Section):
-    """The HTTP endpoint serving /metrics, /healthz, /readyz and /api/status."""
+    """The HTTP endpoint serving /metrics, /healthz, /readyz and the JSON API (`detector.http`).
+
+    The JSON API (`/api/…`: recent alerts with accounts, dead letters) is off unless
+    `status_api` is true; beyond loopback it then needs a bearer token (`api_token_env` or
+    `api_token_file`), and the daemon refuses to start without one.
+    """
 
     listen: str = "127.0.0.1:9108"
     account_cap: int = Field(200, ge=0)
+    status_api: bool = False
+    api_token_env: str | None = "CDR_DETECTOR_API_TOKEN"  # noqa: S105 - a variable name
+    api_token_file: Path | None = None
+    threads: int = Field(4, ge=1)
+    max_connections: int = Field(100, ge=1)
+    request_timeout_s: float = Field(10.0, gt=0)
+
+
+class HealthSettings(_Section):
+    """When /readyz and /healthz fail (see `detector.health`)."""
+
+    max_failed_cycles: int = Field(3, ge=1)
+    max_event_lag_s: float = Field(0.0, ge=0)
+    """0: off. Else /readyz fails when the newest CDR started longer ago than this."""
+    stall_s: float = Field(600.0, gt=0)
+
+
+class DeliverySettings(_Section):
+    """How each receiver is paced and how much may wait for it (see `alerting.delivery`)."""
+
+    rate_per_s: float = Field(1.0, gt=0)
+    burst: int = Field(5, ge=1)
+    max_pending: int = Field(10_000, ge=1)
+    shutdown_grace_s: float = Field(5.0, ge=0)
 
 
 class SlackSettings(_Section):
@@ -191,6 +230,8 @@ class Settings(_Section):
     webhook: WebhookSettings = WebhookSettings()
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()
     log: LogSettings = LogSettings()
+    health: HealthSettings = HealthSettings()
+    delivery: DeliverySettings = DeliverySettings()
     allowed_lateness_s: float = Field(600.0, ge=0)
 
 

@@ -13,13 +13,23 @@ edge that meets them, so callers only ever catch our own types::
     │   └── PermanentSourceError 4xx other than the above: a request we should not repeat
     │       └── NotFoundError    404: no such account or call
     ├── NoDataError              a query matched no calls (an empty range or filters)
-    ├── StateError               the SQLite state file: unreadable, newer schema, locked
+    ├── StateError               the SQLite state file: unreadable, corrupt, newer schema, full
     └── DeliveryError            a notifier
         ├── RetryableDelivery    try again later (retry_after seconds if the receiver said)
         └── PermanentDelivery    the receiver refuses this message for good
+
+Exit codes (`exit_code`): 2 means "fix the configuration, do not restart" (bad settings or
+rules, refused credentials, a state file an operator must repair); 1 means "try again" (a
+transient failure at start, such as a full disk). The systemd unit sets
+`RestartPreventExitStatus=2` so it never restarts into the same mistake.
 """
 
 from __future__ import annotations
+
+EXIT_RETRY = 1
+"""Exit code for failures that may pass: a supervisor should restart the daemon later."""
+EXIT_CONFIG = 2
+"""Exit code for failures an operator must fix: a supervisor must not restart the daemon."""
 
 
 class DetectorError(Exception):
@@ -106,7 +116,15 @@ class NoDataError(DetectorError):
 
 
 class StateError(DetectorError):
-    """The state file cannot be used; the message says what to do."""
+    """The state file cannot be used; the message says what to do.
+
+    `transient` is True when the condition may pass without an operator (disk full, an I/O
+    error, the file locked by a backup): the running daemon keeps its last commit and retries.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class DeliveryError(DetectorError):
@@ -123,3 +141,16 @@ class RetryableDelivery(DeliveryError):
 
 class PermanentDelivery(DeliveryError):
     """The receiver rejects this notification for good (bad payload, revoked hook)."""
+
+
+def exit_code(exc: DetectorError) -> int:
+    """The process exit code for an error that stops a command.
+
+    >>> exit_code(ConfigError("x")), exit_code(StateError("full", transient=True))
+    (2, 1)
+    """
+    if isinstance(exc, ConfigError | RuleError | AuthError):
+        return EXIT_CONFIG
+    if isinstance(exc, StateError):
+        return EXIT_RETRY if exc.transient else EXIT_CONFIG
+    return EXIT_RETRY

@@ -241,6 +241,17 @@ class Metrics:
         self._build = self._gauge(
             "build_info", "Build information; the value is always 1.", ("version",)
         )
+        self._state_failures = self._counter(
+            "state_write_failures", "Cycles abandoned because the state file could not be written."
+        )
+        self._keys_dropped = self._counter(
+            "rule_keys_dropped", "Group keys refused because a rule hit its per-account key cap."
+        )
+        self._purged = self._counter(
+            "purged_rows", "Rows removed from the state file by retention.", ("table",)
+        )
+        for table in ("sent_notifications", "resolved_alerts"):
+            self._purged.labels(table)
 
     def cdrs_ingested(self, direction: str, status: str, n: int = 1) -> None:
         """Count accepted CDRs by direction and status."""
@@ -303,6 +314,18 @@ class Metrics:
         """Record one state transaction."""
         self._commit_duration.observe(duration_s)
         self._commit_bytes.inc(bytes_written)
+
+    def state_failure(self) -> None:
+        """Count one cycle abandoned because the state file could not be written."""
+        self._state_failures.inc()
+
+    def rule_keys_dropped(self, n: int) -> None:
+        """Count group keys refused at a rule's per-account cap."""
+        self._keys_dropped.inc(n)
+
+    def purged(self, table: str, n: int) -> None:
+        """Count rows removed by retention from one table."""
+        self._purged.labels(table).inc(n)
 
     def build_info(self, version: str) -> None:
         """Expose `cdr_detector_build_info{version}` = 1 (replacing any earlier version)."""

@@ -24,6 +24,6 @@ def backfill_with_progress(
             service.apply(result, service.clock(), tailing=False)
             fed += len(result.cdrs)
             bar.update(task, description=f"backfilling {start}..{end}: {fed:,} CDRs")
-    service.deliver()
+    service.deliver_pending()
     console.print(f"backfill done: {fed:,} CDRs from {start} to {end}")
     return fed

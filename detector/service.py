@@ -1,11 +1,17 @@
-"""The daemon: poll → detect → commit → deliver, once per cycle, until told to stop.
+"""The daemon: poll → detect → commit, once per cycle, until told to stop; delivery runs apart.
 
 One cycle fetches new CDRs, runs them through the pure `Detector`, and commits the cursor,
-seen ids, touched account states, alerts and outbox rows in one SQLite transaction; only
-then do notifiers drain the outbox. A fault while fetching abandons the cycle before anything
-is applied, so the next cycle starts from the last commit. SIGTERM/SIGINT finish the current
-cycle, commit and exit 0; SIGHUP (or a change to a rule file) reloads the rules — an invalid
-set is refused and the previous one keeps running. 401/403 stop the daemon with exit code 2.
+seen ids, touched account states, alerts and outbox rows in one SQLite transaction, then wakes
+the delivery task (`alerting.delivery`), whose threads send the outbox rows: no receiver can
+slow polling or detection. A fault while fetching abandons the cycle before anything is
+applied, so the next cycle starts from the last commit. A state file that cannot be written
+(disk full, read-only) abandons the cycle too: the detector is rebuilt from the last commit and
+the loop retries with backoff while /readyz says why. SIGTERM/SIGINT finish the current cycle,
+commit, give due notifications a few seconds and exit 0; SIGHUP (or a change to a rule file)
+reloads the rules — an invalid set is refused and the previous one keeps running.
+
+Exit codes (`errors.exit_code`): 2 for what an operator must fix (401/403 from the API, a
+damaged state file), 1 when the loop cannot go on but a restart may help.
 """
 
 from __future__ import annotations
@@ -15,16 +21,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any, Protocol
 
-from detector.alerting.dispatch import Dispatcher
+from detector.alerting.delivery import Delivery
 from detector.alerting.policy import AlertPolicy
 from detector.domain import Alert, AlertTiming
-from detector.errors import AuthError, RuleError, SourceError
+from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
+from detector.health import Health, HealthPolicy
+from detector.housekeeping import Housekeeping, Retention
 from detector.metrics import Metrics
 from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector, Step
@@ -32,9 +40,10 @@ from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
 from detector.rules.reload import carry_over
 from detector.source.rows import PollResult
-from detector.state.store import Cycle, StateStore
+from detector.state.store import Cycle, Snapshot, StateStore
 
-EXIT_AUTH = 2
+DEFAULT_HEALTH = HealthPolicy()
+DEFAULT_RETENTION = Retention()
 
 
 class FeedPoller(Protocol):
@@ -77,20 +86,12 @@ class RuleWatch:
                 yield str(path), stat.st_size, stat.st_mtime_ns
 
 
-@dataclass(slots=True)
-class Health:
-    """What /readyz and /api/status report."""
-
-    last_ok: float | None = None
-    last_error: str = ""
-    reload_error: str = ""
-    last_reload: dict[str, Any] = field(default_factory=dict)
-    cycles: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-
-
 class Service:
-    """Owns the loop; everything it uses is injected (see `assembly.build_service`)."""
+    """Owns the loop; everything it uses is injected (see `assembly.build_service`).
+
+    `rebuild` makes a detector from a state snapshot; with it, a failed commit rewinds to the
+    last commit and the loop goes on; without it (some tests), the loop exits with code 1.
+    """
 
     def __init__(
         self,
@@ -99,7 +100,7 @@ class Service:
         detector: Detector,
         model: AnomalyModel | None,
         store: StateStore,
-        dispatcher: Dispatcher,
+        delivery: Delivery,
         metrics: Metrics,
         receivers: list[str],
         rules_dir: Path,
@@ -108,20 +109,27 @@ class Service:
         log: Any,
         clock: Callable[[], float] = time.time,
         observer: Callable[[PollResult, Step], None] | None = None,
+        health: HealthPolicy = DEFAULT_HEALTH,
+        retention: Retention = DEFAULT_RETENTION,
+        rebuild: Callable[[Snapshot], Detector] | None = None,
     ) -> None:
         self.poller, self.detector, self.model = poller, detector, model
-        self.store, self.dispatcher, self.metrics = store, dispatcher, metrics
+        self.store, self.delivery, self.metrics = store, delivery, metrics
         self.receivers, self.interval_s, self.seen_ttl = receivers, interval_s, seen_ttl
         self.log, self.clock, self.observer = log, clock, observer
+        self.retention, self.rebuild = retention, rebuild
         self.cursor: dict[str, Any] | None = None
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.watch = RuleWatch(rules_dir)
         self.watch.changed()
-        self.health = Health()
+        self.health = Health(started=clock(), policy=health)
         self.backoff_s = 0.0
         self.catching_up = False
         """The last poll stopped at its page budget: poll again without waiting the interval."""
+        self.rewind_pending = False
+        """A commit failed: the detector must be rebuilt from the last commit before going on."""
+        self.housekeeping = Housekeeping(self)
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
@@ -132,6 +140,15 @@ class Service:
     def run(self) -> int:
         """Loop until stopped; return the process exit code."""
         self.log.info("started", receivers=self.receivers, interval_s=self.interval_s)
+        self.delivery.start()
+        try:
+            code = self._loop()
+        finally:
+            self.delivery.stop()
+        self.log.info("stopped", cycles=self.health.cycles, exit_code=code)
+        return code
+
+    def _loop(self) -> int:
         while not self.stopping.is_set():
             if self.reload_requested.is_set() or self.watch.changed():
                 self.reload_requested.clear()
@@ -142,16 +159,22 @@ class Service:
                 self.log.error(
                     "stopping: the API refused our credentials", status=exc.status, error=str(exc)
                 )
-                return EXIT_AUTH
-            self.deliver()
+                return EXIT_CONFIG
+            except StateError as exc:
+                if not exc.transient or self.rebuild is None:
+                    self.log.error("stopping: the state file cannot be used", error=str(exc))
+                    return exit_code(exc)
+                self._state_failed(exc)
+            self.delivery.wake()
+            self.housekeeping.run()
             self.stopping.wait(0.0 if self.catching_up else self.interval_s + self.backoff_s)
-        self.deliver()
-        self.log.info("stopped", cycles=self.health.cycles)
         return 0
 
     def cycle(self) -> Step | None:
         """One poll cycle; returns what the detector did, or None when the fetch failed."""
         started = self.clock()
+        if self.rewind_pending:
+            self._rewind()
         try:
             result = self.poller.poll(self.cursor, self.store.seen)
         except AuthError:
@@ -179,7 +202,7 @@ class Service:
         return step
 
     def _fetch_failed(self, exc: SourceError, started: float) -> None:
-        self.health.last_error = str(exc)
+        self.health.failed(self.clock(), str(exc))
         self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
         self.metrics.poll_cycle(
             self.clock() - started, ok=False, now=self.clock(), newest_event_ts=None
@@ -187,6 +210,31 @@ class Service:
         self.log.warning(
             "poll cycle abandoned; nothing committed", error=str(exc), retry_in_s=self.backoff_s
         )
+
+    def _state_failed(self, exc: StateError) -> None:
+        """A commit failed: keep the last commit, rebuild from it before the next cycle."""
+        self.health.state_failed(self.clock(), str(exc))
+        self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
+        self.catching_up = False
+        self.rewind_pending = True
+        self.metrics.poll_cycle(0.0, ok=False, now=self.clock(), newest_event_ts=None)
+        self.metrics.state_failure()
+        self.log.error(
+            "state file write failed; nothing committed, retrying from the last commit",
+            error=str(exc), retry_in_s=self.backoff_s,
+        )  # fmt: skip
+
+    def _rewind(self) -> None:
+        """Replace the in-memory detector by the one the last commit describes."""
+        if self.rebuild is None:
+            raise RuntimeError("rewind needs a `rebuild` function")
+        snapshot = self.store.load()
+        self.detector = self.rebuild(snapshot)
+        self.model = self.detector.model
+        self.cursor = snapshot.cursor
+        self.housekeeping.dropped.reset(self.detector)
+        self.rewind_pending = False
+        self.log.info("resumed from the last commit", cdrs_processed=snapshot.cdrs_processed)
 
     def _commit(self, result: PollResult, step: Step, tailing: bool) -> None:
         self.detector.evict_idle()
@@ -211,6 +259,7 @@ class Service:
         self.metrics.state_commit(self.clock() - began, len(changed))
         if tailing:
             self.cursor = result.cursor
+        self.housekeeping.dropped.observe(changed, evicted)
         if self.detector.newest is not None:
             self.store.purge_seen(self.detector.newest - self.seen_ttl)
 
@@ -240,8 +289,8 @@ class Service:
         m.accounts_tracked(len(self.detector.accounts))
         newest = self.detector.newest.timestamp() if self.detector.newest else None
         m.poll_cycle(self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest)
-        self.health.last_ok, self.health.last_error, self.backoff_s = self.clock(), "", 0.0
-        self.health.cycles += 1
+        self.health.succeeded(self.clock())
+        self.backoff_s = 0.0
         self.health.counts.update(
             cdrs=len(result.cdrs), rejected=len(result.rejected), alerts=len(step.alerts)
         )
@@ -254,13 +303,13 @@ class Service:
             alerts=_describe(step.alerts),
         )
 
-    def deliver(self) -> None:
-        """Drain the outbox; failures stay queued for the next attempt."""
-        report = self.dispatcher.drain(self.clock())
-        for receiver, outcome, n in report.outcomes():
-            self.metrics.notification(receiver, outcome, n)
-        for receiver, n in self.dispatcher.pending().items():
-            self.metrics.outbox_pending(receiver, n)
+    def deliver_pending(self, timeout_s: float = 30.0) -> bool:
+        """Send what the outbox holds now (for one-shot commands such as backfill)."""
+        self.delivery.start()
+        try:
+            return self.delivery.settle(timeout_s)
+        finally:
+            self.delivery.stop()
 
     def reload_rules(self) -> bool:
         """Load the rule directory again; keep the old set when the new one is invalid.
@@ -308,20 +357,23 @@ class Service:
             "cycles": self.health.cycles,
             "last_ok": _iso(self.health.last_ok),
             "last_error": self.health.last_error,
+            "state_error": self.health.state_error,
             "rule_reload_error": self.health.reload_error,
             "rule_reload": self.health.last_reload,
             "accounts_tracked": len(self.detector.accounts),
             "counts": dict(self.health.counts),
             "recent_alerts": self.store.recent_alerts(20),
+            "outbox": self.store.outbox_summary(),
         }
 
     def ready(self) -> tuple[bool, str]:
-        """Ready once a cycle succeeded and the rules are the ones on disk."""
-        if self.health.reload_error:
-            return False, f"rule reload failed: {self.health.reload_error}"
-        if self.health.last_ok is None:
-            return False, f"no successful poll yet {self.health.last_error}".strip()
-        return True, "ok"
+        """/readyz: see `health.Health.ready`."""
+        newest = self.detector.newest
+        return self.health.ready(self.clock(), newest.timestamp() if newest else None)
+
+    def live(self) -> tuple[bool, str]:
+        """/healthz: see `health.Health.live`."""
+        return self.health.live(self.clock())
 
 
 def model_timings(engine: RuleEngine, model: AnomalyModel | None) -> dict[str, AlertTiming]:

@@ -67,13 +67,21 @@ class Proc:
         return self.popen.wait(timeout=timeout)
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Proc:
-    """Start `python -m detector ARGS` with output to `log`."""
+def spawn(
+    args: list[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+    *,
+    prefix: list[str] | None = None,
+    preexec: Callable[[], None] | None = None,
+) -> Proc:
+    """Start `python -m detector ARGS` with output to `log`, optionally under a `prefix` command
+    (e.g. `unshare …`) and with `preexec` run in the child before it starts (e.g. limits)."""
     handle = log.open("wb")
     popen = subprocess.Popen(
-        [sys.executable, "-m", "detector", *args],
+        [*(prefix or []), sys.executable, "-m", "detector", *args],
         stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
-        env={**os.environ, **AUTH, **(env or {})},
+        env={**os.environ, **AUTH, **(env or {})}, preexec_fn=preexec,  # noqa: PLW1509
     )  # fmt: skip
     return Proc(popen, log)
 
@@ -122,6 +130,7 @@ def write_config(tmp: Path, speed: float = 600.0, **sections: dict[str, Any]) ->
         "api": {"rate_per_s": 100},
         "rules": {"dir": str(ROOT / "rules")},
         "log": {"format": "json"},
+        "delivery": {"rate_per_s": 50, "burst": 50},  # the tests' receivers take any pace
     }
     for name, values in sections.items():
         body.setdefault(name, {}).update(values)
@@ -131,11 +140,17 @@ def write_config(tmp: Path, speed: float = 600.0, **sections: dict[str, Any]) ->
 
 
 def daemon(
-    tmp: Path, sim: Simulator, config: Path, metrics_port: int, env: dict[str, str], name: str
+    tmp: Path,
+    sim: Simulator,
+    config: Path,
+    metrics_port: int,
+    env: dict[str, str],
+    name: str,
+    **how: Any,
 ) -> Proc:
-    """`cdr-detector run` against the simulator."""
+    """`cdr-detector run` against the simulator (`how`: `spawn`'s prefix and preexec)."""
     args = [
         "run", "--config", str(config), "--api-url", f"{sim.url}/api/v1/partner",
         "--state", str(tmp / "state.sqlite"), "--metrics-addr", f"127.0.0.1:{metrics_port}",
     ]  # fmt: skip
-    return spawn(args, tmp / f"{name}.log", env)
+    return spawn(args, tmp / f"{name}.log", env, **how)

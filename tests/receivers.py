@@ -3,7 +3,8 @@
 Use them as fixtures (``from tests.receivers import http_receiver, smtp_receiver``) or directly
 as context managers. Both listen on 127.0.0.1 with an OS-assigned port and record what they
 receive; the HTTP server answers from a script of (status, headers, body) replies, repeating
-the last one (default: 200 "ok", like a Slack incoming webhook).
+the last one (default: 200 "ok", like a Slack incoming webhook). Clearing its `gate` makes it
+hold every reply until the gate is set again: a receiver as slow as the test wants.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class HttpReceiver:
     replies: list[Reply] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     @property
     def url(self) -> str:
@@ -71,6 +76,7 @@ class HttpReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 receiver.requests.append(Received(self.path, dict(self.headers), body))
+                receiver.gate.wait(60)
                 status, headers, text = receiver._next()
                 data = text.encode()
                 self.send_response(status)
@@ -89,6 +95,7 @@ class HttpReceiver:
 
     def __exit__(self, *exc: object) -> None:
         assert self.server is not None
+        self.gate.set()
         self.server.shutdown()
         self.server.server_close()
 

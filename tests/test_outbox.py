@@ -1,27 +1,19 @@
-"""The outbox on a real SQLite file: idempotent enqueue, due ordering, retry and dead letters."""
+"""The outbox on a real SQLite file: committed with the cycle, worked by the delivery side's own
+connection; idempotent enqueue, due ordering, retry, dead letters, the backlog cap, re-queueing."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from detector.alerting import outbox
 from detector.alerting.policy import AlertPolicy, AlertsState
 from detector.domain import Alert, AlertTiming
+from detector.state.outbox import Outbox
+from detector.state.store import Cycle, StateStore
 from tests.policy_cases import C, W, at, finding
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    """A fresh SQLite file with the outbox schema."""
-    c = sqlite3.connect(tmp_path / "state.sqlite")
-    outbox.create_schema(c)
-    c.commit()
-    yield c
-    c.close()
 
 
 def episode() -> list[Alert]:
@@ -31,63 +23,99 @@ def episode() -> list[Alert]:
     return alerts + policy.advance(at(30), state)
 
 
-def test_enqueue_is_idempotent(conn: sqlite3.Connection) -> None:
-    """Enqueueing the same alerts twice (a replayed cycle) adds no rows."""
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    """A fresh state file."""
+    s = StateStore(tmp_path / "state.sqlite")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def box(store: StateStore) -> Iterator[Outbox]:
+    """The delivery side's handle on the same file."""
+    b = store.outbox()
+    yield b
+    b.close()
+
+
+def commit(store: StateStore, alerts: list[Alert], receivers: list[str], now: float) -> None:
+    """One cycle committing `alerts` for `receivers`."""
+    store.commit_cycle(Cycle(cursor=None, alerts=alerts, receivers=receivers, now=now))
+
+
+def test_a_replayed_cycle_queues_nothing_twice(store: StateStore, box: Outbox) -> None:
+    """Committing the same alerts twice (a replay after a crash) leaves one row per receiver."""
     alerts = episode()
-    assert outbox.enqueue(conn, alerts, ["slack", "email"], 100.0) == 6
-    assert outbox.enqueue(conn, alerts, ["slack", "email"], 200.0) == 0
-    conn.commit()
-    assert outbox.pending_count(conn) == {"slack": 3, "email": 3}
+    commit(store, alerts, ["slack", "email"], 100.0)
+    commit(store, alerts, ["slack", "email"], 200.0)
+    assert box.pending() == {"slack": 3, "email": 3}
 
 
-def test_enqueue_does_not_commit(conn: sqlite3.Connection, tmp_path: Path) -> None:
-    """Rows enqueued inside the caller's transaction vanish when it rolls back."""
-    outbox.enqueue(conn, episode(), ["slack"], 100.0)
-    conn.rollback()
-    assert outbox.pending_count(conn) == {}
+def test_shadow_alerts_are_recorded_but_not_queued(store: StateStore, box: Outbox) -> None:
+    """A shadow alert lands in the alerts table and never in the outbox."""
+    [fire] = episode()[:1]
+    commit(store, [replace(fire, shadow=True)], ["slack"], 100.0)
+    assert box.pending() == {}
+    assert [a["delivery_id"] for a in store.recent_alerts()] == [fire.delivery_id]
 
 
-def test_due_is_oldest_first_and_payload_is_alert_json(conn: sqlite3.Connection) -> None:
-    """Due rows come in enqueue order with the alert's JSON as payload."""
+def test_due_is_oldest_first_and_payload_is_alert_json(store: StateStore, box: Outbox) -> None:
+    """Due rows come in enqueue order with the alert's JSON as payload, not before `now`."""
     alerts = episode()
-    outbox.enqueue(conn, alerts, ["webhook"], 100.0)
-    items = outbox.due(conn, 100.0, 10)
+    commit(store, alerts, ["webhook"], 100.0)
+    items = box.due(100.0, 10, "webhook")
     assert [i.payload for i in items][:1] == [alerts[0].to_json()]
-    assert items[0].delivery_id == alerts[0].delivery_id
-    assert outbox.due(conn, 99.0, 10) == []
+    assert box.due(99.0, 10, "webhook") == []
+    assert box.next_due("webhook") == 100.0
 
 
-def test_later_rows_of_a_fingerprint_wait_for_the_first(conn: sqlite3.Connection) -> None:
+def test_later_rows_of_a_fingerprint_wait_for_the_first(store: StateStore, box: Outbox) -> None:
     """While a FIRING waits for a retry, its escalation and RESOLVED are not due either."""
     alerts = episode()
-    outbox.enqueue(conn, alerts, ["slack", "email"], 100.0)
-    first = alerts[0].delivery_id
-    outbox.mark_retry(conn, first, "slack", 160.0, "HTTP 500")
-    due = outbox.due(conn, 150.0, 10)
-    assert [(i.delivery_id, i.receiver) for i in due] == [(first, "email")]
-    outbox.mark_sent(conn, first, "email", 150.0)
-    assert [i.delivery_id for i in outbox.due(conn, 150.0, 10)] == [alerts[1].delivery_id]
+    commit(store, alerts, ["slack", "email"], 100.0)
+    [first] = box.due(100.0, 1, "slack")
+    box.mark_retry(first, 160.0, "HTTP 500")
+    assert box.due(150.0, 10, "slack") == []
+    [email] = box.due(150.0, 1, "email")
+    box.mark_sent(email, 150.0)
+    assert [i.delivery_id for i in box.due(150.0, 10, "email")] == [alerts[1].delivery_id]
+    [again] = box.due(160.0, 10, "slack")
+    assert (again.delivery_id, again.attempts) == (alerts[0].delivery_id, 1)
 
 
-def test_retry_schedules_and_counts_attempts(conn: sqlite3.Connection) -> None:
-    """A retried row is due again at next_at with its attempts counted."""
-    [alert] = episode()[:1]
-    outbox.enqueue(conn, [alert], ["slack"], 100.0)
-    outbox.mark_retry(conn, alert.delivery_id, "slack", 130.0, "HTTP 429")
-    assert outbox.due(conn, 129.0, 10) == []
-    [item] = outbox.due(conn, 130.0, 10)
-    assert (item.attempts, item.next_at) == (1, 130.0)
-
-
-def test_sent_and_dead_rows_leave_the_queue(conn: sqlite3.Connection) -> None:
-    """Sent and dead-lettered rows are no longer pending; dead letters are listed."""
+def test_dead_letters_are_listed_counted_and_requeued(store: StateStore, box: Outbox) -> None:
+    """A dead letter leaves the queue, shows in inspect, and `requeue_dead` makes it due again."""
     fire, escalate, resolve = episode()
-    outbox.enqueue(conn, [fire, escalate, resolve], ["slack"], 100.0)
-    outbox.mark_sent(conn, fire.delivery_id, "slack", 101.0)
-    outbox.mark_dead(conn, escalate.delivery_id, "slack", "HTTP 400: invalid_blocks", 102.0)
-    assert outbox.pending_count(conn) == {"slack": 1}
-    assert outbox.dead_letters(conn) == [
-        {"delivery_id": escalate.delivery_id, "receiver": "slack", "attempts": 1,
-         "error": "HTTP 400: invalid_blocks"}
-    ]  # fmt: skip
-    assert outbox.purge_done(conn, 200.0) == 1
+    commit(store, [fire, escalate, resolve], ["slack"], 100.0)
+    [item] = box.due(100.0, 1, "slack")
+    box.mark_dead(item, "slack: HTTP 400: invalid_blocks", 101.0)
+    assert box.pending() == {"slack": 2}
+    info = store.inspect()
+    assert info["dead_letters"] == {"slack": 1}
+    assert info["recent_dead_letters"][0]["error"] == "slack: HTTP 400: invalid_blocks"
+    assert box.requeue_dead(500.0) == 1
+    assert [i.delivery_id for i in box.due(500.0, 10, "slack")] == [fire.delivery_id]
+
+
+def test_the_backlog_cap_dead_letters_the_oldest(store: StateStore, box: Outbox) -> None:
+    """Beyond `keep` pending rows the oldest become dead letters, saying how to re-queue them."""
+    commit(store, episode(), ["slack"], 100.0)
+    assert box.cap("slack", 1, 200.0) == 2
+    assert box.pending() == {"slack": 1}
+    assert "outbox retry" in box.dead_letters()[0]["error"]
+
+
+def test_sent_rows_are_purged_after_retention_and_dead_letters_kept(
+    store: StateStore, box: Outbox
+) -> None:
+    """`purge_sent` removes rows sent before the cut-off and never a dead letter."""
+    fire, escalate, _ = episode()
+    commit(store, [fire, escalate], ["slack"], 100.0)
+    [a] = box.due(100.0, 1, "slack")
+    box.mark_sent(a, 110.0)
+    [b] = box.due(100.0, 1, "slack")
+    box.mark_dead(b, "gone", 120.0)
+    assert store.purge_sent(115.0) == 1
+    assert store.purge_sent(10_000.0) == 0
+    assert box.dead() == {"slack": 1}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client import generate_latest
 
-from detector.alerting.dispatch import Dispatcher
+from detector.alerting.delivery import Delivery
 from detector.assembly import build_detector
 from detector.config import ModelSettings
 from detector.domain import CDR
@@ -62,7 +62,7 @@ def service(tmp_path: Path, rules: Path) -> Iterator[Service]:
         detector=build_detector(rules, ModelSettings(enabled=False)),
         model=None,
         store=store,
-        dispatcher=Dispatcher(lambda: store.conn, {}, lambda: 0.0),
+        delivery=Delivery(store.outbox(), {}),
         metrics=Metrics(),
         receivers=[],
         rules_dir=rules,

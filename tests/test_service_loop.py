@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.alerting.dispatch import Dispatcher
+from detector.alerting.delivery import Delivery
 from detector.assembly import build_detector
 from detector.config import ModelSettings
 from detector.metrics import Metrics
@@ -38,7 +38,7 @@ def behind(tmp_path: Path) -> Iterator[tuple[Service, Path]]:
         detector=build_detector(ROOT / "rules", ModelSettings(enabled=False)),
         model=None,
         store=store,
-        dispatcher=Dispatcher(lambda: store.conn, {}, lambda: 0.0),
+        delivery=Delivery(store.outbox(), {}),
         metrics=Metrics(),
         receivers=[],
         rules_dir=ROOT / "rules",

@@ -8,6 +8,15 @@ Checkpoint cost grows with the accounts touched in the cycle, not with all accou
 Account states are pickled: the file is our own (never load a state file from an untrusted
 source), and river's models are picklable by design. The schema carries a version; a file
 written by a newer version is refused with a message saying what to do.
+
+The store owns its SQL: the outbox rows are added by `commit_cycle` (`state.outbox.enqueue`)
+and worked by the delivery task through its own `Outbox` connection (`StateStore.outbox()`).
+Every SQLite failure becomes a `StateError` (`state.database.translate`): a full disk while
+committing rolls the cycle back and is transient, a damaged file is not.
+
+Retention (`purge`): seen ids older than the late-arrival horizon, sent notifications older
+than `sent_s` (wall time) and alert episodes that resolved more than `alerts_s` ago (event
+time); dead letters and alerts still firing are never purged.
 """
 
 from __future__ import annotations
@@ -15,15 +24,20 @@ from __future__ import annotations
 import json
 import pickle
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from detector.alerting import outbox
-from detector.domain import Alert
+from detector.domain import Alert, iso
 from detector.errors import StateError
+from detector.state import outbox
+from detector.state.database import connect, transaction, translate
+from detector.state.outbox import Envelope, Outbox
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -36,6 +50,8 @@ CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, blob BLOB NOT NULL) WIT
 CREATE TABLE IF NOT EXISTS alerts (
     delivery_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alerts_at ON alerts (at);
+CREATE INDEX IF NOT EXISTS alerts_episode ON alerts (fingerprint, at);
 """
 
 
@@ -71,20 +87,38 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.conn = connect(path)
+        """The loop's connection: only the thread that runs cycles uses it."""
+        self._run("opening", lambda _: self._init_schema())
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+
+    def _view(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read on a second connection, for other threads (HTTP status, metrics)."""
+        with self._reader_lock:
+            try:
+                if self._reader is None:
+                    self._reader = connect(self.path)
+                return work(self._reader)
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path, doing) from None
+
+    def _run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the connection, SQLite failures translated into `StateError`."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self._init_schema()
+            return work(self.conn)
         except sqlite3.Error as exc:
-            raise StateError(
-                f"cannot open state file {path}: {exc}; check the path and its permissions"
-            ) from exc
+            raise translate(exc, self.path, doing) from None
 
     def _init_schema(self) -> None:
-        self.conn.executescript(_SCHEMA)
-        outbox.create_schema(self.conn)
+        with transaction(self.conn):
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            outbox.create_schema(self.conn)
+            self._check_version()
+
+    def _check_version(self) -> None:
         version = self._meta("schema_version")
         if version is None:
             self._set_meta("schema_version", str(SCHEMA_VERSION))
@@ -103,10 +137,16 @@ class StateStore:
     def _set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def outbox(self) -> Outbox:
+        """A handle on the outbox with its own connection, for the delivery task's threads."""
+        return Outbox(self.path)
+
     def seen(self, ids: Collection[str]) -> set[str]:
         """Which of `ids` earlier cycles already committed."""
+        return self._run("reading seen ids", lambda _: self._seen(list(ids)))
+
+    def _seen(self, batch: list[str]) -> set[str]:
         found: set[str] = set()
-        batch = list(ids)
         for i in range(0, len(batch), 500):
             chunk = batch[i : i + 500]
             marks = ",".join("?" * len(chunk))
@@ -116,10 +156,13 @@ class StateStore:
 
     def load(self) -> Snapshot:
         """Read the state left by the last commit."""
+        return self._run("loading", lambda _: self._load())
+
+    def _load(self) -> Snapshot:
         cursor = self._meta("cursor")
         meta = self._meta("detector_meta")
         accounts = {
-            str(a): pickle.loads(b)  # noqa: S301 - our own state file, never a foreign one
+            str(a): self._unpickle(b, f"account {a}")
             for a, b in self.conn.execute("SELECT account, blob FROM accounts")
         }
         model = self.conn.execute("SELECT blob FROM blobs WHERE name = 'model'").fetchone()
@@ -131,11 +174,22 @@ class StateStore:
             cdrs_processed=int(self._meta("cdrs_processed") or 0),
         )
 
-    def commit_cycle(self, cycle: Cycle) -> None:
-        """Store one cycle's outcome atomically."""
-        c = self.conn
+    def _unpickle(self, blob: bytes, what: str) -> Any:
         try:
-            c.execute("BEGIN IMMEDIATE")
+            return pickle.loads(blob)  # noqa: S301 - our own state file, never a foreign one
+        except Exception as exc:  # any unpickling failure means the same thing
+            raise StateError(
+                f"state file {self.path}: the saved state of {what} cannot be read "
+                f"({type(exc).__name__}: {str(exc)[:200]}); it is damaged or was written by an "
+                "incompatible version: move the file aside and start again, or restore a backup"
+            ) from None
+
+    def commit_cycle(self, cycle: Cycle) -> None:
+        """Store one cycle's outcome atomically; on any failure nothing of it is stored."""
+        self._run("committing", lambda c: self._commit(c, cycle))
+
+    def _commit(self, c: sqlite3.Connection, cycle: Cycle) -> None:
+        with transaction(c):
             c.executemany(
                 "INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)",
                 ((i, at.timestamp()) for i, at in cycle.new_ids),
@@ -165,22 +219,60 @@ class StateStore:
                     for a in cycle.alerts
                 ),
             )
-            live = [a for a in cycle.alerts if not a.shadow]
-            outbox.enqueue(c, live, list(cycle.receivers), cycle.now)
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
+            envelopes = (
+                Envelope(a.delivery_id, r, a.fingerprint, a.to_json())
+                for a in cycle.alerts
+                if not a.shadow
+                for r in cycle.receivers
+            )
+            outbox.enqueue(c, envelopes, cycle.now)
 
     def purge_seen(self, older_than: datetime) -> int:
         """Forget seen ids whose event time is older than the late-arrival horizon."""
-        cur = self.conn.execute("DELETE FROM seen WHERE at < ?", (older_than.timestamp(),))
-        return cur.rowcount
+        return self._write("DELETE FROM seen WHERE at < ?", (older_than.timestamp(),))
+
+    def purge_alerts(self, older_than: datetime) -> int:
+        """Forget alert episodes that resolved before `older_than` (event time); return rows."""
+        return self._write(
+            "DELETE FROM alerts WHERE at < :cut AND EXISTS (SELECT 1 FROM alerts r"
+            " WHERE r.fingerprint = alerts.fingerprint AND r.at >= alerts.at AND r.at < :cut"
+            " AND json_extract(r.body, '$.status') = 'resolved')",
+            {"cut": iso(older_than)},
+        )
+
+    def purge_sent(self, older_than: float) -> int:
+        """Delete notifications sent before `older_than` (Unix seconds); dead letters stay."""
+        return self._write(
+            "DELETE FROM outbox WHERE status = 'sent' AND done_at < ?", (older_than,)
+        )
+
+    def _write(self, sql: str, params: Any) -> int:
+        def change(c: sqlite3.Connection) -> int:
+            with transaction(c):
+                return int(c.execute(sql, params).rowcount)
+
+        return self._run("committing", change)
+
+    def outbox_summary(self) -> dict[str, Any]:
+        """Pending and dead-lettered notifications per receiver, and the newest dead letters."""
+
+        def read(c: sqlite3.Connection) -> dict[str, Any]:
+            return {
+                "pending": outbox.pending_count(c),
+                "dead": outbox.dead_count(c),
+                "recent_dead_letters": outbox.dead_letters(c, 10),
+            }
+
+        return self._view("reading the outbox", read)
 
     def recent_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest alerts recorded, newest first."""
-        rows = self.conn.execute("SELECT body FROM alerts ORDER BY at DESC LIMIT ?", (limit,))
+        """The newest alerts recorded, newest first (safe from any thread)."""
+        rows = self._view(
+            "reading alerts",
+            lambda c: c.execute(
+                "SELECT body FROM alerts ORDER BY at DESC LIMIT ?", (limit,)
+            ).fetchall(),
+        )
         return [json.loads(r[0]) for r in rows]
 
     def alerts(
@@ -204,6 +296,9 @@ class StateStore:
 
     def inspect(self) -> dict[str, Any]:
         """A summary for `cdr-detector state inspect`."""
+        return self._run("reading", lambda _: self._inspect())
+
+    def _inspect(self) -> dict[str, Any]:
         count = self.conn.execute
         cursor = self._meta("cursor")
         return {
@@ -216,9 +311,15 @@ class StateStore:
             "seen_ids": count("SELECT COUNT(*) FROM seen").fetchone()[0],
             "alerts_recorded": count("SELECT COUNT(*) FROM alerts").fetchone()[0],
             "outbox_pending": outbox.pending_count(self.conn),
+            "dead_letters": outbox.dead_count(self.conn),
+            "recent_dead_letters": outbox.dead_letters(self.conn, 10),
             "size_bytes": self.path.stat().st_size if self.path.exists() else 0,
         }
 
     def close(self) -> None:
-        """Close the connection (WAL is checkpointed by SQLite)."""
+        """Close the connections (WAL is checkpointed by SQLite)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         self.conn.close()

@@ -152,6 +152,7 @@ def test_example_configs_load(path: str) -> None:
     """The shipped daemon configs validate and serve metrics on port 9108 on all interfaces."""
     settings = load_settings(DEPLOY / path)
     assert settings.metrics.listen == "0.0.0.0:9108"
+    assert settings.metrics.status_api is False, "beyond loopback the JSON API stays off"
     assert str(settings.state.path).startswith("/var/lib/cdr-detector/")
 
 
@@ -176,10 +177,15 @@ def test_compose_wires_the_stack() -> None:
 
 
 def test_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
-    """The unit uses DynamicUser, ProtectSystem=strict, a StateDirectory, and verifies cleanly."""
+    """The unit uses DynamicUser, ProtectSystem=strict, a StateDirectory, never restarts on exit
+    code 2 (fix the configuration), listens on loopback, and verifies cleanly."""
     text = (DEPLOY / "systemd" / "cdr-detector.service").read_text()
-    for directive in ("DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=cdr-detector"):
+    for directive in (
+        "DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=cdr-detector",
+        "Restart=on-failure", "RestartPreventExitStatus=2",
+    ):  # fmt: skip
         assert directive in text.splitlines()
+    assert "--metrics-addr 127.0.0.1:" in text
     analyze = tool("systemd-analyze")
     unit = tmp_path / "cdr-detector.service"
     unit.write_text(text.replace("/opt/cdr-detector/bin/cdr-detector", "/bin/true"))
@@ -202,6 +208,9 @@ def test_kustomize_renders_a_single_hardened_deployment() -> None:
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     [container] = pod["containers"]
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    [service] = [d for d in docs if d["kind"] == "Service"]
+    assert service["spec"]["publishNotReadyAddresses"] is True, "scrape unready pods too"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True

@@ -1,4 +1,8 @@
-"""Turning simulated calls into API rows of shape A or B, each with its `available_at`."""
+"""Turning simulated calls into API rows of shape A or B, each with its `available_at`.
+
+`row_a` / `row_b` build one row from plain values; today's generator (`build_rows`) and the
+world generator (`detector.simulate.world.rows`) both write their rows through them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.simulate.calls import ANSWERED, OUTCOMES, CallSet, FloatArray
+from detector.simulate.calls import ANSWERED, OUTCOMES, CallSet, FloatArray, Outcome
 from detector.simulate.dialplan import call_cost
 from detector.simulate.profile import Account
 from detector.simulate.scenario import Chaos
@@ -61,73 +65,71 @@ def build_rows(
     ids = rng.bytes(16 * len(calls))
     trunk_pick = rng.random(len(calls))
     mos = np.round(rng.uniform(3.6, 4.5, len(calls)), 2)
-    make = _row_a if shape == "a" else _row_b
     rows: list[Row] = []
     for i in range(len(calls)):
         acct = accounts[int(calls.account[i])]
         call_id = str(uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4))
         trunk = acct.trunks[int(trunk_pick[i] * len(acct.trunks))]
-        row = make(calls, i, acct, _Extra(call_id, trunk, float(mos[i]), times))
+        outcome = OUTCOMES[int(calls.outcome[i])]
+        talk, ring = int(calls.talk[i]), int(calls.ring[i])
+        outbound = bool(calls.outbound[i])
+        to_num = str(calls.to_num[i])
+        cost = call_cost(to_num, talk, outbound)
+        common = (cost, times.start[i], times.answer[i], times.end[i], trunk)
+        call = (call_id, str(calls.from_num[i]), to_num, outbound, outcome, talk, ring)
+        if shape == "a":
+            row = row_a(call, acct.auth_id, common)
+        else:
+            row = row_b(call, acct.auth_id, acct.internal_id, float(mos[i]),
+                        times.available_iso[i], common)  # fmt: skip
         row[HIDDEN_FIELD] = times.available_iso[i]
         rows.append(row)
     return rows, times.available
 
 
-def _common(calls: CallSet, i: int, times: Timing, trunk: str) -> Row:
-    """Fields both shapes share."""
-    talk = float(calls.talk[i])
-    outbound = bool(calls.outbound[i])
-    to_num = str(calls.to_num[i])
+Call = tuple[str, str, str, bool, Outcome, int, int]
+"""What both shapes say about a call: id, from, to, outbound, outcome, talk s, ring s."""
+Common = tuple[float, str, str | None, str, str]
+"""Also in both shapes: cost, start, answer (None when unanswered) and end as ISO text, trunk."""
+
+
+def row_a(call: Call, auth_id: str, common: Common) -> Row:
+    """A shape-A row (the seed page's fields plus the account and ring time)."""
+    call_id, from_num, to_num, outbound, outcome, talk, ring = call
+    cost, start, answer, end, trunk = common
     return {
-        "hangup_cause": OUTCOMES[int(calls.outcome[i])].cause,
-        "cost": call_cost(to_num, talk, outbound),
+        "call_uuid": call_id,
+        "account_auth_id": auth_id,
+        "from_number": from_num,
+        "to_number": to_num,
+        "direction": "outbound" if outbound else "inbound",
+        "status": outcome.status,
+        "duration_seconds": talk,
+        "ring_duration_seconds": ring,
+        "hangup_cause": outcome.cause,
+        "cost": cost,
         "currency": "INR",
-        "start_time": times.start[i],
-        "answer_time": times.answer[i],
-        "end_time": times.end[i],
+        "start_time": start,
+        "answer_time": answer,
+        "end_time": end,
         "trunk_id": trunk,
         "context": "sip-trunking",
     }
 
 
-@dataclass(frozen=True)
-class _Extra:
-    """Per-row values drawn outside the call columns."""
-
-    call_id: str
-    trunk: str
-    mos: float
-    times: Timing
-
-
-def _row_a(calls: CallSet, i: int, acct: Account, extra: _Extra) -> Row:
-    """A shape-A row (the seed page's fields plus the account and ring time)."""
-    return {
-        "call_uuid": extra.call_id,
-        "account_auth_id": acct.auth_id,
-        "from_number": str(calls.from_num[i]),
-        "to_number": str(calls.to_num[i]),
-        "direction": "outbound" if calls.outbound[i] else "inbound",
-        "status": OUTCOMES[int(calls.outcome[i])].status,
-        "duration_seconds": int(calls.talk[i]),
-        "ring_duration_seconds": int(calls.ring[i]),
-        **_common(calls, i, extra.times, extra.trunk),
-    }
-
-
-def _row_b(calls: CallSet, i: int, acct: Account, extra: _Extra) -> Row:
+def row_b(
+    call: Call, auth_id: str, internal_id: int, mos: float, published: str, common: Common
+) -> Row:
     """A shape-B row (current docs: underscored status, numeric cause code, billsec)."""
-    outcome = OUTCOMES[int(calls.outcome[i])]
-    talk, ring = int(calls.talk[i]), int(calls.ring[i])
-    call_id, times, mos = extra.call_id, extra.times, extra.mos
-    common = _common(calls, i, times, extra.trunk)
+    call_id, from_num, to_num, outbound, outcome, talk, ring = call
+    cost, start, answer, end, trunk = common
     return {
         "uuid": call_id,
-        "account_id": acct.internal_id,
-        "account_auth_id": acct.auth_id,
-        "caller_id_number": str(calls.from_num[i]),
-        "destination_number": str(calls.to_num[i]),
-        "call_direction": "outbound" if calls.outbound[i] else "inbound",
+        "account_id": internal_id,
+        "account_auth_id": auth_id,
+        "caller_id_number": from_num,
+        "destination_number": to_num,
+        "call_direction": "outbound" if outbound else "inbound",
         "status": outcome.status.replace("-", "_"),
         "duration": talk + ring,
         "billsec": talk,
@@ -135,12 +137,19 @@ def _row_b(calls: CallSet, i: int, acct: Account, extra: _Extra) -> Row:
         "hangup_cause_code": outcome.code,
         "hangup_cause_name": outcome.cause.replace("_", " ").title(),
         "hangup_source": "callee" if talk else "system",
-        "total_cost": common["cost"],
+        "total_cost": cost,
         "mos": mos if talk else None,
         "sip_call_id": f"{call_id}@sim",
         "sip_user_agent": "SimSwitch/1.0",
         "region": "ap-south-1",
-        "created_at": times.available_iso[i],
-        "updated_at": times.available_iso[i],
-        **common,
+        "created_at": published,
+        "updated_at": published,
+        "hangup_cause": outcome.cause,
+        "cost": cost,
+        "currency": "INR",
+        "start_time": start,
+        "answer_time": answer,
+        "end_time": end,
+        "trunk_id": trunk,
+        "context": "sip-trunking",
     }

@@ -11,8 +11,8 @@ from detector.cli import app
 
 runner = CliRunner()
 KEYS = {
-    "recall", "precision", "ttd_median_s", "ttd_p95_s",
-    "false_alerts_per_1000_account_days", "alerts", "incidents",
+    "recall", "recall_near", "recall_subtle", "precision", "ttd_median_s", "ttd_p95_s",
+    "false_alerts_per_1000_account_days", "alerts", "incidents", "near", "subtle",
 }  # fmt: skip
 
 

@@ -32,17 +32,30 @@ KINDS: dict[str, Kind] = {
 
 @dataclass(frozen=True)
 class Label:
-    """Ground truth for one injected incident: account id, type and [start, end) in UTC."""
+    """Ground truth for one injected incident: account id, type and [start, end) in UTC.
+
+    World incidents (`detector.simulate.world`) also carry the analyst's `grade` (clear, near
+    or subtle), the `direction` they hit where the type has one, a short human `detail` and
+    the account's size `band`; scenario incidents leave them empty.
+    """
 
     account: str
     type: str
     start: datetime
     end: datetime
+    grade: str = ""
+    direction: str = ""
+    detail: str = ""
+    band: str = ""
 
     def to_json(self) -> dict[str, str]:
-        """The labels-JSONL line: ISO 8601 UTC times."""
-        return {"account": self.account, "type": self.type, "start": iso(self.start),
+        """The labels-JSONL line: ISO 8601 UTC times, and the world fields that are set."""
+        line = {"account": self.account, "type": self.type, "start": iso(self.start),
                 "end": iso(self.end)}  # fmt: skip
+        extra = {"grade": self.grade, "direction": self.direction, "detail": self.detail,
+                 "band": self.band}  # fmt: skip
+        line.update({k: v for k, v in extra.items() if v})
+        return line
 
 
 def inject(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -30,6 +31,25 @@ PROFILE_WEIGHTS = (0.3, 0.25, 0.3, 0.15)
 TIMEZONES = ("Asia/Kolkata", "Asia/Dubai", "Asia/Singapore")
 TIMEZONE_WEIGHTS = (0.9, 0.06, 0.04)
 MEDIAN_DAILY_CALLS = 160.0
+
+
+class Customer(Protocol):
+    """What the fake API needs of an account: ids, name, zone and its `GET /accounts` entry."""
+
+    @property
+    def auth_id(self) -> str:
+        """The account's `MA_…` id."""
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+
+    @property
+    def timezone(self) -> str:
+        """IANA timezone."""
+
+    def to_api(self) -> dict[str, object]:
+        """The account as `GET /accounts` lists it."""
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from detector.simulate.filters import paging
 from detector.simulate.options import SimOptions
-from detector.simulate.profile import Account
+from detector.simulate.profile import Customer
 from detector.simulate.wire import HIDDEN_FIELD, Row
 
 
@@ -64,7 +64,7 @@ def cdr_page(
     return body
 
 
-def accounts(items: list[Account], params: Mapping[str, str]) -> dict[str, object]:
+def accounts(items: Sequence[Customer], params: Mapping[str, str]) -> dict[str, object]:
     """`GET /accounts`: `{accounts, total, page, size}` with optional `search`."""
     page, per_page = paging(params)
     needle = params.get("search", "").lower()

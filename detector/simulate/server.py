@@ -226,9 +226,11 @@ def serve_forever(
     port: int,
     labels_out: Path | None,
     mispriced_out: Path | None = None,
+    traffic: Traffic | None = None,
 ) -> None:
-    """Generate traffic, write labels, serve until Ctrl-C or SIGTERM, then stop cleanly."""
-    traffic = generate(options)
+    """Generate traffic (unless given), write labels, serve until Ctrl-C or SIGTERM, then stop."""
+    if traffic is None:
+        traffic = generate(options)
     if labels_out is not None:
         write_labels_jsonl(traffic.labels, labels_out)
     if mispriced_out is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from detector.simulate.background import generate_background
 from detector.simulate.incidents import Label, inject
 from detector.simulate.mispricing import Mispriced, misprice
 from detector.simulate.options import SimOptions
-from detector.simulate.profile import Account, make_accounts
+from detector.simulate.profile import Customer, make_accounts
 from detector.simulate.scenario import Chaos, builtin_scenario
 from detector.simulate.wire import HIDDEN_FIELD, Row, build_rows
 
@@ -33,7 +34,7 @@ class Traffic:
     available: list[float]
     starts: list[float]
     labels: list[Label]
-    accounts: list[Account]
+    accounts: Sequence[Customer]
     chaos: Chaos
     mispriced: list[Mispriced] = field(default_factory=list)
 

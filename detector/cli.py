@@ -104,6 +104,10 @@ def simulate(
         typer.Option(help="Write the calls billed wrong on purpose (chaos.cost_mismatch_rate)"),
     ] = None,
     shape: Annotated[str, typer.Option(help="Response shape: a or b")] = "a",
+    world_seed: Annotated[
+        int | None,
+        typer.Option(help="Serve world N: varied accounts and graded incidents (no --scenario)"),
+    ] = None,
     auth_id: Annotated[
         str | None, typer.Option(help="Accepted X-Auth-ID (default $CDR_DETECTOR_AUTH_ID)")
     ] = None,
@@ -126,6 +130,7 @@ def simulate(
             labels_out=labels_out,
             to_file=to_file,
             mispriced_out=mispriced_out,
+            world_seed=world_seed,
             shape=shape,
             auth_id=auth_id,
             auth_token=auth_token,

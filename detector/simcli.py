@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ from detector.simulate import (
 from detector.simulate.options import DEFAULT_START
 from detector.simulate.scenario import parse_span
 from detector.simulate.traffic import write_mispriced_jsonl
+from detector.simulate.world import draw_world
+from detector.simulate.world.rows import served
 
 
 def options_from_cli(
@@ -68,10 +71,14 @@ def main(
     to_file: Path | None,
     labels_out: Path | None,
     mispriced_out: Path | None = None,
+    world_seed: int | None = None,
     **options: object,
 ) -> None:
     """Serve the fake API on `listen`, or write the traffic to `to_file` and exit."""
     opts = options_from_cli(**options)  # type: ignore[arg-type]
+    if world_seed is not None:
+        world_main(opts, world_seed, listen=listen, to_file=to_file, labels_out=labels_out)
+        return
     if to_file is None:
         host, _, port = listen.rpartition(":")
         serve_forever(opts, host or "127.0.0.1", int(port), labels_out, mispriced_out)
@@ -82,3 +89,26 @@ def main(
         write_labels_jsonl(traffic.labels, labels_out)
     if mispriced_out is not None:
         write_mispriced_jsonl(traffic.mispriced, mispriced_out)
+
+
+def world_main(
+    opts: SimOptions, seed: int, *, listen: str, to_file: Path | None, labels_out: Path | None
+) -> None:
+    """`simulate --world-seed N`: world N (`--accounts` over `--duration` from `--start`),
+    served from memory (capped, see `detector.simulate.world.rows.MAX_SERVED`) or streamed to
+    `to_file` (any size); `labels_out` gets its graded labels."""
+    if opts.scenario is not None:
+        raise ConfigError("--world-seed draws its own incidents: leave out --scenario")
+    days = opts.duration.total_seconds() / 86_400.0
+    world = draw_world(seed, opts.accounts, days, opts.start)
+    if to_file is None:
+        traffic = served(world, opts.shape)
+    if labels_out is not None:
+        write_labels_jsonl(world.labels(), labels_out)
+    if to_file is not None:
+        with to_file.open("w", encoding="utf-8") as out:
+            for row in world.stream(shape=opts.shape):
+                out.write(json.dumps(row, separators=(",", ":")) + "\n")
+        return
+    host, _, port = listen.rpartition(":")
+    serve_forever(opts, host or "127.0.0.1", int(port), None, traffic=traffic)

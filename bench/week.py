@@ -1,4 +1,7 @@
-"""`python -m bench.quality [SEED …]`: detection quality of the default pack on a labelled week.
+"""`python -m bench.week [SEED …]`: the default pack on today's simulator's labelled week.
+
+Kept for comparison with earlier figures; the quality yardstick is `python -m bench.quality`
+(worlds the pack was never tuned on).
 
 For each seed, generates a 7-day run of 500 accounts with the `week.yaml` scenario (every
 incident type injected several times), replays it through the live `Detector` path rules-only
@@ -128,7 +131,7 @@ def measure(run: Run, *, model: bool = True) -> dict[str, dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the quality tables for each seed given (default: seeds 1 and 2)."""
-    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.week", description=__doc__)
     parser.add_argument("seeds", nargs="*", type=int, default=[1, 2])
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--days", type=int, default=7)

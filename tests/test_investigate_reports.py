@@ -112,18 +112,27 @@ T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
 def calls(n: int, answered: int, **fields: Any) -> list[CDR]:
-    """`n` outbound calls of MA_1 on trunk t1 to +91, the first `answered` answered."""
-    base: dict[str, Any] = {"direction": Direction.OUTBOUND, "to_number": "+919800000001",
-                            "trunk": "t1", "dest_country": "IN"} | fields  # fmt: skip
+    """`n` outbound calls (of MA_1 on trunk t1 to an Indian mobile unless `fields` say
+    otherwise), the first `answered` of them answered, the rest unanswered."""
+    base: dict[str, Any] = {
+        "account": "MA_1", "direction": Direction.OUTBOUND, "to_number": "+919800000001",
+        "trunk": "t1", "dest_country": "IN", **fields,
+    }  # fmt: skip
     out = []
     for i in range(n):
         status = Status.ANSWERED if i < answered else Status.NO_ANSWER
         start = T0 + timedelta(minutes=i)
-        out.append(CDR(f"c{i}-{base['trunk']}-{base['to_number']}", "MA_1", base["direction"],
-                       status, start, None, start, 60.0 if i < answered else 0.0, 8.0,
-                       "+919800000009", base["to_number"], trunk=base["trunk"],
+        talk = 60.0 if i < answered else 0.0
+        call_id = f"c{i}-{base['account']}-{base['trunk']}-{base['to_number']}"
+        out.append(CDR(call_id, base["account"], base["direction"], status, start, None, start,
+                       talk, 8.0, "+919800000009", base["to_number"], trunk=base["trunk"],
                        dest_country=base["dest_country"]))  # fmt: skip
     return out
+
+
+def two(n: int, first: int, second: int, **fields: Any) -> list[CDR]:
+    """`n` calls each of MA_1 (`first` answered) and MA_2 (`second` answered)."""
+    return calls(n, first, **fields) + calls(n, second, account="MA_2", **fields)
 
 
 @pytest.mark.parametrize(
@@ -132,8 +141,9 @@ def calls(n: int, answered: int, **fields: Any) -> list[CDR]:
         (calls(30, 5, direction=Direction.INBOUND, to_number="+918000000001"), [], "number",
          "+918000000001", "number configuration"),
         (calls(30, 25) + calls(30, 5, trunk="t2"), [], "trunk", "t2", "routing"),
-        (calls(40, 10, dest_country="AE"), calls(40, 30, dest_country="AE"), "destination", "AE",
-         "route degraded"),
+        (two(40, 10, 10, dest_country="AE"), two(40, 30, 30, dest_country="AE"), "destination",
+         "AE", "route degraded"),
+        (two(40, 10, 30), two(40, 30, 30), "destination", "IN", ""),
         (calls(40, 20), calls(40, 35), "account", "MA_1", "rose"),
         (calls(MIN_CALLS - 1, 0, direction=Direction.INBOUND, to_number="+918000000002"), [],
          "number", "+918000000002", ""),
@@ -143,8 +153,9 @@ def calls(n: int, answered: int, **fields: Any) -> list[CDR]:
 def test_no_answer_flags(
     now: list[CDR], before: list[CDR], group: str, key: str, flagged: str
 ) -> None:
-    """Ringing-out numbers, a worse trunk, a degraded route and a rise are told apart; a handful
-    of calls or a steady rate is never flagged."""
+    """Ringing-out numbers, a worse trunk, a route worse for several accounts and an account's
+    rise are told apart; one account's surge, a handful of calls or a steady rate is not a
+    route problem."""
     rows = tally(now, before)
     flag(rows)
     assert rows[(group, key)].flag.startswith(flagged)

@@ -9,7 +9,9 @@ problems"; the report flags what it can tell apart (thresholds below, each with 
               (IVR, extension, mobile off) -- a number configuration issue
     trunk     one trunk of an account answers far less than the account as a whole:
               check that trunk's routing
-    route     a destination country whose no-answer rate jumped: the route to it degraded
+    route     a destination country whose no-answer rate jumped for the accounts calling it,
+              still so without the account contributing most (one account's surge is
+              that account's problem, flagged as `rose`): the route degraded
     rose      an account whose no-answer rate rose sharply against the previous period
 
 Rows with fewer than `MIN_CALLS` attempts are listed but never flagged (a share of a handful
@@ -28,7 +30,15 @@ from typing import Any
 from detector.domain import CDR, Direction
 from detector.enrich.kpi import Tally
 from detector.errors import ConfigError, NoDataError
-from detector.investigate.output import FORMATS, pct, print_tables, table, write_csv, write_json
+from detector.investigate.output import (
+    FORMATS,
+    NO_COUNTRY,
+    pct,
+    print_tables,
+    table,
+    write_csv,
+    write_json,
+)
 from detector.investigate.reader import Days, Filters
 from detector.investigate.session import Where, day_progress, session
 
@@ -45,6 +55,8 @@ ROUTE_JUMP = 0.15
 ACCOUNT_JUMP = 0.10
 """An account is flagged when its rate rose 10 points against the previous period."""
 GROUPS = ("account", "trunk", "destination", "number")
+"""Groups the report shows; "pair" rows (destination and account) only serve `route`."""
+_PAIR = "\t"
 
 
 @dataclass(slots=True)
@@ -79,7 +91,9 @@ def _keys(cdr: CDR) -> Iterable[tuple[str, str]]:
     yield "account", cdr.account
     yield "trunk", cdr.trunk or "(none)"
     if cdr.direction is Direction.OUTBOUND:
-        yield "destination", cdr.dest_country or "(unknown)"
+        country = cdr.dest_country or NO_COUNTRY
+        yield "destination", country
+        yield "pair", f"{country}{_PAIR}{cdr.account}"
     else:
         yield "number", cdr.to_number
 
@@ -106,14 +120,41 @@ def flag(rows: dict[tuple[str, str], Row]) -> None:
         if row.group == "number" and rate >= NUMBER_RINGS_OUT:
             row.flag = f"number configuration: {rate:.0%} of inbound calls ring out"
         elif row.group == "trunk":
-            whole = accounts.get(row.account)
-            overall = whole.now.kpis().no_answer_rate if whole else None
-            if overall is not None and rate - overall >= TRUNK_GAP:
-                row.flag = f"routing: {rate - overall:+.0%} against the account's {overall:.0%}"
+            row.flag = _trunk_flag(row, rate, accounts.get(row.account))
         elif row.group == "destination" and change is not None and change >= ROUTE_JUMP:
-            row.flag = f"route degraded: {change * 100:+.0f} points"
+            row.flag = _route_flag(row, rows)
         elif row.group == "account" and change is not None and change >= ACCOUNT_JUMP:
             row.flag = f"rose {change * 100:+.0f} points"
+
+
+def _trunk_flag(row: Row, rate: float, account: Row | None) -> str:
+    overall = account.now.kpis().no_answer_rate if account else None
+    if overall is None or rate - overall < TRUNK_GAP:
+        return ""
+    return f"routing: {rate - overall:+.0%} against the account's {overall:.0%}"
+
+
+def _route_flag(row: Row, rows: dict[tuple[str, str], Row]) -> str:
+    """The rise of a destination, unless one account carries it (then it is that account's)."""
+    pairs = [r for (group, key), r in rows.items() if group == "pair" and _country(key) == row.key]
+    if not pairs:
+        return ""
+    top = max(pairs, key=lambda r: (r.now.no_answer, r.account))
+    now, before = Tally(), Tally()
+    for pair in pairs:
+        if pair is not top:
+            now.merge(pair.now)
+            before.merge(pair.before)
+    a, b = now.kpis().no_answer_rate, before.kpis().no_answer_rate
+    if min(now.attempts, before.attempts) < MIN_CALLS or a is None or b is None:
+        return ""
+    if a - b < ROUTE_JUMP:
+        return ""
+    return f"route degraded: {(row.change or 0.0) * 100:+.0f} points, across accounts"
+
+
+def _country(pair_key: str) -> str:
+    return pair_key.split(_PAIR, 1)[0]
 
 
 def no_answer_command(

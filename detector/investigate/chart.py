@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 from detector.errors import ConfigError
 from detector.investigate.kpis import GROUPS, TOTAL, KpiRow
@@ -45,14 +46,18 @@ def draw_kpis(rows: list[KpiRow], path: Path, title: str) -> None:
     )
     figure.suptitle(label(title))
     axes = figure.subplots(max(1, len(groups)), len(METRICS), squeeze=False)
+    currencies = sorted({c for r in rows for c in r.kpis.spend})
     for i, group in enumerate(groups):
         mine = [r for r in rows if r.group == group and r.key != TOTAL][::-1]
         names = [label(r.key) for r in mine]
         for j, (metric, value) in enumerate(METRICS):
             ax = axes[i][j]
             ax.barh(names, [value(r) or 0.0 for r in mine], color="#3b75af")
-            ax.set_title(f"{metric} by {group}", fontsize=10)
+            name = f"{metric} {label('+'.join(currencies))}" if metric == "spend" else metric
+            ax.set_title(f"{name} by {group}", fontsize=10)
             ax.tick_params(axis="y", labelsize=8, labelleft=j == 0)
+            if metric == "spend":  # amounts span 10 to 10^6: 600k reads, 600000 overlaps
+                ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     try:
         figure.savefig(path, dpi=90)
     except OSError as exc:

@@ -20,6 +20,7 @@ from detector.enrich.kpi import Kpis, Tally
 from detector.errors import ConfigError, NoDataError
 from detector.investigate.output import (
     FORMATS,
+    NO_COUNTRY,
     money,
     num,
     pct,
@@ -63,7 +64,7 @@ def _keys(cdr: CDR) -> Iterable[tuple[str, str]]:
     yield "account", cdr.account
     yield "trunk", cdr.trunk or "(none)"
     if cdr.direction is Direction.OUTBOUND:
-        yield "country", cdr.dest_country or "(unknown)"
+        yield "country", cdr.dest_country or NO_COUNTRY
 
 
 def tally(cdrs: Iterable[CDR]) -> dict[tuple[str, str], Tally]:

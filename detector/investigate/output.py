@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -23,6 +24,9 @@ from rich.markup import escape
 from rich.table import Table
 
 FORMATS = ("table", "csv", "json")
+NO_COUNTRY = "(no country)"
+"""The destination key of numbers without a country: international networks (+882, +883),
+IPRS (+979), satellite ranges, and callees that are not numbers at all."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -83,8 +87,11 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
 
 
 def print_tables(tables: Iterable[Table], out: IO[str] | None = None) -> None:
-    """Print tables to stdout (or `out`), wide enough not to wrap ids and numbers."""
-    console = Console(file=out, width=200, highlight=False, soft_wrap=False)
+    """Print tables to stdout (or `out`): as wide as the terminal, else (a file, a pipe) wide
+    enough never to wrap ids and numbers."""
+    target = out or sys.stdout
+    width = None if target.isatty() else 200
+    console = Console(file=target, width=width, highlight=False, soft_wrap=False)
     for item in tables:
         console.print(item)
 

@@ -76,6 +76,8 @@ def main(
 ) -> None:
     """Serve the fake API on `listen`, or write the traffic to `to_file` and exit."""
     opts = options_from_cli(**options)  # type: ignore[arg-type]
+    if mispriced_out is not None:
+        _check_mispricing(opts, world_seed)
     if world_seed is not None:
         world_main(opts, world_seed, listen=listen, to_file=to_file, labels_out=labels_out)
         return
@@ -89,6 +91,18 @@ def main(
         write_labels_jsonl(traffic.labels, labels_out)
     if mispriced_out is not None:
         write_mispriced_jsonl(traffic.mispriced, mispriced_out)
+
+
+def _check_mispricing(opts: SimOptions, world_seed: int | None) -> None:
+    """`--mispriced-out` needs a scenario that bills calls wrong: say so, never write an
+    empty label file that would score a billing report against nothing."""
+    if world_seed is not None:
+        raise ConfigError("--mispriced-out works with --scenario, not --world-seed")
+    if opts.scenario is None or opts.scenario.chaos.cost_mismatch_rate <= 0:
+        raise ConfigError(
+            "--mispriced-out: the scenario bills no call wrong; add "
+            "`chaos: {cost_mismatch_rate: 0.01}` to the --scenario file"
+        )
 
 
 def world_main(

@@ -40,14 +40,15 @@ def report(api: SimApi, tmp_path: Path, *args: str, mode: str = "global") -> Any
     return json.loads(result.stdout)
 
 
+@pytest.mark.parametrize("mode", ["global", "per-account"])
 def test_billing_finds_every_injected_mismatch_and_nothing_else(
-    api: SimApi, tmp_path: Path
+    api: SimApi, tmp_path: Path, mode: str
 ) -> None:
     """Against the simulator's own tariff, the mispriced calls are found with P = R = 1.0."""
     labels = tmp_path / "mispriced.jsonl"
     write_mispriced_jsonl(api.traffic.mispriced, labels)
     body = report(api, tmp_path, "billing", "--period", "2026-03", "--rate-card", CARD,
-                  "--labels", str(labels))  # fmt: skip
+                  "--labels", str(labels), mode=mode)  # fmt: skip
     score = body["score"]
     assert score["labelled"] == len(api.traffic.mispriced) >= 20
     assert (score["precision"], score["recall"]) == (1.0, 1.0), score
@@ -68,9 +69,12 @@ def test_billing_totals_add_up_to_what_was_billed(api: SimApi, tmp_path: Path) -
     assert difference == pytest.approx(mismatched, abs=1e-6)
 
 
-def test_no_answer_flags_the_account_whose_rate_surged(api: SimApi, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["global", "per-account"])
+def test_no_answer_flags_the_account_whose_rate_surged(
+    api: SimApi, tmp_path: Path, mode: str
+) -> None:
     """The account with a simulated no-answer surge on day two is flagged as rising."""
-    body = report(api, tmp_path, "no-answer", "--days", "1", "--until", "2026-03-02")
+    body = report(api, tmp_path, "no-answer", "--days", "1", "--until", "2026-03-02", mode=mode)
     flagged = {r["key"]: r["flag"] for r in body["rows"] if r["group"] == "account" and r["flag"]}
     assert list(flagged) == [api.busiest()]
     assert flagged[api.busiest()].startswith("rose +")

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from detector.cli import app
 from detector.errors import ConfigError
 from detector.investigate.ratecard import Pulse, load_card, parse_card
 from detector.simulate import Scenario, SimOptions, generate
@@ -118,3 +120,16 @@ def test_shape_b_rows_carry_the_mispriced_cost_in_both_cost_fields() -> None:
     rows = [r for r in traffic.rows if r["uuid"] in labelled]
     assert rows
     assert all(r["cost"] == r["total_cost"] == labelled[str(r["uuid"])] for r in rows)
+
+
+def test_asking_for_mispriced_labels_without_mispricing_is_refused(tmp_path: Path) -> None:
+    """`simulate --mispriced-out` with a scenario that bills nothing wrong exits 2 saying how."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("incidents: []\n")
+    result = CliRunner().invoke(app, [
+        "simulate", "--to-file", str(tmp_path / "t.jsonl"), "--accounts", "2", "--duration", "1h",
+        "--scenario", str(scenario), "--mispriced-out", str(tmp_path / "m.jsonl"),
+    ])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "cost_mismatch_rate" in result.output
+    assert not (tmp_path / "t.jsonl").exists()

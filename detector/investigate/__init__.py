@@ -10,6 +10,8 @@ table, CSV or JSON:
     noanswer.py  report no-answer             no-answer rate per account, trunk, destination
     kpis.py      report kpis                  ASR, ACD, NER, short calls, spend (+ chart.py)
 
-`reader.py` pages the API day by day, `session.py` builds it from the daemon's settings and
-`output.py` renders tables and CSV safely (CDR text is untrusted).
+Shared parts: `reader.py` pages the API day by day (and reads single calls), `session.py`
+builds it from the daemon's settings, `alerts.py` finds the alerts a call belongs to,
+`ratecard.py` prices calls, `chart.py` draws the KPI PNG, `output.py` renders tables, CSV and
+JSON safely (CDR text is untrusted), and `commands.py` declares the command-line options.
 """

@@ -64,6 +64,7 @@ def build_model(
         ModelConfig(
             bucket=timedelta(seconds=settings.bucket_s),
             warmup_buckets=settings.warmup_buckets,
+            min_slot_days=settings.min_slot_days,
             timezone=local.timezone,
             timezones=local.timezones,
             home_country=local.home_country,
@@ -148,6 +149,11 @@ def build_delivery(settings: Settings, store: StateStore, metrics: Metrics, log:
         store.outbox(), notifiers, dict.fromkeys(notifiers, pacing),
         record=metrics.notification, gauge=metrics.outbox_pending, log=log,
     )  # fmt: skip
+
+
+def build_metrics(settings: Settings) -> Metrics:
+    """A fresh metrics registry with the configured account cap and expected currencies."""
+    return Metrics(account_cap=settings.metrics.account_cap, currencies=settings.metrics.currencies)
 
 
 def build_api(settings: Settings, metrics: Metrics) -> CdrApi:
@@ -273,7 +279,7 @@ def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
     settings = load_settings(config, overrides)
     logs.configure(settings.log.format, settings.log.level)
     log = logs.get("service")
-    metrics = Metrics(account_cap=settings.metrics.account_cap)
+    metrics = build_metrics(settings)
     service = build_service(settings, metrics, log)
     try:
         http = build_http(settings, metrics, service)
@@ -302,7 +308,7 @@ def run_backfill(
     settings = load_settings(config, overrides)
     logs.configure(settings.log.format, settings.log.level)
     log = logs.get("backfill")
-    metrics = Metrics(account_cap=settings.metrics.account_cap)
+    metrics = build_metrics(settings)
     service = build_service(settings, metrics, log)
     poller = build_poller(settings, build_api(settings, metrics), account)
     backfill_with_progress(service, poller, start, end, account)
@@ -314,7 +320,7 @@ def account_zones(config: Path | None, overrides: dict[str, Any], rules_dir: Pat
     accounts' `timezone` in `GET /accounts` (those outside the rule set's own zone)."""
     settings = load_settings(config, overrides)
     ruleset = load_rules(rules_dir or Path(settings.rules.dir))
-    api = build_api(settings, Metrics(account_cap=settings.metrics.account_cap))
+    api = build_api(settings, build_metrics(settings))
     try:
         found = account_timezones(api, ruleset.settings.timezone)
     finally:

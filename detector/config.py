@@ -137,6 +137,7 @@ class ModelSettings(_Section):
     mode: Literal["shadow", "live"] = "shadow"
     bucket_s: float = Field(900.0, gt=0)
     warmup_buckets: int = Field(192, ge=0)
+    min_slot_days: int = Field(2, ge=0)
 
 
 class MetricsSettings(_Section):
@@ -155,6 +156,8 @@ class MetricsSettings(_Section):
     threads: int = Field(4, ge=1)
     max_connections: int = Field(100, ge=1)
     request_timeout_s: float = Field(10.0, gt=0)
+    currencies: tuple[str, ...] = ("INR",)
+    """Currencies whose spend series exist from start-up (others appear with their first cost)."""
 
 
 class HealthSettings(_Section):

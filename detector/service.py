@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from detector.domain import Alert, AlertTiming
 from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
 from detector.health import Health, HealthPolicy
 from detector.housekeeping import Housekeeping, Retention
-from detector.metrics import Metrics
+from detector.metrics import Metrics, firing_by_rule
 from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector, Step
 from detector.rules.engine import RuleEngine
@@ -130,6 +130,10 @@ class Service:
         self.rewind_pending = False
         """A commit failed: the detector must be rebuilt from the last commit before going on."""
         self.housekeeping = Housekeeping(self)
+        metrics.receivers(receivers)
+        metrics.rules(model_timings(detector.engine, model))
+        metrics.poll_interval(interval_s)
+        self._record_accounts(detector.accounts)
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
@@ -195,8 +199,9 @@ class Service:
         Backfill passes `tailing=False`: its results carry a progress marker, not a cursor.
         """
         step = self.detector.process(result.cdrs)
-        self._commit(result, step, tailing)
+        changed = self._commit(result, step, tailing)
         self._record(result, step, started)
+        self._record_accounts(changed)
         if self.observer is not None:
             self.observer(result, step)
         return step
@@ -236,7 +241,8 @@ class Service:
         self.rewind_pending = False
         self.log.info("resumed from the last commit", cdrs_processed=snapshot.cdrs_processed)
 
-    def _commit(self, result: PollResult, step: Step, tailing: bool) -> None:
+    def _commit(self, result: PollResult, step: Step, tailing: bool) -> Collection[str]:
+        """Commit the cycle; returns the accounts whose state changed."""
         self.detector.evict_idle()
         changed, evicted = self.detector.take_dirty()
         for account in evicted:
@@ -262,15 +268,11 @@ class Service:
         self.housekeeping.dropped.observe(changed, evicted)
         if self.detector.newest is not None:
             self.store.purge_seen(self.detector.newest - self.seen_ttl)
+        return changed
 
     def _record(self, result: PollResult, step: Step, started: float) -> None:
         m = self.metrics
-        for cdr in result.cdrs:
-            m.cdrs_ingested(cdr.direction.value, cdr.status.value)
-            m.account_cdrs(cdr.account)
-        for account in {a.account for a in step.alerts}:
-            state = self.detector.accounts.get(account)
-            m.account_firing(account, len(state.alerts.open) if state else 0)
+        m.calls(result.cdrs)
         for rej in result.rejected:
             m.cdrs_rejected(rej.reason)
         if result.rejected:
@@ -285,7 +287,7 @@ class Service:
         for f in step.findings:
             m.finding(f.source, f.severity.label)
         for a in step.alerts:
-            m.alert(a.source, a.severity.label, a.status.value)
+            m.alert(a, self.clock())
         m.accounts_tracked(len(self.detector.accounts))
         newest = self.detector.newest.timestamp() if self.detector.newest else None
         m.poll_cycle(self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest)
@@ -310,6 +312,16 @@ class Service:
             return self.delivery.settle(timeout_s)
         finally:
             self.delivery.stop()
+
+    def _record_accounts(self, accounts: Iterable[str]) -> None:
+        """Alert state and anomaly score of accounts whose detection state changed."""
+        for account in accounts:
+            state = self.detector.accounts.get(account)
+            if state is None:
+                continue
+            self.metrics.alert_state(account, firing_by_rule(state.alerts))
+            if state.model.score is not None:
+                self.metrics.anomaly_score(account, state.model.score)
 
     def reload_rules(self) -> bool:
         """Load the rule directory again; keep the old set when the new one is invalid.
@@ -339,6 +351,7 @@ class Service:
         }  # fmt: skip
         self.metrics.rule_reload(ok=True)
         self.metrics.rules_loaded(len(rules.rules))
+        self.metrics.rules(self.detector.policy.timings)
         self.log.info("rules reloaded", **self.health.last_reload, accounts=len(changes.accounts))
         return True
 

@@ -181,12 +181,17 @@ def test_token_never_appears_in_error_messages(kind: str) -> None:
 
 
 def test_on_request_callback_sees_every_attempt() -> None:
-    """The on_request callback receives one outcome per HTTP attempt."""
+    """The on_request callback receives endpoint, outcome and a duration per HTTP attempt."""
     feed = feed_with_calls()
     feed.faults.append(Fault("503"))
-    outcomes: list[str] = []
-    feed.api(on_request=outcomes.append).list_cdrs({"page": 1})
-    assert outcomes == ["503", "200"]
+    attempts: list[tuple[str, str, float]] = []
+    api = feed.api(on_request=lambda *attempt: attempts.append(attempt))
+    api.list_cdrs({"page": 1})
+    api.list_cdrs({"page": 1}, account="MA_1")
+    assert [(endpoint, outcome) for endpoint, outcome, _ in attempts] == [
+        ("cdrs", "503"), ("cdrs", "200"), ("account_cdrs", "200"),
+    ]  # fmt: skip
+    assert all(seconds >= 0 for _, _, seconds in attempts)
 
 
 def test_token_bucket_spaces_requests_at_the_configured_rate() -> None:

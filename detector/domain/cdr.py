@@ -113,12 +113,23 @@ def new_cdr(
     return cast(CDR, draft)
 
 
+REJECT_REASONS = (
+    "missing_field",
+    "bad_time",
+    "bad_number",
+    "bad_status",
+    "bad_direction",
+    "bad_number_value",
+    "not_an_object",
+)
+"""Every `Rejected.reason`: the metrics expose each from start-up, so add new reasons here."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """A wire row that cannot be used, with a short machine reason and a human detail.
 
-    `reason` is a bounded vocabulary (used as a metric label): missing_field, bad_time,
-    bad_number, bad_status, bad_direction, bad_number_value, not_an_object.
+    `reason` is a bounded vocabulary (used as a metric label): one of `REJECT_REASONS`.
     """
 
     reason: str

@@ -80,10 +80,13 @@ class AccountModelState:
     late: int = 0
     streak: int = 0
     """Anomalous buckets in a row up to the last closed one."""
+    score: float | None = None
+    """Calibrated score of the last scored bucket (None until one is scored), for metrics."""
 
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Restore pickled slots; a state saved before `streak` existed starts at 0."""
-        self.streak = 0
+        """Restore pickled slots; a state saved before `streak` or `score` existed gets the
+        defaults."""
+        self.streak, self.score = 0, None
         for name, value in state[1].items():
             object.__setattr__(self, name, value)
 
@@ -99,6 +102,7 @@ class _Scored:
 
     finding: Finding | None
     learn: bool
+    score: float | None = None
 
 
 class AnomalyModel:
@@ -195,6 +199,7 @@ class AnomalyModel:
                 z=z,
                 streak=state.streak,
             )
+            state.score = scored.score
             if scored.learn:
                 self.shared.learn(z)
         state.streak = 0 if scored.learn else state.streak + 1
@@ -232,9 +237,9 @@ class AnomalyModel:
         cfg = self.config
         deviation = max(abs(v) for v in z)
         if score < cfg.threshold or deviation < cfg.min_deviation:
-            return _Scored(None, learn=True)
+            return _Scored(None, learn=True, score=score)
         if streak + 1 < cfg.persist_buckets and deviation < cfg.immediate_deviation:
-            return _Scored(None, learn=False)  # anomalous, not learned, not yet reported
+            return _Scored(None, learn=False, score=score)  # anomalous, not yet reported
         usual = [baseline.usual(slot, f) for f in range(len(FEATURES))]
         severity = Severity.CRITICAL if score >= cfg.critical_threshold else Severity.WARNING
         finding = Finding(
@@ -252,7 +257,7 @@ class AnomalyModel:
             shadow=cfg.shadow,
             details=(("raw_score", f"{raw:.6f}"), ("attempts", str(bucket.attempts))),
         )
-        return _Scored(finding, learn=False)
+        return _Scored(finding, learn=False, score=score)
 
     def _slot(self, account: str, index: int) -> int:
         """Seasonal slot of a bucket: block of the account's local hour of day, weekday or

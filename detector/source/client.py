@@ -1,8 +1,9 @@
 """The partner CDR API client: auth, both response shapes, retries, a rate limit, error translation.
 
 Every httpx exception is translated here into the tree in `detector.errors`, so nothing above
-this module sees httpx. Outcomes of each HTTP attempt are counted in `CdrApi.stats` (and
-passed to an optional `on_request` callback) for the service to record as metrics.
+this module sees httpx. Outcomes of each HTTP attempt are counted in `CdrApi.stats` and
+passed, with the endpoint (`endpoint_of`) and the attempt's wall time, to an optional
+`on_request(endpoint, outcome, seconds)` callback for the service to record as metrics.
 
 Failure policy:
 - 429, 5xx, timeouts, transport errors and malformed 200 bodies are retried with full-jitter
@@ -105,7 +106,7 @@ class CdrApi:
         rng: random.Random | None = None,
         backoff_cap_s: float = 30.0,
         max_retry_after_s: float = 120.0,
-        on_request: Callable[[str], None] | None = None,
+        on_request: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._token = auth_token
         self._http = httpx.Client(
@@ -186,26 +187,31 @@ class CdrApi:
         """One HTTP attempt: a decoded body, or `_Retry`/`AuthError`/`PermanentSourceError`."""
         with self._lock:
             self.stats.waited_s += self._bucket.acquire()
+        began = time.perf_counter()
+
+        def count(outcome: str) -> None:
+            self._count(endpoint_of(path), outcome, time.perf_counter() - began)
+
         try:
             response = self._http.get(path, params={k: str(v) for k, v in params.items()})
             content = response.read()
         except httpx.TimeoutException as exc:
-            self._count("timeout")
+            count("timeout")
             raise _Retry("timeout", f"timed out ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
-            self._count("transport")
+            count("transport")
             raise _Retry("transport", f"transport error ({type(exc).__name__})") from None
         except httpx.InvalidURL as exc:
             raise PermanentSourceError(f"invalid API URL: {exc}", status=0) from None
         body = _decode(content)
         if response.status_code == 200:
             if not isinstance(body, dict) or (key and not isinstance(body.get(key), list)):
-                self._count("malformed")
+                count("malformed")
                 what = f"no '{key}' list" if key else "not a JSON object"
                 raise _Retry("malformed", f"HTTP 200 with a malformed body ({what})")
-            self._count("200")
+            count("200")
             return body
-        self._count(str(response.status_code))
+        count(str(response.status_code))
         raise self._failure(response, body)
 
     def _failure(self, response: httpx.Response, body: Any) -> Exception:
@@ -233,14 +239,26 @@ class CdrApi:
             return NotFoundError(f"the partner API answered HTTP 404 for {response.url.path}{ref}")
         return PermanentSourceError(f"the partner API answered HTTP {status}{ref}", status=status)
 
-    def _count(self, outcome: str) -> None:
+    def _count(self, endpoint: str, outcome: str, seconds: float) -> None:
         with self._lock:
             self.stats.requests[outcome] += 1
         if self._on_request is not None:
-            self._on_request(outcome)
+            self._on_request(endpoint, outcome, seconds)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
+
+
+def endpoint_of(path: str) -> str:
+    """The metric label of an API path: its route, never an account id or a call uuid.
+
+    >>> [endpoint_of(p) for p in ("cdrs", "accounts/MA_1/cdrs", "accounts/MA_1/cdrs/u-1", "me")]
+    ['cdrs', 'account_cdrs', 'call', 'me']
+    """
+    parts = path.strip("/").split("/")
+    if parts[0] == "accounts" and len(parts) > 2:
+        return "account_cdrs" if len(parts) == 3 else "call"
+    return parts[0]
 
 
 def _decode(content: bytes) -> Any:

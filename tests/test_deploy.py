@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -10,16 +11,15 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry
 
 from detector.config import load_settings
-from detector.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 PROM = DEPLOY / "prometheus"
 AM_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
 METRIC = re.compile(r"\bcdr_detector_\w+")
+CATALOGUE = ROOT / "docs" / "metrics.md"
 
 
 def tool(name: str) -> str:
@@ -41,16 +41,15 @@ def alert_rules() -> list[dict[str, Any]]:
     return [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
 
 
-def exposed_names() -> set[str]:
-    """Every sample name a busy `Metrics` exposes."""
-    m = Metrics(CollectorRegistry(), clock=lambda: 100.0)
-    m.cdrs_rejected("bad_time")
-    m.api_request("200")
-    m.poll_cycle(0.1, ok=True, now=100.0, newest_event_ts=50.0)
-    m.finding("r", "critical")
-    m.notification("slack", "dead")
-    m.outbox_pending("slack", 1)
-    return {s.name for family in m.registry.collect() for s in family.samples}
+def recorded() -> set[str]:
+    """Every recording rule name in alerts.yml."""
+    doc = yaml.safe_load((PROM / "alerts.yml").read_text())
+    return {r["record"] for g in doc["groups"] for r in g["rules"] if "record" in r}
+
+
+def catalogued() -> set[str]:
+    """Every metric name in the catalogue (docs/metrics.md)."""
+    return set(re.findall(r"^\| `(cdr_detector_\w+)` \|", CATALOGUE.read_text(), re.MULTILINE))
 
 
 def test_promtool_check_rules() -> None:
@@ -75,7 +74,10 @@ def test_every_alert_is_tested_labelled_and_annotated() -> None:
     """Each alert has a severity, a summary and description, and a case in alerts_test.yml."""
     tests = yaml.safe_load((PROM / "alerts_test.yml").read_text())["tests"]
     tested = {
-        case["alertname"] for t in tests for case in t["alert_rule_test"] if case["exp_alerts"]
+        case["alertname"]
+        for t in tests
+        for case in t.get("alert_rule_test", [])
+        if case["exp_alerts"]
     }
     for rule in alert_rules():
         assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
@@ -83,13 +85,48 @@ def test_every_alert_is_tested_labelled_and_annotated() -> None:
         assert rule["alert"] in tested, f"{rule['alert']} has no firing test"
 
 
-def test_alerts_use_only_exposed_metrics() -> None:
-    """Alert expressions name only metrics `Metrics` exposes (or Prometheus's own `up`)."""
-    names = exposed_names()
+def test_every_recording_rule_is_tested() -> None:
+    """Each KPI recording rule has an expected value in alerts_test.yml."""
+    tests = yaml.safe_load((PROM / "alerts_test.yml").read_text())["tests"]
+    exprs = " ".join(c["expr"] for t in tests for c in t.get("promql_expr_test", []))
+    assert {r for r in recorded() if r not in exprs} == set()
+
+
+def test_every_alert_links_its_runbook_section_and_a_dashboard() -> None:
+    """runbook_url points at a section of docs/runbook.md written for that alert, and
+    dashboard_url at a shipped dashboard; the runbook has no section without an alert."""
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    sections = {h.lower() for h in re.findall(r"^## (\w+)$", runbook, re.MULTILINE)}
+    uids = {json.loads(p.read_text())["uid"] for p in (ROOT / "grafana/dashboards").glob("*.json")}
+    names = set()
     for rule in alert_rules():
+        name = rule["alert"]
+        names.add(name.lower())
+        url = rule["annotations"]["runbook_url"]
+        assert url.endswith("/docs/runbook.md#" + name.lower()), name
+        assert name.lower() in sections, f"no runbook section for {name}"
+        dashboard = re.search(r"/d/([\w-]+)", rule["annotations"]["dashboard_url"])
+        assert dashboard, name
+        assert dashboard[1] in uids, name
+    assert sections == names
+
+
+def test_alerts_use_only_catalogued_metrics() -> None:
+    """Alert and recording expressions name only catalogued metrics (or Prometheus's `up`)."""
+    names = catalogued()
+    doc = yaml.safe_load((PROM / "alerts.yml").read_text())
+    for rule in (r for g in doc["groups"] for r in g["rules"]):
         used = set(METRIC.findall(rule["expr"]))
-        assert used <= names, rule["alert"]
-        assert used or re.search(r"\bup\{", rule["expr"]), rule["alert"]
+        assert used <= names, rule
+        assert used or re.search(r"\bup\{", rule["expr"]), rule
+
+
+def test_absent_target_and_warning_fraud_alerts_are_shipped() -> None:
+    """A vanished target has its own alert, and fraud volume alerts exist at both severities."""
+    by_name = {r["alert"]: r for r in alert_rules()}
+    assert 'absent(up{job="cdr-detector"})' in by_name["CdrDetectorAbsent"]["expr"]
+    fraud = {r["labels"]["severity"] for n, r in by_name.items() if "FraudFindings" in n}
+    assert fraud == {"warning", "critical"}
 
 
 def test_amtool_check_config() -> None:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench clean system-deps
+.PHONY: demo test lint types unit bench clean system-deps generate
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,8 @@ demo: $(STAMP_RUN)
 	$(BIN)/cdr-detector demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check detector tests bench
-	$(BIN)/ruff format --check detector tests bench
+	$(BIN)/ruff check detector tests bench tools
+	$(BIN)/ruff format --check detector tests bench tools
 	$(BIN)/lint-imports
 
 types: $(STAMP)
@@ -45,6 +45,10 @@ unit: $(STAMP)
 
 test: $(STAMP) system-deps lint types
 	$(BIN)/pytest -q
+
+# Rewrite the checked-in files derived from others (tests fail while they are stale).
+generate: $(STAMP)
+	$(BIN)/python -m tools.dashboards
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

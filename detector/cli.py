@@ -27,7 +27,8 @@ rules_app = typer.Typer(no_args_is_help=True, help="Validate and test rule sets.
 state_app = typer.Typer(no_args_is_help=True, help="Look into the SQLite state file.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(state_app, name="state")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
+"""Errors are not wrapped: a path or rule id split across lines cannot be copied."""
 T = TypeVar("T")
 
 
@@ -202,6 +203,20 @@ def _all_rule_errors(fn: Callable[[], T]) -> T:
             f"{count} error{'s' * (count != 1)} in {files} file{'s' * (files != 1)}", err=True
         )
         raise typer.Exit(2) from exc
+
+
+@rules_app.command("explain")
+def rules_explain(
+    rule: Annotated[str, typer.Argument(help="Rule id")],
+    cdr: Annotated[str, typer.Option(help="One wire row: a JSON object, or a JSONL/CSV file")],
+    rules: Annotated[Path, typer.Option(help="Rule directory")] = Path("rules"),
+    call_id: Annotated[str | None, typer.Option(help="The row to take from a file")] = None,
+) -> None:
+    """Why RULE does or does not look at one CDR: each clause with the call's value and
+    verdict, the derived fields it read, and what the call adds to its window."""
+    from detector.authoring import explain_command
+
+    typer.echo(_guard(lambda: _all_rule_errors(lambda: explain_command(rules, rule, cdr, call_id))))
 
 
 @rules_app.command("test")

@@ -41,7 +41,7 @@ from detector.models.scorer import AnomalyModel, ModelConfig
 from detector.pipeline import Detector
 from detector.progress import backfill_with_progress
 from detector.rules.engine import RuleEngine
-from detector.rules.loader import load_rules
+from detector.rules.loader import RuleSet, load_rules
 from detector.rules.spec import RuleSettings, known_zone
 from detector.service import FeedPoller, Service, model_timings
 from detector.source.accounts import PerAccountPoller, account_timezones, trunk_normalizer
@@ -83,7 +83,17 @@ def build_detector(
     allowed_lateness_s: float = 600.0,
 ) -> Detector:
     """Rules + model + alert policy, resumed from `snapshot` when given."""
-    engine = RuleEngine(load_rules(rules_dir), lateness_s=allowed_lateness_s)
+    return detector_for(load_rules(rules_dir), model_settings, snapshot, allowed_lateness_s)
+
+
+def detector_for(
+    ruleset: RuleSet,
+    model_settings: ModelSettings,
+    snapshot: Snapshot | None = None,
+    allowed_lateness_s: float = 600.0,
+) -> Detector:
+    """`build_detector` for a rule set already loaded (`rules try` runs a subset of one)."""
+    engine = RuleEngine(ruleset, lateness_s=allowed_lateness_s)
     blob = snapshot.model_blob if snapshot else None
     model = build_model(model_settings, blob, engine.ruleset.settings)
     detector = Detector(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from detector.domain import CDR, Rejected
 from detector.pipeline import Detector
@@ -85,19 +85,49 @@ def run_backtest(
     where the data stops, as live would; a positive `settle` lets quiet alerts resolve, but
     also makes every account look silent for that long (flatline rules will notice).
     """
+    return replay(read_cdrs(path), detector, out, progress, settle)
+
+
+def replay(
+    items: Iterable[CDR | Rejected],
+    detector: Detector,
+    out: IO[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    settle: timedelta = timedelta(0),
+    watch: Watcher | None = None,
+) -> BacktestResult:
+    """`run_backtest` over CDRs from anywhere (a file, the API); `watch` sees each batch and
+    the final watermark (what `rules try` records besides the alerts)."""
     result = BacktestResult()
     started = time.perf_counter()
-    for batch in _batches(read_cdrs(path), result):
+    for batch in _batches(iter(items), result):
         step = detector.process(batch)
         _note(result, batch)
         _collect(result, step.alerts, step.findings, out)
+        if watch is not None and detector.newest is not None:
+            watch.batch(batch, detector.newest - detector.allowed_lateness)
         if progress:
             progress(len(batch))
     if detector.newest is not None:
         step = detector.advance(detector.newest + settle)
         _collect(result, step.alerts, step.findings, out)
+        if watch is not None:
+            watch.advance(detector.newest + settle)
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+class Watcher(Protocol):
+    """Sees what a replay feeds the detector: each batch with the watermark after it, and the
+    watermark the replay ends at."""
+
+    def batch(self, cdrs: list[CDR], watermark: datetime) -> None:
+        """One batch was processed; event time is now `watermark`."""
+        ...
+
+    def advance(self, watermark: datetime) -> None:
+        """The replay ends with event time at `watermark`."""
+        ...
 
 
 def _collect(

@@ -219,6 +219,27 @@ def rules_explain(
     typer.echo(_guard(lambda: _all_rule_errors(lambda: explain_command(rules, rule, cdr, call_id))))
 
 
+@rules_app.command("try")
+def rules_try(
+    rule: Annotated[str, typer.Argument(help="Rule id")],
+    source: Annotated[str, typer.Argument(metavar="INPUT", help="JSONL/CSV file, or 'api'")],
+    since: Annotated[
+        str | None, typer.Option(help="Only calls since: a duration (7d) or an ISO time")
+    ] = None,
+    rules: Annotated[Path, typer.Option(help="Rule directory")] = Path("rules"),
+    config: Annotated[Path | None, typer.Option(help="YAML settings file (for 'api')")] = None,
+    api_url: Annotated[str | None, typer.Option(help="Partner API base URL (for 'api')")] = None,
+) -> None:
+    """When RULE would have fired over a file or the API's recent traffic: the alerts, how
+    often per day, the accounts, and its value against the thresholds."""
+    from detector.authoring import try_command
+
+    text = _guard(
+        lambda: _all_rule_errors(lambda: try_command(rules, rule, source, since, config, api_url))
+    )
+    typer.echo(text)
+
+
 @rules_app.command("test")
 def rules_test(
     directory: Annotated[Path, typer.Argument(help="Rule directory with tests/")],

@@ -30,9 +30,10 @@ from detector.config import load_settings
 from detector.domain import CDR, Rejected
 from detector.errors import ConfigError
 from detector.histogram import number, text_histogram
+from detector.lint import LintWarning, sample_warnings, static_warnings
 from detector.metrics import Metrics
 from detector.rules.explain import explain, render, unknown_rule
-from detector.rules.loader import load_rules
+from detector.rules.loader import check_rules, load_rules
 from detector.rules.spec import AnyRule, parse_duration
 from detector.rules.template import human_duration
 from detector.source.files import read_cdrs
@@ -228,3 +229,14 @@ def _value_lines(rule: AnyRule, tally: Tally) -> list[str]:
     head = (f"value: each key's daily peak, {len(values):,} key-days "
             f"(highest {number(max(values))})")  # fmt: skip
     return [head, *text_histogram(values, levels)]
+
+
+def check_command(directory: Path, sample: Path | None) -> tuple[str, list[LintWarning]]:
+    """`rules check`: the ok line and every warning (errors raise `RuleErrors`)."""
+    ruleset = check_rules(directory)
+    warnings = static_warnings(ruleset)
+    if sample is not None:
+        if not sample.is_file():
+            raise ConfigError(f"--sample: {sample}: no such file (a JSONL/CSV file of wire rows)")
+        warnings += sample_warnings(ruleset, run_trial(ruleset, read_cdrs(sample)))
+    return f"ok: {len(ruleset.rules)} rules in {directory}", warnings

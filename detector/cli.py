@@ -180,12 +180,25 @@ def backfill(
 
 
 @rules_app.command("check")
-def rules_check(directory: Annotated[Path, typer.Argument(help="Rule directory")]) -> None:
-    """Validate every rule file; print every problem with its file, line, rule and field."""
-    from detector.rules.loader import check_rules
+def rules_check(
+    directory: Annotated[Path, typer.Argument(help="Rule directory")],
+    sample: Annotated[
+        Path | None, typer.Option(help="Replay this JSONL/CSV file and warn about each rule")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when there is any warning")] = False,
+) -> None:
+    """Validate every rule file and print every problem (file, line, rule, field); then warn
+    about rules that load but misbehave (twins; with --sample, what the traffic shows)."""
+    from detector.authoring import check_command
 
-    ruleset = _guard(lambda: _all_rule_errors(lambda: check_rules(directory)))
-    typer.echo(f"ok: {len(ruleset.rules)} rules in {directory}")
+    ok, warnings = _guard(lambda: _all_rule_errors(lambda: check_command(directory, sample)))
+    typer.echo(ok)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
+    if warnings:
+        typer.echo(f"{len(warnings)} warning{'s' * (len(warnings) != 1)}")
+    if warnings and strict:
+        raise typer.Exit(1)
 
 
 def _all_rule_errors(fn: Callable[[], T]) -> T:

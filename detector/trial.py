@@ -5,8 +5,9 @@ rule set's settings and lists, no model) fed by `backtest.replay` in the backtes
 so `rules try RULE FILE` fires exactly what `backtest FILE` fires for that rule (alerts are
 per rule and account; no rule changes another's). Beside it, a `Recorder` runs each rule's
 compiled predicate and kind on its own state to keep what the firing path throws away:
-how many calls each predicate held for, and each key's peak reading per local day among the
-readings that could be judged (volume within the account's `min_volume`..`max_volume`).
+how many calls each predicate held for, each key's peak reading per local day (the account's
+own timezone) among the readings that could be judged (volume within the account's
+`min_volume`..`max_volume`), and which accounts had calls on which days.
 The engine itself only passes on readings at or above a threshold, hence this second,
 observing loop; it mirrors the engine's (allow-list gate, `match`, `watches_all`, group key,
 ticks once a minute per account, idle keys swept) but emits nothing.
@@ -17,7 +18,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from itertools import combinations
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,8 +46,8 @@ class Tally:
     """Calls that passed the allow-list and `match`."""
     held: Counter[str] = field(default_factory=Counter)
     """Kind predicate (`where`, `first`, `then` …) → matched calls it held for."""
-    peaks: dict[tuple[str, date], float] = field(default_factory=dict)
-    """(group key, local day) → the highest reading that could be judged."""
+    peaks: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    """(account, group key, local day number) → the highest reading that could be judged."""
     top_volume: float = 0.0
     """The highest volume of any reading (judged or not): shows a floor never reached."""
 
@@ -58,6 +60,16 @@ class Trial:
     tallies: dict[str, Tally]
     rules: tuple[AnyRule, ...]
     zone: ZoneInfo
+    active: set[tuple[str, int]]
+    """(account, local day number) of every day an account had calls."""
+    both: Counter[tuple[str, str]]
+    """(rule, later rule) → calls both matched (allow-list and `match`)."""
+
+    def overlap(self, first: str, second: str) -> float:
+        """Share of the calls either rule matched that both matched (Jaccard), 0 to 1."""
+        both = self.both[(first, second)] + self.both[(second, first)]
+        either = self.tallies[first].matched + self.tallies[second].matched - both
+        return both / either if either else 0.0
 
     def firings(self, rule_id: str) -> list[dict[str, Any]]:
         """The FIRING notifications of one rule, in event-time order."""
@@ -82,7 +94,8 @@ def run_trial(
     subset = replace(ruleset, rules=rules)
     recorder = Recorder(subset)
     result = replay(items, detector_for(subset, ModelSettings(enabled=False)), watch=recorder)
-    return Trial(result, recorder.tallies, rules, ZoneInfo(ruleset.settings.timezone))
+    zone = ZoneInfo(ruleset.settings.timezone)
+    return Trial(result, recorder.tallies, rules, zone, recorder.active, recorder.both)
 
 
 class Recorder:
@@ -104,19 +117,24 @@ class Recorder:
         self.zone = ZoneInfo(settings.timezone)
         self.next_tick: dict[str, int] = {}
         self.next_sweep = 0
+        self.active: set[tuple[str, int]] = set()
+        self.both: Counter[tuple[str, str]] = Counter()
 
     def batch(self, cdrs: list[CDR], watermark: datetime) -> None:
         """Observe a batch, then let event time reach `watermark` (ticks, sweeps)."""
         for cdr in cdrs:
             facts = Facts(cdr, self.locale, self.zones.of(cdr.account))
-            for runner in self.runners:
-                self._observe(runner, facts)
+            self.active.add((cdr.account, facts.local_hour // 24))
+            hits = [runner.id for runner in self.runners if self._observe(runner, facts)]
+            if len(hits) > 1:
+                self.both.update(combinations(hits, 2))
         self.advance(watermark)
 
-    def _observe(self, runner: Runner, facts: Facts) -> None:
+    def _observe(self, runner: Runner, facts: Facts) -> bool:
+        """Feed one call to one rule's kind; True when the rule matched it."""
         gate = runner.gate
         if gate is not None and not gate(facts):
-            return
+            return False
         matched = runner.predicate(facts)
         tally = self.tallies[runner.id]
         if matched:
@@ -125,7 +143,7 @@ class Recorder:
                 if test(facts):
                     tally.held[name] += 1
         elif not runner.kind.watches_all:
-            return
+            return False
         key = (facts.account, runner.key(facts))
         keys = self.state[runner.id]
         data = keys.get(key)
@@ -134,6 +152,7 @@ class Recorder:
         reading = runner.kind.observe(facts, matched, data)
         if reading is not None:
             self._note(runner, key, reading, facts.t if reading.at is None else reading.at)
+        return matched
 
     def _note(self, runner: Runner, key: tuple[str, str], reading: Reading, t: int) -> None:
         tally = self.tallies[runner.id]
@@ -141,8 +160,8 @@ class Recorder:
         limits = runner.limits.get(key[0], runner.default)
         if not (limits.enabled and limits.min_volume <= reading.volume <= limits.max_volume):
             return
-        day = datetime.fromtimestamp(t, UTC).astimezone(self.zone).date()
-        slot = (key[1], day)
+        day = self.zones.of(key[0]).local_hour(t) // 24
+        slot = (key[0], key[1], day)
         if reading.value > tally.peaks.get(slot, float("-inf")):
             tally.peaks[slot] = reading.value
 

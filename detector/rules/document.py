@@ -8,8 +8,8 @@ to map each path of keys and indexes to its line.
 >>> doc = parse_yaml("id: a\\nmatch:\\n  direction: outgoing\\n  any: [{status: busy}]\\n")
 >>> doc.data["match"]["direction"], doc.line(("match", "direction")), doc.line_of("match.any[0]")
 ('outgoing', 3, 4)
->>> doc.line(("match", "nope")), doc.line(("summary",))
-(2, None)
+>>> doc.line(("match", "nope")), doc.line(("summary",)), Document({}).line(("id",))
+(2, 1, None)
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class Document:
     lines: Mapping[Path, int] = field(default_factory=dict)
 
     def line(self, path: Path) -> int | None:
-        """Line of `path`, or of its longest written prefix (a default has no line)."""
-        for end in range(len(path), 0, -1):
+        """Line of `path`, or of its longest written prefix (a missing key: the document's)."""
+        for end in range(len(path), -1, -1):
             found = self.lines.get(path[:end])
             if found is not None:
                 return found
@@ -60,6 +60,7 @@ def parse_yaml(text: str) -> Document:
         loader.dispose()
     lines: dict[Path, int] = {}
     if node is not None:
+        lines[()] = node.start_mark.line + 1
         _walk(node, (), lines)
     return Document(data, lines)
 

@@ -152,13 +152,15 @@ def _allow_problems(
 
 def _template_problem(raw: dict[str, Any], rule: AnyRule | None, kind: object) -> str | None:
     """The summary template's problem, checked even when the rest of the rule is not valid
-    (then ``{expected}`` is allowed: only a built kind says whether it has a baseline)."""
+    (``{expected}`` is allowed for kinds with a baseline, and when the kind is unknown)."""
     summary: object = rule.summary if rule is not None else raw.get("summary")
     groups: object = rule.group_by if rule is not None else raw.get("group_by", ["account"])
     if not isinstance(summary, str) or not isinstance(groups, list | tuple):
         return None
     try:
-        baseline = True if kind is None else getattr(kind, "baseline", False)
+        named = raw.get("kind")
+        source = kind if kind is not None else KINDS.get(named) if isinstance(named, str) else None
+        baseline = True if source is None else bool(getattr(source, "baseline", False))
         check_template(summary, [g for g in GROUP_FIELDS if g in groups], baseline)
     except ValueError as exc:
         return str(exc)

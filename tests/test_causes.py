@@ -50,3 +50,10 @@ def test_unlisted_codes_are_described_not_dropped() -> None:
     assert code_meaning(1234) == ("unknown hangup code 1234", CauseClass.UNKNOWN)
     assert sip_meaning(580) == ("SIP 580 (server failure)", CauseClass.NETWORK)
     assert sip_meaning(486) == ("Busy Here", CauseClass.USER)
+
+
+def test_a_failed_call_claiming_a_normal_end_is_unknown_not_normal() -> None:
+    """Only answered calls are `normal`, whatever cause a failed call carries."""
+    assert cause_class(failed(cause="NORMAL_CLEARING")) is CauseClass.UNKNOWN
+    assert cause_class(failed(code=4000)) is CauseClass.UNKNOWN
+    assert cause_class(failed(sip=200)) is CauseClass.UNKNOWN

@@ -255,6 +255,10 @@ def cause_class(cdr: CDR) -> CauseClass:
     """Who or what ended `cdr`: its status when that settles it, else (a failed call) the
     first of its text cause, Vobiz code and SIP code that a table knows.
 
+    `normal` means answered: a failed call whose cause claims a normal end (NORMAL_CLEARING,
+    4000, SIP 200) contradicts itself and is `unknown`, so "answered + user" (what the
+    metrics' NER adds up) and "normal + user" (the tally's) are the same calls.
+
     >>> from datetime import UTC, datetime
     >>> from detector.domain import Direction
     >>> t = datetime(2026, 3, 1, tzinfo=UTC)
@@ -266,6 +270,11 @@ def cause_class(cdr: CDR) -> CauseClass:
     by_status = _STATUS_CLASS.get(cdr.status)
     if by_status is not None:
         return by_status
+    found = _failed_class(cdr)
+    return CauseClass.UNKNOWN if found is CauseClass.NORMAL else found
+
+
+def _failed_class(cdr: CDR) -> CauseClass:
     known = CAUSES.get(cause_key(cdr.hangup_cause)) if cdr.hangup_cause else None
     if known is not None:
         return known.kind

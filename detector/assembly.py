@@ -129,7 +129,9 @@ def build_notifiers(settings: Settings, log: Any) -> dict[str, Notifier]:
         )  # fmt: skip
     hook = read_secret(settings.webhook.url_env, settings.webhook.url_file, "webhook url")
     if hook is not None:
-        secret = read_secret(settings.webhook.secret_env, None, "webhook secret")
+        secret = read_secret(
+            settings.webhook.secret_env, settings.webhook.secret_file, "webhook.secret_file"
+        )
         out["webhook"] = _checked(
             "webhook", hook, lambda url: WebhookNotifier(url, secret=secret), log
         )
@@ -237,6 +239,7 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         log=log,
         health=HealthPolicy(health.max_failed_cycles, health.max_event_lag_s, health.stall_s),
         retention=Retention(keep.sent_notifications_s, keep.resolved_alerts_s),
+        summary_every_s=settings.log.summary_every_s,
         rebuild=rebuild,
     )
     service.cursor = snapshot.cursor
@@ -244,7 +247,8 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
     return service
 
 
-def _listen(addr: str) -> tuple[str, int]:
+def listen_address(addr: str) -> tuple[str, int]:
+    """(host, port) of a `metrics.listen` value; a ConfigError when it is not HOST:PORT."""
     host, _, port = addr.rpartition(":")
     try:
         return host.strip("[]") or "127.0.0.1", int(port)
@@ -270,7 +274,7 @@ def build_http(settings: Settings, metrics: Metrics, service: Service) -> HttpSe
     """The HTTP endpoint; refuses an open JSON API beyond loopback (a `ConfigError`)."""
     m = settings.metrics
     token = read_secret(m.api_token_env, m.api_token_file, "api token")
-    host, _ = _listen(m.listen)
+    host, _ = listen_address(m.listen)
     if m.status_api and token is None and not loopback(host):
         raise ConfigError(
             f"metrics.status_api is on and metrics.listen ({m.listen}) is beyond loopback: set "
@@ -293,7 +297,7 @@ def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
     service = build_service(settings, metrics, log)
     try:
         http = build_http(settings, metrics, service)
-        host, port = http.start(*_listen(settings.metrics.listen))
+        host, port = http.start(*listen_address(settings.metrics.listen))
     except OSError as exc:
         service.store.close()
         raise ConfigError(

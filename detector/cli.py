@@ -1,4 +1,4 @@
-"""The `cdr-detector` command: run · demo · simulate · backtest · backfill · rules · state.
+"""The `cdr-detector` command: run · doctor · demo · simulate · backtest · backfill · rules · state.
 
 Every command translates our own errors into a one-line message and an exit code; tracebacks
 are for bugs only. Exit codes: 0 done (or stopped by SIGTERM/SIGINT); 1 a failure that may pass
@@ -18,13 +18,21 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from detector import __version__, logs
 from detector.errors import DetectorError, exit_code
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-rules_app = typer.Typer(no_args_is_help=True, help="Validate and test rule sets.")
-state_app = typer.Typer(no_args_is_help=True, help="Look into the SQLite state file.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None
+)  # plain help: flags show no metavar, nothing is wrapped to the terminal's width
+rules_app = typer.Typer(
+    no_args_is_help=True, help="Validate and test rule sets.", rich_markup_mode=None
+)
+state_app = typer.Typer(
+    no_args_is_help=True,
+    help="Inspect, export or reset the SQLite state file.",
+    rich_markup_mode=None,
+)
 app.add_typer(rules_app, name="rules")
 app.add_typer(state_app, name="state")
 err = Console(stderr=True, soft_wrap=True)
@@ -32,22 +40,55 @@ err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
-def _guard(fn: Callable[[], T]) -> T:
-    """Run `fn`, turning our errors into a clear message and exit code."""
+def _guard(fn: Callable[[], T], config: Path | None = None) -> T:
+    """Run `fn`, turning our errors into one line (in the log's format) and an exit code.
+
+    The log format is the one the command configured, else the one its settings (`config`
+    and the environment) would choose, so a settings error in a JSON deployment is JSON too.
+    """
     try:
         return fn()
     except DetectorError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        from detector.config import peek_log_format
+
+        fmt = logs.configured_format() or peek_log_format(config)
+        logs.report_error(str(exc), exit_code(exc), fmt)
         raise typer.Exit(exit_code(exc)) from exc
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cdr-detector {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Streaming fraud and anomaly detection for telecom CDRs (the Vobiz partner feed)."""
 
 
 @app.command()
 def run(
-    config: Annotated[Path | None, typer.Option(help="YAML settings file")] = None,
-    api_url: Annotated[str | None, typer.Option(help="Partner API base URL")] = None,
-    state: Annotated[Path | None, typer.Option(help="SQLite state file")] = None,
-    metrics_addr: Annotated[str | None, typer.Option(help="HOST:PORT for /metrics")] = None,
-    rules: Annotated[Path | None, typer.Option(help="Rule directory")] = None,
+    config: Annotated[Path | None, typer.Option(metavar="FILE", help="YAML settings file")] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Partner API base URL (a bare host gets /api/v1/partner)"),
+    ] = None,
+    state: Annotated[Path | None, typer.Option(metavar="FILE", help="SQLite state file")] = None,
+    metrics_addr: Annotated[
+        str | None, typer.Option(metavar="HOST:PORT", help="Where to serve /metrics")
+    ] = None,
+    rules: Annotated[Path | None, typer.Option(metavar="DIR", help="Rule directory")] = None,
 ) -> None:
     """Tail the partner CDR feed, detect, alert (credentials from CDR_DETECTOR_AUTH_ID/_TOKEN)."""
     from detector import assembly
@@ -62,7 +103,7 @@ def run(
         }.items()
         if v is not None
     }
-    code = _guard(lambda: assembly.run_daemon(config, overrides))
+    code = _guard(lambda: assembly.run_daemon(config, overrides), config)
     raise typer.Exit(code)
 
 
@@ -296,6 +337,97 @@ def state_inspect(
     else:
         for key, value in info.items():
             typer.echo(f"{key:18} {value}")
+
+
+@state_app.command("export")
+def state_export(
+    state: Annotated[Path, typer.Option(metavar="FILE", help="SQLite state file")] = Path(
+        "state.sqlite"
+    ),
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write here instead of stdout")
+    ] = None,
+) -> None:
+    """Write the alerts, open findings, dead letters and cursor as JSON lines."""
+    from detector.state.export import export_records
+    from detector.state.store import StateStore
+
+    def export() -> int:
+        if not state.exists():
+            from detector.errors import StateError
+
+            raise StateError(f"no state file at {state}: check --state")
+        store = StateStore(state)
+        try:
+            lines = [json.dumps(r, default=str, sort_keys=True) for r in export_records(store)]
+        finally:
+            store.close()
+        text = "".join(line + "\n" for line in lines)
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text)
+        return len(lines)
+
+    count = _guard(export)
+    if out is not None:
+        typer.echo(f"wrote {count} records to {out}", err=True)
+
+
+@state_app.command("reset")
+def state_reset(
+    state: Annotated[Path, typer.Option(metavar="FILE", help="SQLite state file")] = Path(
+        "state.sqlite"
+    ),
+    yes: Annotated[bool, typer.Option("--yes", help="Really delete it")] = False,
+) -> None:
+    """Delete the state file (cursor, windows, alerts, outbox); the daemon starts afresh."""
+    from detector.errors import ConfigError
+    from detector.state.export import reset
+
+    def delete() -> list[Path]:
+        if not yes:
+            raise ConfigError(
+                f"state reset deletes {state} and everything the daemon remembers: add --yes "
+                "(run `cdr-detector state export` first to keep the alerts)"
+            )
+        return reset(state)
+
+    for path in _guard(delete):
+        typer.echo(f"removed {path}")
+
+
+@app.command()
+def doctor(
+    config: Annotated[Path | None, typer.Option(metavar="FILE", help="YAML settings file")] = None,
+    api_url: Annotated[str | None, typer.Option(metavar="URL", help="Partner API base URL")] = None,
+    state: Annotated[Path | None, typer.Option(metavar="FILE", help="SQLite state file")] = None,
+    rules: Annotated[Path | None, typer.Option(metavar="DIR", help="Rule directory")] = None,
+    metrics_addr: Annotated[
+        str | None, typer.Option(metavar="HOST:PORT", help="Where the daemon serves /metrics")
+    ] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="RECEIVER", help="Send a test notification to this receiver (repeat; 'all')"
+        ),
+    ] = None,
+) -> None:
+    """Check settings, API credentials, rules, state file, receivers and the metrics port."""
+    from detector.doctor import diagnose, render
+
+    overrides = {
+        k: v
+        for k, v in {
+            "api.url": api_url, "state.path": state, "rules.dir": rules,
+            "metrics.listen": metrics_addr,
+        }.items()
+        if v is not None
+    }  # fmt: skip
+    checks = diagnose(config, overrides, notify or ())
+    typer.echo(render(checks))
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
 
 
 def _register_investigation() -> None:

@@ -1,9 +1,17 @@
 """Daemon settings: a YAML file plus environment; secrets only from the environment or files.
 
 Every section is optional; the defaults run against the real Vobiz API with the rules in
-`rules/`. Secrets (API token, webhook URLs, SMTP password, webhook signing secret) are never
-written in the YAML itself: the file names an environment variable (`*_env`) or a file
-(`*_file`) that holds them, and `Secret` values never print themselves.
+`rules/`. Secrets (API token, partner id, webhook URLs, SMTP password, webhook signing secret,
+the JSON API's token) are never written in the YAML itself: the file names an environment
+variable (`*_env`) or a file (`*_file`, which wins when both are set) that holds them, and
+`Secret` values never print themselves. `deploy/config.example.yaml` lists every setting.
+
+Precedence, lowest first: defaults, the YAML file, environment overrides, command-line flags.
+An environment override is ``CDR_DETECTOR__<SECTION>__<KEY>=value`` (any depth, e.g.
+``CDR_DETECTOR__POLL__INTERVAL_S=5``, ``CDR_DETECTOR__STATE__RETENTION__RESOLVED_ALERTS_S=1e6``,
+``CDR_DETECTOR__ALLOWED_LATENESS_S=300``); the value is read as YAML, so lists (``[INR, USD]``),
+numbers and booleans work. Validation reports every problem at once, on one line, each naming
+the setting and, for overrides, the variable it came from.
 
 Example::
 
@@ -22,14 +30,18 @@ Example::
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from detector.errors import ConfigError
 
+ENV_PREFIX = "CDR_DETECTOR__"
+API_PATH = "/api/v1/partner"
 AUTH_ID_ENV = "CDR_DETECTOR_AUTH_ID"
 AUTH_TOKEN_ENV = "CDR_DETECTOR_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
@@ -72,12 +84,25 @@ class ApiSettings(_Section):
     """Where the partner API is and how hard to push it."""
 
     url: str = "https://api.vobiz.ai/api/v1/partner"
+    """A bare host (``http://127.0.0.1:8080``) gets the API path `/api/v1/partner` added."""
     auth_id_env: str = AUTH_ID_ENV
+    auth_id_file: Path | None = None
     auth_token_env: str = AUTH_TOKEN_ENV
     auth_token_file: Path | None = None
     rate_per_s: float = Field(5.0, gt=0)
     timeout_s: float = Field(10.0, gt=0)
     max_retries: int = Field(5, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _api_path(cls, url: str) -> str:
+        """A URL without a path is the API's host: add the partner API path."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        if parts.path in {"", "/"}:
+            return url.rstrip("/") + API_PATH
+        return url
 
 
 class PollSettings(_Section):
@@ -204,6 +229,7 @@ class WebhookSettings(_Section):
     url_env: str | None = "CDR_DETECTOR_WEBHOOK_URL"
     url_file: Path | None = None
     secret_env: str | None = "CDR_DETECTOR_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+    secret_file: Path | None = None
 
 
 class AlertmanagerSettings(_Section):
@@ -217,6 +243,8 @@ class LogSettings(_Section):
 
     format: Literal["json", "console"] = "console"
     level: Literal["debug", "info", "warning", "error"] = "info"
+    summary_every_s: float = Field(300.0, gt=0)
+    """An info line summing up the cycles since the last one; each cycle logs at debug."""
 
 
 class Settings(_Section):
@@ -238,37 +266,107 @@ class Settings(_Section):
     allowed_lateness_s: float = Field(600.0, ge=0)
 
 
-def load_settings(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Read settings from `path` (or defaults), apply dotted `overrides`, validate once."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of sections")
-        raw = loaded
+def load_settings(
+    path: Path | None,
+    overrides: dict[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read settings from `path` (or defaults), then environment overrides (`environ`, default
+    `os.environ`), then dotted `overrides` (command-line flags); validate once, reporting
+    every problem at once."""
+    raw = _read_yaml(path) if path is not None else {}
+    from_env = env_overrides(os.environ if environ is None else environ)
+    for dotted, (_, value) in from_env.items():
+        _set(raw, dotted, value)
     for dotted, value in (overrides or {}).items():
-        section, _, key = dotted.partition(".")
-        raw.setdefault(section, {})[key] = value
+        _set(raw, dotted, value)
+    where = str(path) if path is not None else "settings"
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path or 'settings'}: field '{where}': {first['msg']}") from exc
+        problems = [_problem(e, from_env) for e in exc.errors()]
+        raise ConfigError(_one_line(where, problems)) from exc
+
+
+def peek_log_format(path: Path | None, environ: Mapping[str, str] | None = None) -> str:
+    """The log format settings would choose, guessed without validating (for reporting an
+    error in settings that do not load); "console" when nothing says otherwise."""
+    env = os.environ if environ is None else environ
+    chosen = env.get(ENV_PREFIX + "LOG__FORMAT")
+    if chosen is None and path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text())
+            chosen = loaded.get("log", {}).get("format") if isinstance(loaded, dict) else None
+        except (OSError, yaml.YAMLError, AttributeError):
+            chosen = None
+    return "json" if chosen == "json" else "console"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return loaded
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
+    """Dotted setting → (variable, value) for every ``CDR_DETECTOR__A__B=value`` variable.
+
+    >>> env_overrides({"CDR_DETECTOR__POLL__INTERVAL_S": "5", "CDR_DETECTOR_AUTH_ID": "x"})
+    {'poll.interval_s': ('CDR_DETECTOR__POLL__INTERVAL_S', 5)}
+    """
+    out = {}
+    for name, text in sorted(environ.items()):
+        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
+            dotted = ".".join(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+            out[dotted] = (name, _env_value(text))
+    return out
+
+
+def _env_value(text: str) -> Any:
+    """An override's value read as YAML (numbers, booleans, lists), else the text itself."""
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError:
+        return text
+
+
+def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    *sections, key = dotted.split(".")
+    node = raw
+    for section in sections:
+        child = node.get(section)
+        if not isinstance(child, dict):
+            child = node[section] = {}
+        node = child
+    node[key] = value
+
+
+def _problem(error: Any, from_env: Mapping[str, tuple[str, Any]]) -> str:
+    """One validation error as 'setting: message' (naming the variable it came from)."""
+    dotted = ".".join(str(p) for p in error["loc"])
+    message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+    source = next((f" (from {var})" for d, (var, _) in from_env.items() if d == dotted), "")
+    return f"{dotted}{source}: {message}"
+
+
+def _one_line(where: str, problems: list[str]) -> str:
+    count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+    return f"{where}: {count}: " + "; ".join(problems)
 
 
 def credentials(api: ApiSettings) -> tuple[str, Secret]:
-    """The partner id and token, or a ConfigError saying which variables to set."""
-    auth_id = os.environ.get(api.auth_id_env, "")
-    token = read_secret(api.auth_token_env, api.auth_token_file, "api token")
-    if not auth_id or token is None:
+    """The partner id and token, or a ConfigError saying which variables or files to set."""
+    auth_id = read_secret(api.auth_id_env, api.auth_id_file, "api.auth_id_file")
+    token = read_secret(api.auth_token_env, api.auth_token_file, "api.auth_token_file")
+    if auth_id is None or not auth_id.reveal() or token is None:
         raise ConfigError(
             f"missing API credentials: set {api.auth_id_env} and {api.auth_token_env} "
-            "(or api.auth_token_file) to your Vobiz partner id and token"
+            "(or api.auth_id_file and api.auth_token_file) to your Vobiz partner id and token"
         )
-    return auth_id, token
+    return auth_id.reveal(), token

@@ -6,11 +6,16 @@ the same processors, so a JSON log stays one JSON object per line, tracebacks in
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
+
+_configured: dict[str, str] = {}
+"""The format `configure` set up last (empty before any)."""
 
 
 class _CurrentStderr:
@@ -27,6 +32,7 @@ class _CurrentStderr:
 
 def configure(fmt: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
     """Set up structlog (key-value events; ISO timestamps) writing to `stream` (stderr)."""
+    _configured["format"] = fmt
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -44,6 +50,31 @@ def configure(fmt: str = "console", level: str = "info", stream: TextIO | None =
         logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+
+
+def configured_format() -> str | None:
+    """The log format configured so far, or None before `configure`."""
+    return _configured.get("format")
+
+
+def report_error(
+    message: str, code: int, fmt: str | None = None, stream: TextIO | None = None
+) -> None:
+    """Tell an operator what went wrong on exactly one line, in the log's format.
+
+    JSON logs get one JSON object (`event: error`, the message, the exit code), so a log
+    shipper never sees a stray text line; a console gets ``error: …``. Line breaks inside the
+    message are folded, and nothing is wrapped at the terminal's width.
+    """
+    text = " ".join(message.split())
+    out = stream or sys.stderr
+    if (fmt or configured_format()) == "json":
+        stamp = datetime.now(UTC).isoformat()
+        record = {"event": "error", "level": "error", "error": text, "exit_code": code}
+        out.write(json.dumps({**record, "timestamp": stamp}) + "\n")
+    else:
+        out.write(f"error: {text}\n")
+    out.flush()
 
 
 def get(name: str) -> Any:

@@ -41,6 +41,7 @@ from detector.rules.loader import load_rules
 from detector.rules.reload import carry_over
 from detector.source.rows import PollResult
 from detector.state.store import Cycle, Snapshot, StateStore
+from detector.summary import CycleSummary
 
 DEFAULT_HEALTH = HealthPolicy()
 DEFAULT_RETENTION = Retention()
@@ -112,6 +113,7 @@ class Service:
         health: HealthPolicy = DEFAULT_HEALTH,
         retention: Retention = DEFAULT_RETENTION,
         rebuild: Callable[[Snapshot], Detector] | None = None,
+        summary_every_s: float = 300.0,
     ) -> None:
         self.poller, self.detector, self.model = poller, detector, model
         self.store, self.delivery, self.metrics = store, delivery, metrics
@@ -130,6 +132,7 @@ class Service:
         self.rewind_pending = False
         """A commit failed: the detector must be rebuilt from the last commit before going on."""
         self.housekeeping = Housekeeping(self)
+        self.summary = CycleSummary(summary_every_s, clock())
         metrics.receivers(receivers)
         metrics.rules(model_timings(detector.engine, model))
         metrics.poll_interval(interval_s)
@@ -171,6 +174,8 @@ class Service:
                 self._state_failed(exc)
             self.delivery.wake()
             self.housekeeping.run()
+            if (summary := self.summary.take(self.clock())) is not None:
+                self.log.info("summary", **summary)
             self.stopping.wait(0.0 if self.catching_up else self.interval_s + self.backoff_s)
         return 0
 
@@ -207,6 +212,7 @@ class Service:
         return step
 
     def _fetch_failed(self, exc: SourceError, started: float) -> None:
+        self.summary.add(failed=True)
         self.health.failed(self.clock(), str(exc))
         self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
         self.metrics.poll_cycle(
@@ -218,6 +224,7 @@ class Service:
 
     def _state_failed(self, exc: StateError) -> None:
         """A commit failed: keep the last commit, rebuild from it before the next cycle."""
+        self.summary.add(failed=True)
         self.health.state_failed(self.clock(), str(exc))
         self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
         self.catching_up = False
@@ -296,7 +303,7 @@ class Service:
         self.health.counts.update(
             cdrs=len(result.cdrs), rejected=len(result.rejected), alerts=len(step.alerts)
         )
-        self.log.info(
+        self.log.debug(
             "cycle",
             cdrs=len(result.cdrs),
             rejected=len(result.rejected),
@@ -304,6 +311,10 @@ class Service:
             findings=len(step.findings),
             alerts=_describe(step.alerts),
         )
+        self.summary.add(
+            cdrs=len(result.cdrs), rejected=len(result.rejected), requests=result.requests,
+            findings=len(step.findings), alerts=len(step.alerts),
+        )  # fmt: skip
 
     def deliver_pending(self, timeout_s: float = 30.0) -> bool:
         """Send what the outbox holds now (for one-shot commands such as backfill)."""

@@ -36,6 +36,9 @@ from detector.source.ratelimit import TokenBucket
 ID_ENV = "CDR_DETECTOR_AUTH_ID"
 TOKEN_ENV = "CDR_DETECTOR_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
+API_PATH = "/api/v1/partner"
+"""Where the partner API lives under its host; a 404 elsewhere says to add it."""
+
 Shape = Literal["a", "b"]
 
 
@@ -235,6 +238,12 @@ class CdrApi:
             hint = retry_after_s(response.headers, body, self._clock())
             reason = "rate_limited" if status == 429 else "server_error"
             return _Retry(reason, f"HTTP {status}{ref}", hint)
+        if status == 404 and not str(self._http.base_url).rstrip("/").endswith(API_PATH):
+            return NotFoundError(
+                f"the partner API answered HTTP 404 for {str(response.url).split('?')[0]}"
+                f"{ref}: the API base URL must end with {API_PATH} (e.g. "
+                f"https://api.vobiz.ai{API_PATH}); add it to api.url or --api-url"
+            )
         if status == 404:
             return NotFoundError(f"the partner API answered HTTP 404 for {response.url.path}{ref}")
         return PermanentSourceError(f"the partner API answered HTTP {status}{ref}", status=status)

@@ -19,18 +19,33 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
-# Prometheus and Alertmanager binaries for the integration tests (Debian packages; we are root in CI).
+# Debian packages the tests run (we are root in CI), each installed only when its tool is
+# missing: prometheus (prometheus, promtool), prometheus-alertmanager (amtool), systemd
+# (systemd-analyze verify), kubectl (kustomize rendering; best effort: it is not in every
+# Debian release, and the tests that need it skip without it). Python validators (hadolint,
+# kubernetes-validate, check-jsonschema) come with the dev extras in pyproject.toml.
+SYSTEM_TOOLS := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
+	amtool:prometheus-alertmanager systemd-analyze:systemd
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "prometheus/promtool/alertmanager missing: run 'sudo apt-get install prometheus prometheus-alertmanager'"; \
+	    echo "missing:$$missing: run 'sudo apt-get install$$missing'"; \
 	  fi; \
+	fi; \
+	if ! command -v kubectl >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubectl >/dev/null 2>&1 \
+	    || echo "kubectl not installable here: the kustomize tests will skip"; \
 	fi
 
+# `make demo DEMO_ARGS="--stop-after 60"` passes options to `cdr-detector demo`.
+DEMO_ARGS ?=
 demo: $(STAMP_RUN)
-	$(BIN)/cdr-detector demo
+	$(BIN)/cdr-detector demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check detector tests bench tools
@@ -49,6 +64,7 @@ test: $(STAMP) system-deps lint types
 # Rewrite the checked-in files derived from others (tests fail while they are stale).
 generate: $(STAMP)
 	$(BIN)/python -m tools.dashboards
+	$(BIN)/python -m tools.k8s
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

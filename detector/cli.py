@@ -133,7 +133,7 @@ def simulate(
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 60.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic)")] = 1,
     duration: Annotated[str, typer.Option(help="Simulated span, e.g. 24h, 7d")] = "24h",
-    start: Annotated[str | None, typer.Option(help="Simulated start, ISO 8601")] = None,
+    start: Annotated[str | None, typer.Option(help="Simulated start, ISO 8601 or 'now'")] = None,
     scenario: Annotated[Path | None, typer.Option(help="Incident scenario YAML")] = None,
     labels_out: Annotated[
         Path | None, typer.Option(help="Write incident ground truth JSONL")

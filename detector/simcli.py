@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +25,13 @@ from detector.simulate.world import draw_world
 from detector.simulate.world.rows import served
 
 
+def _start(start: str | None) -> datetime:
+    """`--start`: an ISO 8601 time, or "now" (the wall clock, to the second), or the default."""
+    if start == "now":
+        return datetime.now(UTC).replace(microsecond=0)
+    return datetime.fromisoformat(start.replace("Z", "+00:00")) if start else DEFAULT_START
+
+
 def options_from_cli(
     *,
     accounts: int,
@@ -42,9 +49,9 @@ def options_from_cli(
         raise ConfigError(f"--shape must be 'a' or 'b', not {shape!r}")
     shape_lit: Literal["a", "b"] = "a" if shape == "a" else "b"
     try:
-        begin = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else DEFAULT_START
+        begin = _start(start)
     except ValueError as exc:
-        raise ConfigError(f"--start: not an ISO 8601 time: {start!r}") from exc
+        raise ConfigError(f"--start: not an ISO 8601 time or 'now': {start!r}") from exc
     if begin.tzinfo is None:
         raise ConfigError("--start: give a timezone, e.g. 2026-03-02T03:30:00Z")
     try:

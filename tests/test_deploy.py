@@ -210,7 +210,7 @@ def test_compose_wires_the_stack() -> None:
         t for job in prom["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
     }
     assert "detector:9108" in targets
-    assert "simulator" in " ".join(services["detector"]["command"])
+    assert services["detector"]["environment"]["CDR_DETECTOR__API__URL"] == "http://simulator:8080"
 
 
 def test_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_make_demo_on_a_fresh_clone_shows_an_alert(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(clone), "TERM": "dumb", "COLUMNS": "160"}
     demo = subprocess.run(
         [make, "--no-print-directory", "demo", f"VENV={venv}",
-         "DEMO_ARGS=--stop-after 25 --speed 600"],
+         "DEMO_ARGS=--stop-after 12 --speed 600"],
         cwd=clone, capture_output=True, text=True, timeout=240, env=env, check=False,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]

@@ -228,6 +228,16 @@ BAD_ROWS: list[tuple[str, object, str]] = [
     ("number is a huge int", with_(to_number=10**5000), "bad_number"),
     ("cost is a huge int", with_(cost=10**400), "bad_number_value"),
     ("start before year 1 in UTC", with_(start_time="0001-01-01T00:00:00+01:00"), "bad_time"),
+    ("year 9999", with_(end_time="9999-12-31T23:59:59Z"), "time_out_of_range"),
+    ("before 2000", with_(start_time="1999-12-31T23:59:59Z"), "time_out_of_range"),
+    ("huge call id", with_(call_uuid="x" * 100_000), "field_too_long"),
+    ("huge account id", with_(account_auth_id="MA_" + "1" * 200), "field_too_long"),
+    ("huge hangup cause", with_(hangup_cause="X" * 10_000), "field_too_long"),
+    ("talk of 10^12 s", with_(duration_seconds=10**12), "value_out_of_range"),
+    ("ring over a week", with_(ring_duration_seconds=8 * 86400), "value_out_of_range"),
+    ("absurd cost", with_(cost=-1e12), "value_out_of_range"),
+    ("negative sip code", with_(sip_response_code=-1), "value_out_of_range"),
+    ("mos above 5", with_(mos=7.5), "value_out_of_range"),
     ("a list", [load("shape_a_row.json")], "not_an_object"),
     ("a string", "call_uuid=1", "not_an_object"),
     ("null", None, "not_an_object"),
@@ -350,6 +360,9 @@ REASONS = {
     "bad_direction",
     "bad_number_value",
     "not_an_object",
+    "time_out_of_range",
+    "field_too_long",
+    "value_out_of_range",
 }
 
 

@@ -121,8 +121,15 @@ REJECT_REASONS = (
     "bad_direction",
     "bad_number_value",
     "not_an_object",
+    "time_out_of_range",
+    "field_too_long",
+    "value_out_of_range",
+    "future_time",
+    "row_too_large",
 )
-"""Every `Rejected.reason`: the metrics expose each from start-up, so add new reasons here."""
+"""Every `Rejected.reason`: the metrics expose each from start-up, so add new reasons here.
+The last five quarantine poison (issue 10); `future_time` and `row_too_large` come only from a
+live source (the poller's clock, the client's byte cap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +137,11 @@ class Rejected:
     """A wire row that cannot be used, with a short machine reason and a human detail.
 
     `reason` is a bounded vocabulary (used as a metric label): one of `REJECT_REASONS`.
+    `row` is the wire row as compact JSON (cut at 16 KB), set by the source so the rejected
+    row is kept for the user (the state's `rejected` table).
     """
 
     reason: str
     detail: str
     call_id: str = ""
+    row: str = ""

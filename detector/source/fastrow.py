@@ -21,7 +21,15 @@ from detector.domain.cdr import CDR, Status, new_cdr
 from detector.enrich.numbers import classify
 from detector.source.values import (
     DIRECTIONS,
+    EARLIEST,
+    LATEST,
+    MAX_CALL_S,
+    MAX_CODE,
+    MAX_COST,
+    MAX_ID_LEN,
+    MAX_MOS,
     MAX_NUMBER_LEN,
+    MAX_TEXT_LEN,
     STATUSES,
     ring_from_times,
     talk_from,
@@ -74,6 +82,10 @@ def read_fast(row: dict[Any, Any], default: str | None) -> CDR:
         not (call_id and acct and _plain_e164(from_number) and _plain_e164(to_number))
         or end < start
         or (answer is not None and not start <= answer <= end)
+        or start < EARLIEST
+        or end >= LATEST
+        or len(call_id) > MAX_ID_LEN
+        or len(acct) > MAX_ID_LEN
     ):
         raise Slow
     status: Status = _FAST_STATUSES[get("status")]
@@ -128,7 +140,7 @@ def _fast_extras(get: Callable[[str], Any]) -> _Extras:
     code, sip, mos = get("hangup_cause_code"), get("sip_response_code"), get("mos")
     currency, trunk = get("currency"), get("trunk_id")
     context, agent = get("context"), get("sip_user_agent")
-    return (  # `x if x.__class__ is str else …`: `text_value`, inlined for the usual str
+    extras = (  # `x if x.__class__ is str else …`: `text_value`, inlined for the usual str
         cause if cause.__class__ is str else text_value(cause),
         None if code is None else _fast_int(code),
         0.0 if cost is None else _fast_float(cost) or 0.0,
@@ -139,6 +151,16 @@ def _fast_extras(get: Callable[[str], Any]) -> _Extras:
         None if mos is None else _fast_float(mos),
         agent if agent.__class__ is str else text_value(agent),
     )
+    if (
+        len(extras[0]) + len(extras[3]) + len(extras[4]) + len(extras[5]) + len(extras[8])
+        > MAX_TEXT_LEN  # the sum: one comparison for the usual short texts
+        or not -MAX_COST <= extras[2] <= MAX_COST
+        or (extras[1] is not None and not 0 <= extras[1] <= MAX_CODE)
+        or (extras[6] is not None and not 0 <= extras[6] <= MAX_CODE)
+        or (extras[7] is not None and not 0.0 <= extras[7] <= MAX_MOS)
+    ):
+        raise Slow
+    return extras
 
 
 def _fast_text(value: object) -> str:
@@ -182,7 +204,7 @@ def _fast_float(value: object) -> float | None:
 def _fast_seconds(value: object) -> float:
     """`normalize._seconds` for an exact int/float, finite and not negative; `Slow` otherwise."""
     seconds = _fast_float(value)
-    if seconds is None or seconds < 0:
+    if seconds is None or not 0 <= seconds <= MAX_CALL_S:
         raise Slow
     return seconds
 

@@ -10,6 +10,11 @@ Field names per shape live in `detector.source.wire`. Rules applied here:
   calls (or (end − start) − talk when the answer time is missing); else end − start.
 - Numbers: see `to_e164`. A number that is not text (or an int) is bad_number.
 - Optional numeric fields present but not finite numbers → bad_number_value, like durations.
+- Poison is quarantined, never passed on (issue 10): times outside 2000..2099 →
+  time_out_of_range (a year-9999 row would overflow the windows' local-hour arithmetic); ids
+  over 128 characters and optional text over 256 → field_too_long; talk or ring above a week,
+  a cost beyond ±1e9, hangup/SIP codes outside 0..99999 and MOS outside 0..5 →
+  value_out_of_range. Limits live in `detector.source.values`.
 - Unknown fields are ignored; null and "" count as absent.
 
 Speed (issue 4): a dict row first tries `detector.source.fastrow.read_fast`, a one-pass reader
@@ -31,7 +36,15 @@ from detector.source import wire
 from detector.source.fastrow import FALLBACK, read_fast
 from detector.source.values import (
     DIRECTIONS,
+    EARLIEST,
+    LATEST,
+    MAX_CALL_S,
+    MAX_CODE,
+    MAX_COST,
+    MAX_ID_LEN,
+    MAX_MOS,
     MAX_NUMBER_LEN,
+    MAX_TEXT_LEN,
     STATUSES,
     int_text,
     ring_from_times,
@@ -141,15 +154,15 @@ def _build(row: Mapping[object, object], call_id: str, account: str | None) -> C
         from_number=from_number,
         to_number=to_number,
         hangup_cause=_text(row, wire.HANGUP_CAUSE),
-        hangup_code=_optional_int(row, wire.HANGUP_CODE),
-        cost=_optional_float(row, wire.COST) or 0.0,
+        hangup_code=_code(row, wire.HANGUP_CODE),
+        cost=_within(wire.COST[0], _optional_float(row, wire.COST), MAX_COST, -MAX_COST) or 0.0,
         currency=_text(row, wire.CURRENCY),
         trunk=_text(row, wire.TRUNK),
         context=_text(row, wire.CONTEXT),
         dest_country=info.country,
         dest_type=info.type,
-        sip_code=_optional_int(row, wire.SIP_CODE),
-        mos=_optional_float(row, wire.MOS),
+        sip_code=_code(row, wire.SIP_CODE),
+        mos=_within(wire.MOS[0], _optional_float(row, wire.MOS), MAX_MOS),
         user_agent=_text(row, wire.USER_AGENT),
     )
 
@@ -179,7 +192,7 @@ def _call_id(row: Mapping[object, object]) -> str:
     call_id = _identifier(value)
     if not call_id:
         raise _Bad("missing_field", f"{name} is missing or not text")
-    return call_id
+    return _short(name, call_id, MAX_ID_LEN)
 
 
 def _account(row: Mapping[object, object], default: str | None) -> str:
@@ -187,7 +200,7 @@ def _account(row: Mapping[object, object], default: str | None) -> str:
     account = _identifier(value) if value is not None else default
     if not account:
         raise _Bad("missing_field", f"{name} is missing and no account was given")
-    return account
+    return _short(name, account, MAX_ID_LEN)
 
 
 def _number(row: Mapping[object, object], names: tuple[str, ...]) -> str:
@@ -211,10 +224,14 @@ def _time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime | No
     try:
         ts = datetime.fromisoformat(value.strip())
         if ts.tzinfo is None:
-            return ts.replace(tzinfo=UTC)
-        return ts if ts.tzinfo is UTC else ts.astimezone(UTC)
+            ts = ts.replace(tzinfo=UTC)
+        elif ts.tzinfo is not UTC:
+            ts = ts.astimezone(UTC)
     except (ValueError, OverflowError):
         raise _Bad("bad_time", f"{name} is not an ISO 8601 time: {_show(value)}") from None
+    if not EARLIEST <= ts < LATEST:
+        raise _Bad("time_out_of_range", f"{name} {_show(value)} is outside 2000..2099")
+    return ts
 
 
 def _required_time(row: Mapping[object, object], names: tuple[str, ...]) -> datetime:
@@ -274,7 +291,7 @@ def _seconds(row: Mapping[object, object], names: tuple[str, ...]) -> float | No
     seconds = _optional_float(row, names)
     if seconds is not None and seconds < 0:
         raise _Bad("bad_number_value", f"{names[0]} is negative")
-    return seconds
+    return _within(names[0], seconds, MAX_CALL_S)
 
 
 def _talk(
@@ -303,7 +320,28 @@ def _ring(
 
 def _text(row: Mapping[object, object], names: tuple[str, ...]) -> str:
     """Optional text: strings as given, numbers as their text, anything else ""."""
-    return text_value(_first(row, names)[1])
+    name, value = _first(row, names)
+    return _short(name, text_value(value), MAX_TEXT_LEN)
+
+
+def _short(name: str, text: str, limit: int) -> str:
+    """`text` when it is at most `limit` characters; field_too_long otherwise."""
+    if len(text) > limit:
+        raise _Bad("field_too_long", f"{name} is {len(text):,} characters (at most {limit})")
+    return text
+
+
+def _within(name: str, number: float | None, high: float, low: float = 0.0) -> float | None:
+    """`number` when it is None or within [low, high]; value_out_of_range otherwise."""
+    if number is not None and not low <= number <= high:
+        raise _Bad("value_out_of_range", f"{name} {number:g} is outside {low:g}..{high:g}")
+    return number
+
+
+def _code(row: Mapping[object, object], names: tuple[str, ...]) -> int | None:
+    """An optional hangup or SIP code: an integer in 0..MAX_CODE."""
+    code = _optional_int(row, names)
+    return None if code is None else int(_within(names[0], code, MAX_CODE) or 0)
 
 
 def _show(value: object) -> str:

@@ -9,7 +9,7 @@ and ring seconds derived from the times when the row gives no such field (rules 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from detector.domain.cdr import Direction, Status
 
@@ -19,6 +19,24 @@ DIRECTIONS = {direction.value: direction for direction in Direction}
 """Direction spellings in normal form."""
 MAX_NUMBER_LEN = 64
 """Longer "numbers" are bad_number, not phone numbers."""
+MAX_ID_LEN = 128
+"""Call and account ids longer than this are field_too_long (a UUID is 36 characters)."""
+MAX_TEXT_LEN = 256
+"""Optional text (hangup cause, currency, trunk, context, user agent) longer: field_too_long."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""Times before this (long before any partner API existed) are time_out_of_range."""
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Times from this on are time_out_of_range: a year-9999 row must never reach the windows,
+whose local-hour arithmetic cannot represent it. The poller also rejects rows from beyond its
+own clock plus a skew allowance (`future_time`), which only a live source can tell."""
+MAX_CALL_S = 7 * 86400.0
+"""Talk or ring seconds above a week are value_out_of_range (platforms cut calls far sooner)."""
+MAX_COST = 1e9
+"""A cost beyond ±1e9 (in any currency) is value_out_of_range, not a spend spike."""
+MAX_CODE = 99_999
+"""Hangup and SIP codes are small non-negative integers; anything else is value_out_of_range."""
+MAX_MOS = 5.0
+"""A mean opinion score lies in [0, 5]."""
 
 
 def talk_from(

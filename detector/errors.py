@@ -10,8 +10,9 @@ edge that meets them, so callers only ever catch our own types::
     ├── SourceError              the CDR feed
     │   ├── AuthError            401/403: stop, the credentials or permissions are wrong
     │   ├── RetryableSourceError 429/5xx/timeouts/malformed pages: retry later (retry_after)
-    │   └── PermanentSourceError 4xx other than the above: a request we should not repeat
-    │       └── NotFoundError    404: no such account or call
+    │   ├── PermanentSourceError 4xx other than the above: a request we should not repeat
+    │   │   └── NotFoundError    404: no such account or call
+    │   └── OversizedResponse    a page over the byte cap: read it in smaller pages
     ├── NoDataError              a query matched no calls (an empty range or filters)
     ├── StateError               the SQLite state file: unreadable, corrupt, newer schema, full
     └── DeliveryError            a notifier
@@ -113,6 +114,18 @@ class NotFoundError(PermanentSourceError):
 
 class NoDataError(DetectorError):
     """A query matched no calls; the message names the range and the filters."""
+
+
+class OversizedResponse(SourceError):
+    """The API sent more bytes for one request than `api.max_response_bytes` allows.
+
+    Nothing beyond the cap was read. `head` is the body's first bytes (a stable identity for
+    the page or row, so a quarantined row is recorded once).
+    """
+
+    def __init__(self, message: str, *, head: bytes) -> None:
+        super().__init__(message)
+        self.head = head
 
 
 class StateError(DetectorError):

@@ -51,7 +51,9 @@ class Call:
 
 @dataclass
 class Fault:
-    """One faulty answer: kind in 429, 500, timeout, malformed, truncated, 401, 403, 404."""
+    """One faulty answer: kind in 429, 500, timeout, malformed, truncated, 401, 403, 404, or
+    "shuffle" (the next list page is answered with its rows out of order), or "pass" (the
+    request is answered normally: it delays the faults queued behind it by one request)."""
 
     kind: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -70,7 +72,10 @@ class FakeFeed:
     totals: str = "exact"
     calls: list[Call] = field(default_factory=list)
     raw_rows: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    """Rows as given, visible from their datetime on, placed in the list by their start."""
     faults: deque[Fault] = field(default_factory=deque)
+    flood: int = 0
+    """While > 0, each list answer ignores `per_page` and sends this many rows (counts down)."""
     requests: list[httpx.Request] = field(default_factory=list)
 
     def advance(self, seconds: float) -> None:
@@ -108,7 +113,11 @@ class FakeFeed:
         """Answer one request (the MockTransport handler)."""
         self.requests.append(request)
         self.now += timedelta(seconds=self.tick_s)
-        if self.faults:
+        passed = bool(self.faults) and self.faults[0].kind == "pass"
+        if passed:
+            self.faults.popleft()
+        shuffle = not passed and bool(self.faults) and self.faults[0].kind == "shuffle"
+        if self.faults and not (passed or shuffle):
             return self._fault(self.faults.popleft(), request)
         if request.headers.get("X-Auth-Token") != TOKEN:
             return httpx.Response(401, json={"status": "error", "error": {"code": "UNAUTHORIZED"}})
@@ -117,7 +126,9 @@ class FakeFeed:
             return httpx.Response(200, json={"accounts": [{"auth_id": "MA_FEED0001"}], "total": 1})
         if path == "/cdrs" or (path.startswith("/accounts/") and path.endswith("/cdrs")):
             account = path.split("/")[2] if path.startswith("/accounts/") else None
-            return self._list(request.url.params, account)
+            if shuffle:
+                self.faults.popleft()
+            return self._list(request.url.params, account, shuffle)
         return httpx.Response(404, json={"status": "error", "error": {"code": "NOT_FOUND"}})
 
     def _rows(self, params: httpx.QueryParams, account: str | None) -> list[dict[str, Any]]:
@@ -134,14 +145,20 @@ class FakeFeed:
                 picked.append((call.start, call.call_id, self.render(call)))
         for at, raw in self.raw_rows:
             if at <= self.now:
-                picked.append((at, json.dumps(raw, sort_keys=True), raw))
+                picked.append((_placed(raw, at), json.dumps(raw, sort_keys=True), raw))
         picked.sort(key=lambda t: (t[0], t[1]), reverse=self.order == "newest")
         return [row for _, _, row in picked]
 
-    def _list(self, params: httpx.QueryParams, account: str | None) -> httpx.Response:
+    def _list(
+        self, params: httpx.QueryParams, account: str | None, shuffle: bool = False
+    ) -> httpx.Response:
         rows = self._rows(params, account)
         page, per_page = int(params.get("page", 1)), int(params.get("per_page", 20))
         chunk = rows[(page - 1) * per_page : page * per_page]
+        if self.flood > 0:  # an API that ignores per_page for one answer
+            chunk, self.flood = rows[(page - 1) * per_page :], self.flood - 1
+        if shuffle:
+            chunk = chunk[1::2] + chunk[0::2]  # out of order whenever it holds 3+ rows
         total = self._total(len(rows))
         if self.shape == "a":
             meta = {"total": total, "page": page, "per_page": per_page}
@@ -218,6 +235,16 @@ class FakeFeed:
 def http_date(when: datetime) -> str:
     """`when` as an HTTP date (for `Retry-After`)."""
     return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
+def _placed(raw: dict[str, Any], at: datetime) -> datetime:
+    """Where a raw row sorts: by its own start time when it has one (even a year-9999 one),
+    else by when it became visible."""
+    try:
+        start = datetime.fromisoformat(str(raw.get("start_time")))
+        return start if start.tzinfo else start.replace(tzinfo=UTC)
+    except ValueError:
+        return at
 
 
 def _z(when: datetime) -> str:

@@ -165,6 +165,10 @@ def test_first_poll_starts_from_the_newest_row_by_default() -> None:
 def test_start_back_reaches_into_the_past_on_first_poll() -> None:
     """A start_back of 10 minutes returns the calls of the last 10 minutes of the feed."""
     tail = Tail(steady_feed(), replace(CONFIG, start_back_s=600))
+    first = tail.poll()
+    assert first is not None
+    assert not first.complete, "the first poll only anchors (and commits) the floor"
+    assert first.requests == 1
     tail.poll()
     assert sorted(tail.returned) == [f"s{i:02d}" for i in range(1, 12)]
 
@@ -174,6 +178,7 @@ def test_steady_state_read_stops_once_the_new_rows_are_counted() -> None:
     feed = FakeFeed(now=NOW)
     feed.calls = [Call(f"s{i:02d}", NOW - timedelta(seconds=5 * (60 - i) + 60)) for i in range(60)]
     tail = Tail(feed, replace(CONFIG, start_back_s=3600))
+    tail.poll()
     tail.poll()
     feed.calls.append(Call("new", NOW))
     feed.advance(60)
@@ -203,10 +208,10 @@ def test_budget_cut_scan_resumes_and_every_poll_makes_progress() -> None:
     feed = FakeFeed(now=NOW)
     feed.calls = [Call(f"b{i:02d}", NOW - timedelta(seconds=50 * i + 60)) for i in range(60)]
     tail = Tail(feed, replace(CONFIG, start_back_s=3600, max_pages_per_cycle=3, workers=3))
-    results = [tail.poll() for _ in range(8)]
-    assert results[0] is not None
-    assert not results[0].complete
-    assert "resume" in json.dumps(results[0].cursor)
+    results = [tail.poll() for _ in range(9)]
+    assert results[1] is not None
+    assert not results[1].complete
+    assert "resume" in json.dumps(results[1].cursor)
     assert all(r is not None and r.requests <= 3 for r in results)
     assert len(tail.returned) == len(set(tail.returned))
     assert set(tail.returned) == tail.expected()

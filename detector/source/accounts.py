@@ -70,12 +70,7 @@ class PerAccountPoller:
             config = replace(self.config, account=account)
             poller = Poller(self.api, self.normalize, config, self.clock)
             result = poller.poll(subs.get(account), seen)
-            merged.cdrs.extend(result.cdrs)
-            merged.rejected.extend(result.rejected)
-            merged.new_ids.extend(result.new_ids)
-            merged.requests += result.requests
-            merged.pages += result.pages
-            merged.complete = merged.complete and result.complete
+            merged.merge(result)
             subs[account] = result.cursor
         merged.cursor = {
             "mode": "per_account", "accounts": accounts, "by_account": subs, "cycles": cycles + 1,

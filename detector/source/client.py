@@ -11,6 +11,8 @@ Failure policy:
   `error.details.retryAfter`) up to `max_retries` times, then `RetryableSourceError`.
 - 401/403 raise `AuthError` at once with a message saying what to check.
 - Other 4xx raise `PermanentSourceError`.
+- A body larger than `max_response_bytes` is not read past the cap: `OversizedResponse`
+  (counted as "oversized"), and the poller reads that page again in smaller pages.
 The auth token is held only in the HTTP client's headers and is scrubbed from any text the
 API sends back before that text goes into a message.
 """
@@ -29,7 +31,13 @@ from urllib.parse import quote
 
 import httpx
 
-from detector.errors import AuthError, NotFoundError, PermanentSourceError, RetryableSourceError
+from detector.errors import (
+    AuthError,
+    NotFoundError,
+    OversizedResponse,
+    PermanentSourceError,
+    RetryableSourceError,
+)
 from detector.source.backoff import full_jitter, retry_after_s
 from detector.source.ratelimit import TokenBucket
 
@@ -40,6 +48,10 @@ API_PATH = "/api/v1/partner"
 """Where the partner API lives under its host; a 404 elsewhere says to add it."""
 
 Shape = Literal["a", "b"]
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""A page of 100 shape-B rows is ~150 KB: 8 MiB is 50x that, and bounds memory per request."""
+HEAD_BYTES = 4096
+"""Bytes of an oversized body kept to identify it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,7 @@ class CdrApi:
         backoff_cap_s: float = 30.0,
         max_retry_after_s: float = 120.0,
         on_request: Callable[[str, str, float], None] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self._token = auth_token
         self._http = httpx.Client(
@@ -124,6 +137,7 @@ class CdrApi:
         )
         self.max_retries, self.backoff_cap_s = max_retries, backoff_cap_s
         self.max_retry_after_s = max_retry_after_s
+        self.max_response_bytes = max_response_bytes
         self._clock, self._sleep = clock, sleep
         self._rng = rng or random.Random()
         self._bucket = TokenBucket(rate_per_s, clock=clock, sleep=sleep)
@@ -196,8 +210,10 @@ class CdrApi:
             self._count(endpoint_of(path), outcome, time.perf_counter() - began)
 
         try:
-            response = self._http.get(path, params={k: str(v) for k, v in params.items()})
-            content = response.read()
+            response, content = self._read(path, params)
+        except OversizedResponse:
+            count("oversized")
+            raise
         except httpx.TimeoutException as exc:
             count("timeout")
             raise _Retry("timeout", f"timed out ({type(exc).__name__})") from None
@@ -216,6 +232,24 @@ class CdrApi:
             return body
         count(str(response.status_code))
         raise self._failure(response, body)
+
+    def _read(self, path: str, params: Mapping[str, str | int]) -> tuple[httpx.Response, bytes]:
+        """GET `path` and read its body, never more than `max_response_bytes` of it."""
+        query = {k: str(v) for k, v in params.items()}
+        cap = self.max_response_bytes
+        with self._http.stream("GET", path, params=query) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    head = b"".join(chunks)[:HEAD_BYTES]
+                    raise OversizedResponse(
+                        f"{path}: the response is larger than api.max_response_bytes ({cap:,})",
+                        head=head,
+                    )
+            return response, b"".join(chunks)
 
     def _failure(self, response: httpx.Response, body: Any) -> Exception:
         """The error for a non-200 answer (raised by the caller)."""

@@ -26,34 +26,53 @@ poll interval, so at most `delay_i + tier_every_s[i] + interval_s` (with the def
 calls: 190 + 120 + 10 s, typically 1.5 min); a busier tier gets a shorter cadence, a tier with
 little traffic is read at `tier_every_s[i]`. A lower `target_overhead` costs latency.
 
-Cursor: `floor` (we watch calls with start >= floor), `head` (newest start seen at a first
-page), `order`, and per tier `lists[name] = {total, mark, at, age, resume?, cost?}` (see
-`ListState`; a cursor without `cost` is read as "no estimate yet": the tier waits its longest
-cadence until its reads give one).
+Cursor: `floor` (we watch calls with start >= floor), `head` (newest believable start seen),
+`order`, `base` (where a tier with no saved position reads from) and per tier
+`lists[name] = {total, mark, at, age, resume?, cost?}` (see `ListState`; a cursor without
+`cost` is read as "no estimate yet": the tier waits its longest cadence until its reads give
+one). Positions are never dropped, whatever happens (issue 10: a fallback that forgot them
+and read only `head - Hz` back lost every call of a longer outage).
+
+Low-water mark: `min` over tiers of their next bound (and any pending resume or sweep bound).
+Every row at or above the floor that has not been returned starts at or after it (shown for
+each step below), so (i) `base` takes its value after each poll, and (ii) it is returned as
+`keep_from`: the caller forgets committed ids of rows older than it and no sooner, so however
+long an outage or backlog lasts, no row can be offered again after its id was purged.
+
+Poison (issue 10): only starts up to the clock plus `max_clock_skew_s` count as positions; a
+CDR ending later is `future_time` (so a row dated 2030 moves neither `head` nor event time),
+and rows with no believable start stay in `seen` (`rows.UNPLACED`). Answers over the byte cap
+are re-read in smaller pages (`detector.source.pages`). Bad rows never stop a scan.
 
 One poll:
-1. First poll (no cursor): read page 1 unfiltered; `floor = newest start - start_back`, or
-   nothing while the feed is empty. An order check on every first page read; if it shows the
-   list is not newest-first, the fallback (6) is used.
+1. First poll (no cursor): read page 1 unfiltered; `floor = base = newest start - start_back`,
+   or nothing while the feed is empty; the poll returns at once (`complete=False`) so the
+   anchor is committed before any backlog is read (a daemon killed while reading a long
+   `start_back` resumes from the same floor). An order check on every first page read; if it
+   shows the list is not newest-first, the fallback (6) is used.
 2. For each tier with a pending `resume`: continue that scan (below) within the page budget,
    `workers` pages at a time. The tier's regular read waits until its resume has finished.
 3. For each due tier, least recently read first (so a small budget starves none): read
    page 1 (total `t`). Bound `B = max(floor, mark_prev - delay_i)` (a tier never read:
-   `floor` on the first poll, else `max(floor, head - Hz)`). Scan pages
+   `max(floor, base)`). Scan pages
    until (a) the count of rows found that are not in `seen` reaches `t_latest - t_prev`
    (`t_latest` = largest total seen during the scan; skipped when totals are missing or went
    down), or (b) a page ends below `B`, or (c) the list ends.
 4. Page budget (`max_pages_per_cycle`, all lists together): a scan cut short stores
-   `resume = {page: next page, bound: B}` and its tier's state is saved as read; the cursor
-   always advances, so a backlog of any size makes durable progress. `complete=False` then.
+   `resume = {page: next page, bound: B, reached, top}` and its tier's state is saved as
+   read; the cursor always advances, so a backlog of any size makes durable progress.
+   `complete=False` then. Such a cut is a *gap* (`PollResult.opened`, logged with its time
+   range and counted by the service): `B..reached` is still to read (`unread_s`), and the
+   tier reads it before its next regular read (`closed` when done).
 5. Every row read at or above its read's bound, not returned earlier in this poll and not in
    `seen(...)` is returned once (a CDR or a `Rejected`, keyed by its call id or a hash).
-6. Fallback (order unknown): read every page of `[max(floor, head - Hz), today + 1]`; a pass
-   cut short by the budget stores `sweep = {page, low, params}` and the next poll continues it.
+6. Fallback (order unknown): read every page of `[low-water, today + 1]`; a pass cut short by
+   the budget stores `sweep = {page, low, params, mark}` and the next poll continues it. The
+   tiers keep their positions meanwhile; a finished pass moves every tier to its `mark`.
 
 Why exactly once. *At most once*: a row is returned only if its key is neither in this
 poll's set nor in `seen`, and the caller commits the keys with the cursor in one transaction
-(the seen-TTL must exceed `Hz` plus the longest cadence). *At least once*, assuming each list
+and purges none at or after the low-water mark. *At least once*, assuming each list
 is insert-only with a fixed order, no row starts after it becomes visible, ring <= R, lag <= L,
 talk <= Hz, and the tiers cover every row (integer durations):
 - Lemma (page shifts). A scan that reads pages p, p+1, ... of a list, one request at a time,
@@ -76,9 +95,15 @@ talk <= Hz, and the tiers cover every row (integer durations):
   below the floor are never counted, which can only delay the count stop, never advance it.
 - A resumed scan keeps the bound of its cut read; the rows of that tier that appear later
   are covered by the next regular read (b), which waits for the resume to finish.
-- Fallback reads everything visible in its window, bounded by `head - Hz`; a pass resumed
+- Low-water mark: an unreturned row is either in a pending scan (>= its bound, by the lemma),
+  or in a tier's list but not visible at its last read (>= `mark - delay`, by (b)), or in a
+  tier never read (>= `base`, by induction: `base` was such a minimum over the tiers of
+  the partition then in force, so it holds for any new partition too).
+- Fallback reads everything visible in its window, from the low-water mark; a pass resumed
   across polls misses nothing by the lemma (positions only grow in any fixed insert-only
-  order), and rows inserted behind its resume point are read by the next pass.
+  order), and rows inserted behind its resume point are read by the next pass. A finished
+  pass read every row visible at its first request at or above a bound no unreturned row
+  was below, which is the invariant each tier needs: every tier's `mark` may move to it.
 - Cadence (fixed or estimated) appears in none of the steps above: it only decides which
   polls read a tier, and (b) holds for any time between two reads.
 Calls longer than `horizon_s` are outside the guarantee: set it above the longest call.
@@ -87,8 +112,7 @@ Calls longer than `horizon_s` are outside the guarantee: set it above the longes
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -98,18 +122,20 @@ from detector.errors import ConfigError
 from detector.source.cadence import cadence, observe
 from detector.source.client import CdrApi, Page
 from detector.source.cursor import Cursor
+from detector.source.pages import Pages, Params
 from detector.source.rows import (
     Collected,
+    Gap,
     Normalize,
     PollResult,
     Seen,
     ends_below,
     newest,
     order,
+    starts,
 )
-from detector.source.tiers import ListState, Resume, Tier, build_tiers, fmt, iso
-
-Params = dict[str, str | int]
+from detector.source.sweep import Sweep
+from detector.source.tiers import ListState, Resume, Tier, build_tiers, iso
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,8 @@ class PollerConfig:
     workers: int = 4
     interval_s: float = 10.0
     target_overhead: float = 0.25
+    max_clock_skew_s: float = 600.0
+    """A row ending later than the poller's clock plus this is rejected (`future_time`)."""
 
     def __post_init__(self) -> None:
         if self.per_page < 1 or self.horizon_s < self.max_ring_s + self.max_lag_s:
@@ -142,8 +170,8 @@ class PollerConfig:
             raise ConfigError("poll.tier_every_s needs one cadence (>= 0 s) per tier")
         if self.workers < 1 or self.max_pages_per_cycle < 1 or self.interval_s <= 0:
             raise ConfigError("poll: need workers >= 1, max_pages_per_cycle >= 1, interval_s > 0")
-        if self.target_overhead < 0:
-            raise ConfigError("poll.target_overhead must be >= 0 (0 reads each tier at every_s)")
+        if self.target_overhead < 0 or self.max_clock_skew_s < 0:
+            raise ConfigError("poll: target_overhead and max_clock_skew_s must be >= 0")
         try:
             ZoneInfo(self.date_tz)
         except (KeyError, ValueError) as exc:
@@ -171,34 +199,46 @@ class Poller:
         clock: Callable[[], datetime],
     ) -> None:
         self.api, self.normalize, self.config, self.clock = api, normalize, config, clock
-        self.tz = ZoneInfo(config.date_tz)
         self.tiers = config.tiers()
+        self.pages = Pages(api, config.per_page, config.account, config.date_tz)
+        self.sweep = Sweep(self.pages, self.tiers, clock, self._low_water)
 
     def poll(self, cursor: dict[str, Any] | None, seen: Seen) -> PollResult:
         """One cycle: every row not returned before, exactly once, and the next cursor."""
         cur = Cursor.load(cursor)
-        run = Collected(seen, self.normalize, self.config.account, self.config.max_pages_per_cycle)
+        config = self.config
+        latest = self.clock() + _s(config.max_clock_skew_s)
+        run = Collected(seen, self.normalize, config.account, config.max_pages_per_cycle, latest)
         before = self.api.stats.total
+        if cur is None:
+            return self._anchor(run, before)
         first: Page | None = None
-        if cur is None or cur.order != "newest":
-            first = self._page({}, 1, run)
-            head = newest(first)
-            if cur is None:
-                if head is None:  # an empty feed: nothing to anchor on yet
-                    return self._finish(run, None, before)
-                floor = head - _s(self.config.start_back_s)
-                cur = Cursor(floor, head, order(first) or "newest", fresh=True)
+        if cur.order != "newest":
+            first = self.pages.one({}, 1, run)
             cur.order = order(first) or cur.order
-            cur.head = max(cur.head, head or cur.head)
+            cur.head = max(cur.head, newest(first, latest) or cur.head)
         if cur.order == "newest":
             cur.sweep = None
             try:
                 return self._finish(run, self._tiers(run, cur), before)
             except _Unordered:
-                cur.order, cur.lists = "other", {}
+                cur.order = "other"  # positions kept: the fallback reads from their low-water mark
         if first is None:
-            first = self._page({}, 1, run)
-        return self._fallback(run, cur, first, before)
+            first = self.pages.one({}, 1, run)
+        self.sweep.read(run, cur, first)
+        return self._finish(run, cur, before)
+
+    def _anchor(self, run: Collected, before: int) -> PollResult:
+        """First poll: the floor from the feed's newest call, committed before reading on."""
+        first = self.pages.one({}, 1, run)
+        head = newest(first, run.latest)
+        if head is None:  # an empty feed: nothing to anchor on yet
+            return self._finish(run, None, before)
+        floor = head - _s(self.config.start_back_s)
+        cur = Cursor(floor, head, order(first) or "newest", base=floor)
+        run.take(first, floor)
+        run.result.complete = False
+        return self._finish(run, cur, before)
 
     def _tiers(self, run: Collected, cur: Cursor) -> Cursor:
         """Resume unfinished scans, then read every due tier, within the page budget."""
@@ -207,7 +247,9 @@ class Poller:
         for tier in self.tiers:
             held = cur.lists.get(tier.name)
             if held is not None and held.resume is not None and run.budget > 0:
-                held.resume = self._resume(run, tier, held.resume)
+                cut, held.resume = held.resume, self._resume(run, tier, held.resume)
+                if held.resume is None:
+                    run.result.closed.append(Gap(tier.name, cut.bound, cut.top or cut.bound))
         pending, now = False, self.clock()
         for tier in sorted(self.tiers, key=lambda t: -_age(cur.lists.get(t.name))):
             state = cur.lists.get(tier.name)
@@ -216,8 +258,12 @@ class Poller:
                 pending = True
             elif due:
                 state = cur.lists[tier.name] = self._read(run, cur, tier, state, now)
-                pending = pending or state.resume is not None
+                if state.resume is not None:
+                    pending = True
+                    high = state.resume.reached or state.mark
+                    run.result.opened.append(Gap(tier.name, state.resume.bound, high))
         run.result.complete = not pending
+        cur.base = self._low_water(cur)
         return cur
 
     def _due(self, state: ListState, tier: Tier, now: datetime) -> bool:
@@ -232,27 +278,29 @@ class Poller:
     ) -> ListState:
         """One regular read of a tier: count-guided, bounded, cut short by the budget."""
         params = tier.params()
-        page = self._page(params, 1, run)
+        page = self.pages.one(params, 1, run)
         if order(page) == "other":
             raise _Unordered
-        cur.head = max(cur.head, newest(page) or cur.head)
+        cur.head = max(cur.head, newest(page, run.latest) or cur.head)
         bound, base = self._bound(cur, tier, state)
         new = ListState(page.total, cur.head, now, cost=None if state is None else state.cost)
         if page.total is None or base is None or page.total < base:
             base = None
         latest, found, counted, number = page.total, 0, set[str](), 1
+        reached: datetime | None = None
         while True:
-            found += run.take(page, bound, bound, counted)
+            found += run.take(page, bound, counted)
+            reached = _oldest(page, run, reached)
             latest = _latest(latest, page.total)
             if base is not None and latest is not None and found >= latest - base:
                 break
             if not page.rows or not page.more or ends_below(page, bound):
                 break
             if run.budget <= 0:
-                new.resume = Resume(number + 1, bound)
+                new.resume = Resume(number + 1, bound, reached, reached)
                 return new
             number += 1
-            page = self._page(params, number, run)
+            page = self.pages.one(params, number, run)
         if state is not None:
             elapsed = max(state.age * self.config.interval_s, (now - state.at).total_seconds())
             new.cost = observe(state.cost, number, found, elapsed, self.config.per_page)
@@ -263,20 +311,43 @@ class Poller:
     ) -> tuple[datetime, int | None]:
         """Where a read of `tier` may stop at the latest, and the total its count starts from."""
         if state is None:
-            fresh = cur.floor if cur.fresh else cur.head - _s(self.config.horizon_s)
-            return max(cur.floor, fresh), None
+            return self._base(cur), None
         return max(cur.floor, state.mark - _s(tier.delay_s)), state.total
+
+    def _base(self, cur: Cursor) -> datetime:
+        """Where a tier with no saved position reads from (`Cursor.base`; older cursors: the
+        lowest bound of the tiers they saved, else the floor)."""
+        if cur.base is not None:
+            return max(cur.floor, cur.base)
+        saved = [(t, cur.lists.get(t.name)) for t in self.tiers]
+        known = [self._bound(cur, t, s)[0] for t, s in saved if s is not None]
+        return min(known, default=cur.floor)
+
+    def _low_water(self, cur: Cursor) -> datetime:
+        """The oldest start a later read from `cur` can return: every row at or above the
+        floor not returned yet starts at or after it (so `seen` ids older are not needed)."""
+        lows: list[datetime] = []
+        for tier in self.tiers:
+            state = cur.lists.get(tier.name)
+            lows.append(self._bound(cur, tier, state)[0])
+            if state is not None and state.resume is not None:
+                lows.append(state.resume.bound)
+        if cur.sweep is not None:
+            lows.append(iso(cur.sweep["low"]))
+        return max(cur.floor, min(lows, default=cur.floor))
 
     def _resume(self, run: Collected, tier: Tier, resume: Resume) -> Resume | None:
         """Continue a cut scan down to its bound, `workers` pages at a time when safe."""
         params, number, bound = tier.params(), resume.page, resume.bound
         total: int | None = None
+        reached = resume.reached
         while run.budget > 0:
             width = 1 if total is None else min(self.config.workers, run.budget)
-            pages = self._pages(params, range(number, number + width), run)
+            pages = self.pages.batch(params, range(number, number + width), run)
             ends = [not p.rows or not p.more or ends_below(p, bound) for p in pages]
             for page, end in zip(pages, ends, strict=True):
-                run.take(page, bound, bound)
+                run.take(page, bound)
+                reached = _oldest(page, run, reached)
                 if end:
                     break
             steady = width == 1 or all(p.total is not None and p.total == total for p in pages)
@@ -286,19 +357,7 @@ class Poller:
             if any(ends):
                 return None
             number += width
-        return Resume(number, bound)
-
-    def _page(self, params: Params, number: int, run: Collected) -> Page:
-        run.budget -= 1
-        return self._fetch({**params, "page": number})
-
-    def _pages(self, params: Params, numbers: range, run: Collected) -> list[Page]:
-        """Pages fetched concurrently (bounded by `workers`; the client's rate limit holds)."""
-        if len(numbers) == 1:
-            return [self._page(params, numbers[0], run)]
-        run.budget -= len(numbers)
-        with ThreadPoolExecutor(max_workers=len(numbers)) as pool:
-            return list(pool.map(lambda n: self._fetch({**params, "page": n}), numbers))
+        return Resume(number, bound, reached, resume.top)
 
     def backfill(
         self, start: date, end: date, account: str | None = None, seen: Seen | None = None
@@ -307,14 +366,15 @@ class Poller:
 
         Each result's cursor is a progress marker `{"backfill": {...}}`, not a tailing cursor.
         """
-        run = Collected(seen or (lambda _ids: set()), self.normalize, account)
+        latest = self.clock() + _s(self.config.max_clock_skew_s)
+        run = Collected(seen or (lambda _ids: set()), self.normalize, account, latest=latest)
         params: Params = {"start_date": start.isoformat(), "end_date": end.isoformat()}
         number = 1
         while True:
             before = self.api.stats.total
             run.result = PollResult([], [], {}, [])
-            page = self._fetch({**params, "page": number}, account=account)
-            run.take(page, None, self.clock())
+            page = self.pages.fetch({**params, "page": number}, account=account)
+            run.take(page, None)
             run.result.cursor = {"backfill": {**params, "page": number}}
             run.result.requests = self.api.stats.total - before
             yield run.result
@@ -322,54 +382,23 @@ class Poller:
                 return
             number += 1
 
-    def _fallback(self, run: Collected, cur: Cursor, first: Page, before: int) -> PollResult:
-        """Order is not newest-first: read the whole horizon (correct, only slower).
-
-        A pass cut short by the page budget stores its next page in `cur.sweep`, and the next
-        poll continues it with the same bound and date filter, so the pass finishes however
-        long the list is (by the lemma, a resumed scan misses no row that was behind it).
-        """
-        sweep = cur.sweep
-        if sweep is None:
-            low = max(cur.floor, cur.head - _s(self.config.horizon_s))
-            high = max(cur.head, self.clock())
-            extra, number = self.date_range(low, high + timedelta(days=1)), 1
-        else:
-            low, extra, number = iso(sweep["low"]), dict(sweep["params"]), int(sweep["page"])
-        run.take(first, low, low)
-        while run.budget > 0:
-            page = self._page(extra, number, run)
-            run.take(page, low, low)
-            if not page.rows or not page.more:
-                newest = max((at for _, at in run.result.new_ids), default=cur.head)
-                return self._finish(run, Cursor(cur.floor, max(cur.head, newest), "other"), before)
-            number += 1
-        cur.head = max([cur.head, *(at for _, at in run.result.new_ids)])
-        cur.sweep = {"page": number, "low": fmt(low), "params": extra}
-        run.result.complete = False
-        return self._finish(run, cur, before)
-
-    def date_range(self, low: datetime, high: datetime) -> Params:
-        """`start_date`/`end_date` (days in `date_tz`) covering instants `low..high`.
-
-        >>> from datetime import UTC
-        >>> p = Poller.__new__(Poller)
-        >>> p.tz = ZoneInfo("Asia/Kolkata")
-        >>> low, high = datetime(2026, 3, 25, 18, tzinfo=UTC), datetime(2026, 3, 25, 19, tzinfo=UTC)
-        >>> p.date_range(low, high)
-        {'start_date': '2026-03-25', 'end_date': '2026-03-26'}
-        """
-        first, last = low.astimezone(self.tz).date(), high.astimezone(self.tz).date()
-        return {"start_date": first.isoformat(), "end_date": last.isoformat()}
-
-    def _fetch(self, params: Mapping[str, str | int], account: str | None = None) -> Page:
-        query = {**params, "per_page": self.config.per_page}
-        return self.api.list_cdrs(query, account=account or self.config.account)
-
     def _finish(self, run: Collected, cur: Cursor | None, before: int) -> PollResult:
-        run.result.cursor = cur.dump() if cur is not None else {"v": 2}
-        run.result.requests = self.api.stats.total - before
-        return run.result
+        result = run.result
+        result.cursor = cur.dump() if cur is not None else {"v": 2}
+        result.requests = self.api.stats.total - before
+        if cur is not None:
+            result.keep_from = self._low_water(cur)
+            result.unread_s = sum(s.resume.unread_s() for s in cur.lists.values() if s.resume)
+        return result
+
+
+def _oldest(page: Page, run: Collected, reached: datetime | None) -> datetime | None:
+    """The older of `reached` and the oldest believable start on `page`."""
+    times = starts(page, run.latest)
+    if not times:
+        return reached
+    low = min(times)
+    return low if reached is None else min(reached, low)
 
 
 def _latest(latest: int | None, total: int | None) -> int | None:

@@ -53,14 +53,45 @@ def build_tiers(
 
 @dataclass
 class Resume:
-    """An unfinished scan of one list: continue at `page`, down to rows starting at `bound`."""
+    """An unfinished scan of one list: continue at `page`, down to rows starting at `bound`.
+
+    `reached`: the oldest start read so far by the scan (None before it read a row), so
+    `reached - bound` is the feed time it still has to read (a gap's unread seconds).
+    """
 
     page: int
     bound: datetime
+    reached: datetime | None = None
+    top: datetime | None = None
+    """Where the scan was cut first (its `reached` then): the gap is `bound..top`."""
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any] | None) -> Resume | None:
+        """From the JSON form."""
+        if not raw:
+            return None
+        reached, top = raw.get("reached"), raw.get("top")
+        return cls(
+            int(raw["page"]),
+            iso(raw["bound"]),
+            iso(reached) if reached else None,
+            iso(top) if top else None,
+        )
 
     def dump(self) -> dict[str, Any]:
         """JSON form."""
-        return {"page": self.page, "bound": fmt(self.bound)}
+        out: dict[str, Any] = {"page": self.page, "bound": fmt(self.bound)}
+        if self.reached is not None:
+            out["reached"] = fmt(self.reached)
+        if self.top is not None:
+            out["top"] = fmt(self.top)
+        return out
+
+    def unread_s(self) -> float:
+        """Seconds of feed time between the bound and the oldest start read so far."""
+        if self.reached is None:
+            return 0.0
+        return max(0.0, (self.reached - self.bound).total_seconds())
 
 
 @dataclass
@@ -86,13 +117,12 @@ class ListState:
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> ListState:
         """From the JSON form."""
-        resume = raw.get("resume")
         return cls(
             total=None if raw.get("total") is None else int(raw["total"]),
             mark=iso(raw["mark"]),
             at=iso(raw["at"]),
             age=int(raw.get("age", 0)),
-            resume=Resume(int(resume["page"]), iso(resume["bound"])) if resume else None,
+            resume=Resume.load(raw.get("resume")),
             cost=Cost.load(raw.get("cost")),
         )
 

@@ -175,6 +175,7 @@ def build_api(settings: Settings, metrics: Metrics) -> CdrApi:
         settings.api.url, auth_id, token.reveal(),
         timeout=settings.api.timeout_s, max_retries=settings.api.max_retries,
         rate_per_s=settings.api.rate_per_s, on_request=metrics.api_request,
+        max_response_bytes=settings.api.max_response_bytes,
     )  # fmt: skip
 
 
@@ -207,7 +208,7 @@ def _poller_config(settings: Settings, account: str | None) -> PollerConfig:
         max_pages_per_cycle=poll.max_pages_per_cycle, tier_bounds_s=poll.tier_bounds_s,
         tier_every_s=poll.tier_every_s, target_overhead=poll.target_overhead, workers=poll.workers,
         interval_s=poll.feed_time_per_poll_s or poll.interval_s,
-        account=account,
+        max_clock_skew_s=poll.max_clock_skew_s, account=account,
     )  # fmt: skip
 
 
@@ -238,7 +239,12 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         seen_ttl=timedelta(seconds=settings.poll.seen_ttl_s),
         log=log,
         health=HealthPolicy(health.max_failed_cycles, health.max_event_lag_s, health.stall_s),
-        retention=Retention(keep.sent_notifications_s, keep.resolved_alerts_s),
+        retention=Retention(
+            sent_s=keep.sent_notifications_s,
+            alerts_s=keep.resolved_alerts_s,
+            rejected_s=keep.rejected_rows_s,
+            rejected_rows=keep.rejected_rows_max,
+        ),
         summary_every_s=settings.log.summary_every_s,
         rebuild=rebuild,
     )

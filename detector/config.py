@@ -92,6 +92,10 @@ class ApiSettings(_Section):
     rate_per_s: float = Field(5.0, gt=0)
     timeout_s: float = Field(10.0, gt=0)
     max_retries: int = Field(5, ge=0)
+    max_response_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    """The most one response may carry; a larger page is read again in smaller pages and a
+    single row over it is quarantined (`row_too_large`), so a poison page cannot exhaust
+    memory or block the rows after it."""
 
     @field_validator("url")
     @classmethod
@@ -127,6 +131,9 @@ class PollSettings(_Section):
     """Feed time one poll stands for in tier cadences (default `interval_s`); set it to
     `interval_s × speed` against a simulator running faster than real time."""
     start_back_s: float = Field(0.0, ge=0)
+    max_clock_skew_s: float = Field(600.0, ge=0)
+    """A row ending later than now plus this is rejected as `future_time` (kept in the state's
+    `rejected` table): a row dated years ahead must not move event time."""
     max_pages_per_cycle: int = Field(50, ge=1)
     seen_ttl_s: float = Field(2 * 86400.0, gt=0)
     mode: Literal["global", "per_account"] = "global"
@@ -140,6 +147,11 @@ class RetentionSettings(_Section):
     """Sent notifications, counted from when they were sent (dead letters are kept)."""
     resolved_alerts_s: float = Field(30 * 86400.0, gt=0)
     """Alert episodes, counted from their resolution in event time (firing ones are kept)."""
+    rejected_rows_s: float = Field(30 * 86400.0, gt=0)
+    """Rejected wire rows (the `rejected` table `state inspect` shows), from their rejection."""
+    rejected_rows_max: int = Field(100_000, ge=1)
+    """At most this many rejected rows are kept (the newest): a feed of nothing but poison
+    cannot fill the disk."""
 
 
 class StateSettings(_Section):

@@ -1,10 +1,12 @@
 """What the daemon tidies between cycles: retention of old rows, and keys refused at the cap.
 
 **Retention.** Every `every_s` seconds of wall time the poll loop purges, each in its own short
-transaction: notifications sent more than `sent_s` ago (wall time: when they were sent) and
+transaction: notifications sent more than `sent_s` ago (wall time: when they were sent),
 alert episodes that resolved more than `alerts_s` before the newest CDR (event time, so a
-replay keeps what live kept). Dead letters and alerts still firing are never purged. Seen ids
-are purged every cycle by the late-arrival horizon (`poll.seen_ttl_s`).
+replay keeps what live kept), and rejected wire rows kept more than `rejected_s` (and all but
+the newest `rejected_rows`). Dead letters and alerts still firing are never purged. Seen ids
+are purged every cycle by the late-arrival horizon (`poll.seen_ttl_s`), never below the
+poller's low-water mark.
 
 **Dropped keys.** A rule keeps at most `rules.engine.MAX_KEYS` group keys per account (for
 example distinct destination numbers); a key refused at the cap is counted in the account's
@@ -35,11 +37,15 @@ class Retention:
 
     sent_s: sent notifications, after they were sent (wall time).
     alerts_s: resolved alert episodes, after they resolved (event time).
+    rejected_s: rejected wire rows (`state.rejected`), after they were rejected (wall time).
+    rejected_rows: at most this many rejected rows are kept, the newest.
     every_s: wall seconds between two purges.
     """
 
     sent_s: float = 7 * 86400.0
     alerts_s: float = 30 * 86400.0
+    rejected_s: float = 30 * 86400.0
+    rejected_rows: int = 100_000
     every_s: float = 600.0
 
 
@@ -117,7 +123,12 @@ class Housekeeping:
         alerts = 0
         if svc.detector.newest is not None:
             alerts = svc.store.purge_alerts(svc.detector.newest - timedelta(seconds=keep.alerts_s))
-        if sent or alerts:
+        rejected = svc.store.purge_rejected(svc.clock() - keep.rejected_s, keep.rejected_rows)
+        if sent or alerts or rejected:
             svc.metrics.purged("sent_notifications", sent)
             svc.metrics.purged("resolved_alerts", alerts)
-            svc.log.info("retention purge", sent_notifications=sent, resolved_alerts=alerts)
+            svc.metrics.purged("rejected_rows", rejected)
+            svc.log.info(
+                "retention purge", sent_notifications=sent, resolved_alerts=alerts,
+                rejected_rows=rejected,
+            )  # fmt: skip

@@ -121,6 +121,10 @@ class Service:
         self.log, self.clock, self.observer = log, clock, observer
         self.retention, self.rebuild = retention, rebuild
         self.cursor: dict[str, Any] | None = None
+        self.keep_from: datetime | None = None
+        """The tailing cursor's low-water mark: seen ids from it on stay (`PollResult`)."""
+        self.unread_s = 0.0
+        """Feed seconds the last successful poll left unread (its open gaps)."""
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.watch = RuleWatch(rules_dir)
@@ -214,6 +218,8 @@ class Service:
     def _fetch_failed(self, exc: SourceError, started: float) -> None:
         self.summary.add(failed=True)
         self.health.failed(self.clock(), str(exc))
+        if self.health.last_ok is not None:  # the feed goes unread while polls fail
+            self.metrics.feed_unread(self.unread_s + max(0.0, self.clock() - self.health.last_ok))
         self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
         self.metrics.poll_cycle(
             self.clock() - started, ok=False, now=self.clock(), newest_event_ts=None
@@ -267,15 +273,25 @@ class Service:
                 alerts=step.alerts,
                 receivers=self.receivers,
                 now=self.clock(),
+                rejected=result.rejected,
             )
         )
         self.metrics.state_commit(self.clock() - began, len(changed))
         if tailing:
-            self.cursor = result.cursor
+            self.cursor, self.keep_from = result.cursor, result.keep_from
         self.housekeeping.dropped.observe(changed, evicted)
-        if self.detector.newest is not None:
-            self.store.purge_seen(self.detector.newest - self.seen_ttl)
+        self._purge_seen()
         return changed
+
+    def _purge_seen(self) -> None:
+        """Forget seen ids after `seen_ttl` of event time, but never while the poller's
+        low-water mark says a read may still return their rows (an outage or a backlog being
+        read back), so however long a gap lasts no CDR is counted twice."""
+        if self.detector.newest is not None:
+            cutoff = self.detector.newest - self.seen_ttl
+            if self.keep_from is not None:
+                cutoff = min(cutoff, self.keep_from)
+            self.store.purge_seen(cutoff)
 
     def _record(self, result: PollResult, step: Step, started: float) -> None:
         m = self.metrics
@@ -291,6 +307,7 @@ class Service:
                 example=result.rejected[0].detail,
             )
         m.late_cdrs(step.late)
+        self._gaps(result)
         for f in step.findings:
             m.finding(f.source, f.severity.label)
         for a in step.alerts:
@@ -315,6 +332,23 @@ class Service:
             cdrs=len(result.cdrs), rejected=len(result.rejected), requests=result.requests,
             findings=len(step.findings), alerts=len(step.alerts),
         )  # fmt: skip
+
+    def _gaps(self, result: PollResult) -> None:
+        """Log and count the feed gaps this poll opened or finished reading."""
+        for gap in result.opened:
+            self.log.warning(
+                "feed gap: this stretch is read before the list goes on",
+                tier=gap.tier, since=gap.low.isoformat(), until=gap.high.isoformat(),
+                seconds=round(gap.seconds),
+            )  # fmt: skip
+        for gap in result.closed:
+            self.log.info(
+                "feed gap read", tier=gap.tier, since=gap.low.isoformat(),
+                until=gap.high.isoformat(), seconds=round(gap.seconds),
+            )  # fmt: skip
+        self.metrics.feed_gaps(len(result.opened))
+        self.metrics.feed_unread(result.unread_s)
+        self.unread_s = result.unread_s
 
     def deliver_pending(self, timeout_s: float = 30.0) -> bool:
         """Send what the outbox holds now (for one-shot commands such as backfill)."""

@@ -159,6 +159,16 @@ class Metrics:
         self._interval = self._gauge(
             "poll_interval_seconds", "The configured wait between poll cycles."
         )
+        self._gaps = self._counter(
+            "feed_gaps",
+            "Stretches of the feed a list could not read within one cycle (outage, backlog); "
+            "each is read before that list goes on.",
+        )
+        self._unread = self._gauge(
+            "feed_unread_seconds",
+            "Feed seconds not read yet: what open gaps still have to read, plus the time since "
+            "the last successful poll while polls fail.",
+        )
 
     def _build_detection(self) -> None:
         self._findings = self._counter(
@@ -210,7 +220,7 @@ class Metrics:
         self._purged = self._counter(
             "purged_rows", "Rows removed from the state file by retention.", ("table",)
         )
-        for table in ("sent_notifications", "resolved_alerts"):
+        for table in ("sent_notifications", "resolved_alerts", "rejected_rows"):
             self._purged.labels(table)
 
     def receivers(self, names: Iterable[str]) -> None:
@@ -287,6 +297,14 @@ class Metrics:
             self.lag.last_success = now
         if newest_event_ts is not None:
             self.lag.newest_event = newest_event_ts
+
+    def feed_gaps(self, n: int) -> None:
+        """Count feed gaps opened (stretches left to read in later cycles)."""
+        self._gaps.inc(n)
+
+    def feed_unread(self, seconds: float) -> None:
+        """Set the feed seconds not read yet."""
+        self._unread.set(seconds)
 
     def finding(self, rule: str, severity: str) -> None:
         """Count one finding."""

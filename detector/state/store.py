@@ -14,9 +14,10 @@ and worked by the delivery task through its own `Outbox` connection (`StateStore
 Every SQLite failure becomes a `StateError` (`state.database.translate`): a full disk while
 committing rolls the cycle back and is transient, a damaged file is not.
 
-Retention (`purge`): seen ids older than the late-arrival horizon, sent notifications older
-than `sent_s` (wall time) and alert episodes that resolved more than `alerts_s` ago (event
-time); dead letters and alerts still firing are never purged.
+Retention (`purge`): seen ids older than the late-arrival horizon (never below the poller's
+low-water mark), sent notifications older than `sent_s` (wall time), alert episodes that
+resolved more than `alerts_s` ago (event time) and rejected rows (`state.rejected`) after
+`rejected_s` and beyond `rejected_rows`; dead letters and alerts still firing are never purged.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from detector.domain import Alert, iso
+from detector.domain import Alert, Rejected, iso
 from detector.errors import StateError
-from detector.state import outbox
+from detector.state import outbox, rejected
 from detector.state.database import connect, transaction, translate
 from detector.state.outbox import Envelope, Outbox
 
@@ -80,6 +81,7 @@ class Cycle:
     alerts: list[Alert] = field(default_factory=list)
     receivers: Collection[str] = ()
     now: float = 0.0
+    rejected: Collection[Rejected] = ()
 
 
 class StateStore:
@@ -116,6 +118,7 @@ class StateStore:
                 if statement.strip():
                     self.conn.execute(statement)
             outbox.create_schema(self.conn)
+            rejected.create_schema(self.conn)
             self._check_version()
 
     def _check_version(self) -> None:
@@ -226,6 +229,7 @@ class StateStore:
                 for r in cycle.receivers
             )
             outbox.enqueue(c, envelopes, cycle.now)
+            rejected.add(c, cycle.rejected, cycle.now)
 
     def purge_seen(self, older_than: datetime) -> int:
         """Forget seen ids whose event time is older than the late-arrival horizon."""
@@ -245,6 +249,24 @@ class StateStore:
         return self._write(
             "DELETE FROM outbox WHERE status = 'sent' AND done_at < ?", (older_than,)
         )
+
+    def purge_rejected(self, older_than: float, keep_at_most: int) -> int:
+        """Forget rejected rows kept since before `older_than` (Unix seconds), and all but
+        the newest `keep_at_most`."""
+
+        def change(c: sqlite3.Connection) -> int:
+            with transaction(c):
+                return rejected.purge(c, older_than, keep_at_most)
+
+        return self._run("committing", change)
+
+    def rejected_rows(self, limit: int = 20, reason: str | None = None) -> list[dict[str, Any]]:
+        """The newest rejected rows kept (optionally of one reason), newest first."""
+        return self._view("reading rejected rows", lambda c: rejected.newest(c, limit, reason))
+
+    def rejected_counts(self) -> dict[str, int]:
+        """Rejected rows kept, by reason."""
+        return self._view("reading rejected rows", rejected.counts)
 
     def _write(self, sql: str, params: Any) -> int:
         def change(c: sqlite3.Connection) -> int:
@@ -313,6 +335,8 @@ class StateStore:
             "outbox_pending": outbox.pending_count(self.conn),
             "dead_letters": outbox.dead_count(self.conn),
             "recent_dead_letters": outbox.dead_letters(self.conn, 10),
+            "rejected": rejected.counts(self.conn),
+            "recent_rejected": [rejected.brief(r) for r in rejected.newest(self.conn, 5)],
             "size_bytes": self.path.stat().st_size if self.path.exists() else 0,
         }
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from detector.errors import ConfigError
 from detector.simulate import Scenario, SimOptions, SimulatorServer, Traffic, generate
-from detector.simulate.scenario import Chaos
+from detector.simulate.scenario import Chaos, Outage, parse_scenario
 
 AUTH = {"X-Auth-ID": "PA_SIM", "X-Auth-Token": "sim-token"}
 OPTIONS = SimOptions(accounts=12, seed=9, speed=60.0, duration=timedelta(hours=2))
@@ -257,3 +258,25 @@ def test_sim_time_runs_at_the_configured_speed() -> None:
     server = SimulatorServer(generate(options), options, clock=clock)
     clock.now = 10.0
     assert server.sim_now() == datetime(2026, 3, 2, 3, 40, tzinfo=UTC)
+
+
+def test_an_outage_answers_503_for_its_span_of_sim_time_only() -> None:
+    """Within a chaos outage every request is a 503; before and after it the API answers."""
+    down = Scenario(chaos=Chaos(outages=(Outage(timedelta(minutes=30), timedelta(hours=1)),)))
+    options = replace(OPTIONS, accounts=3, scenario=down)
+    for client, clock, _ in _serve(generate(options), options):
+        codes = []
+        for minutes in (10, 45, 89, 95):
+            clock.now = minutes  # one wall second is a sim minute at 60x
+            codes.append(client.get("/api/v1/partner/cdrs").status_code)
+        assert codes == [200, 503, 503, 200]
+
+
+def test_scenario_outages_parse_and_bad_ones_name_the_field() -> None:
+    """`chaos.outages` takes `{start, duration}` offsets; an absolute start is refused."""
+    good = parse_scenario({"chaos": {"outages": [{"start": "30m", "duration": "5h"}]}}, "s.yaml")
+    assert good.chaos.outages == (Outage(timedelta(minutes=30), timedelta(hours=5)),)
+    with pytest.raises(ConfigError, match=r"chaos.outages\[0\].start"):
+        parse_scenario(
+            {"chaos": {"outages": [{"start": "2026-03-02T00:00:00Z", "duration": "1h"}]}}, "s"
+        )

@@ -4,8 +4,11 @@
 incidents:
   - {type: robocall, account: 3, start: 30m, duration: 40m, intensity: 1.0}
   - {type: irsf, account: MA_1a2b3c4d, start: "2026-03-02T18:00:00Z", duration: 1h}
-chaos: {error_rates: {"500": 0.05}, latency_ms: 50, sort: newest}
+chaos: {error_rates: {"500": 0.05}, latency_ms: 50, sort: newest,
+        outages: [{start: 30m, duration: 5h}]}
 ```
+An outage answers every API request with 503 while sim time is within it (an API that is
+down for hours, as an operator's worst week has it); everything else is per request or row.
 `account` is an id or an index into the accounts listed busiest first (taken modulo the number
 of accounts, so one scenario fits any `--accounts`); `start` is an offset from the simulation
 start (`90s`, `30m`, `1h30m`) or an ISO 8601 time.
@@ -60,6 +63,15 @@ class RateLimitBursts:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """The API answers 503 to everything from `start` (offset from the run's start) for
+    `duration` of sim time."""
+
+    start: timedelta
+    duration: timedelta
+
+
+@dataclass(frozen=True)
 class Chaos:
     """Faults the simulated API injects; every rate is a probability per request or row."""
 
@@ -75,6 +87,7 @@ class Chaos:
     sort: str = "newest"
     cost_mismatch_rate: float = 0.0
     """Share of calls billed wrong on purpose, labelled (see `detector.simulate.mispricing`)."""
+    outages: tuple[Outage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +231,7 @@ def _chaos(data: Any, where: str) -> Chaos:
              "cost_mismatch_rate")  # fmt: skip
     rates = {k: _rate(data.get(k, 0.0), f"{where}.{k}") for k in names}
     return Chaos(
+        outages=_outages(data.get("outages") or [], f"{where}.outages"),
         error_rates=errors,
         rate_limit_bursts=_bursts(data.get("rate_limit_bursts"), f"{where}.rate_limit_bursts"),
         latency_ms=_number(data.get("latency_ms", 0.0), f"{where}.latency_ms"),
@@ -226,6 +240,20 @@ def _chaos(data: Any, where: str) -> Chaos:
         sort=sort,
         **rates,
     )
+
+
+def _outages(data: Any, where: str) -> tuple[Outage, ...]:
+    """The validated outage list: each `{start: 30m, duration: 5h}`."""
+    if not isinstance(data, list):
+        raise ConfigError(f"{where}: expected a list of {{start, duration}}")
+    out = []
+    for i, item in enumerate(data):
+        _require_map(item, f"{where}[{i}]", "", {"start", "duration"})
+        start = _start(item.get("start", "0s"), f"{where}[{i}].start")
+        if not isinstance(start, timedelta):
+            raise ConfigError(f"{where}[{i}].start: give an offset such as 30m")
+        out.append(Outage(start, _span(item.get("duration"), f"{where}[{i}].duration")))
+    return tuple(out)
 
 
 def _bursts(data: Any, where: str) -> RateLimitBursts | None:

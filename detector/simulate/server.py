@@ -87,6 +87,11 @@ class SimulatorServer:
         self.feed.advance(now.timestamp())
         return now
 
+    def in_outage(self) -> bool:
+        """True while sim time is within one of the chaos outages."""
+        elapsed = self.sim_now() - self.options.start
+        return any(o.start <= elapsed < o.start + o.duration for o in self.traffic.chaos.outages)
+
     def authorised(self, auth_id: str | None, token: str | None) -> bool:
         """True when the headers carry the partner's id and token."""
         return auth_id == self.options.auth_id and hmac.compare_digest(
@@ -120,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self.sim.authorised(self.headers.get("X-Auth-ID"), self.headers.get("X-Auth-Token")):
             self._error(401, "UNAUTHORIZED", "invalid X-Auth-ID or X-Auth-Token")
+            return
+        if self.sim.in_outage():
+            self._error(503, "SERVICE_UNAVAILABLE", "simulated outage")
             return
         fault = self.sim.chaos.fault()
         if fault is not None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from detector.domain import Rejected
 
+Param = str | int
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, reason TEXT NOT NULL,
@@ -53,9 +55,10 @@ def purge(conn: sqlite3.Connection, older_than: float, keep_at_most: int) -> int
 
 def newest(conn: sqlite3.Connection, limit: int, reason: str | None = None) -> list[dict[str, Any]]:
     """The newest rows kept (optionally of one reason), newest first; `at` as ISO 8601."""
-    query, args = "SELECT at, reason, call_id, detail, row FROM rejected", (limit,)
+    query = "SELECT at, reason, call_id, detail, row FROM rejected"
+    args: list[Param] = [limit]
     if reason is not None:
-        query, args = query + " WHERE reason = ?", (reason, limit)
+        query, args = query + " WHERE reason = ?", [reason, limit]
     rows = conn.execute(query + " ORDER BY id DESC LIMIT ?", args).fetchall()
     found = [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
     for row in found:

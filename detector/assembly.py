@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from detector.health import HealthPolicy
 from detector.housekeeping import Retention
 from detector.http import HttpLimits, HttpServer
 from detector.metrics import Metrics
-from detector.models.scorer import AnomalyModel, ModelConfig
+from detector.models.loader import ModelsFile, model_config, read_models_file
+from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector
 from detector.progress import backfill_with_progress
 from detector.rules.engine import RuleEngine
@@ -53,26 +55,30 @@ from detector.state.store import Snapshot, StateStore
 
 
 def build_model(
-    settings: ModelSettings, blob: bytes | None = None, local: RuleSettings | None = None
+    settings: ModelSettings,
+    blob: bytes | None = None,
+    local: RuleSettings | None = None,
+    rules_dir: Path | None = None,
+    horizon_s: float = 3 * 3600.0,
 ) -> AnomalyModel | None:
-    """The anomaly model, restored from its saved global state when there is one; `local` is
-    the rule set's home country and timezones, so model and rules share the accounts' hours."""
-    if not settings.enabled:
+    """The anomaly model configured by `rules_dir/_models.yaml` (overridden by `settings`),
+    restored from its saved shared state when there is one; `local` is the rule set's home
+    country and timezones, so model and rules share the accounts' hours; `horizon_s` is the
+    feed's lateness horizon (how late a call's record may arrive)."""
+    spec = read_models_file(rules_dir) if rules_dir is not None else ModelsFile()
+    if not settings.enabled or not spec.enabled:
         return None
-    local = local or RuleSettings()
-    model = AnomalyModel(
-        ModelConfig(
-            bucket=timedelta(seconds=settings.bucket_s),
-            warmup_buckets=settings.warmup_buckets,
-            min_slot_days=settings.min_slot_days,
-            timezone=local.timezone,
-            timezones=local.timezones,
-            home_country=local.home_country,
-            shadow=settings.mode == "shadow",
-        )
-    )
+    overrides: dict[str, float] = {}
+    if settings.bucket_s is not None:
+        overrides["bucket"] = settings.bucket_s
+    if settings.warmup_buckets is not None:
+        overrides["warmup"] = settings.warmup_buckets * (settings.bucket_s or spec.bucket)
+    if overrides:
+        spec = spec.model_copy(update=overrides)
+    config = model_config(spec, local or RuleSettings(), horizon_s=horizon_s, mode=settings.mode)
+    model = AnomalyModel(config)
     if blob is not None:
-        model.restore_global(blob)
+        model.restored_note = model.restore_global(blob)
     return model
 
 
@@ -81,9 +87,20 @@ def build_detector(
     model_settings: ModelSettings,
     snapshot: Snapshot | None = None,
     allowed_lateness_s: float = 600.0,
+    horizon_s: float = 3 * 3600.0,
+    detectors: str = "all",
 ) -> Detector:
-    """Rules + model + alert policy, resumed from `snapshot` when given."""
-    return detector_for(load_rules(rules_dir), model_settings, snapshot, allowed_lateness_s)
+    """Rules + model + alert policy, resumed from `snapshot` when given; `detectors` "rules"
+    or "models" leaves the other out (the model also needs `model_settings.enabled`)."""
+    ruleset = load_rules(rules_dir)
+    if detectors == "models":
+        ruleset = replace(ruleset, rules=())
+    if detectors == "rules":
+        model_settings = model_settings.model_copy(update={"enabled": False})
+    return detector_for(
+        ruleset, model_settings, snapshot, allowed_lateness_s, horizon_s=horizon_s,
+        rules_dir=rules_dir,
+    )  # fmt: skip
 
 
 def detector_for(
@@ -91,11 +108,15 @@ def detector_for(
     model_settings: ModelSettings,
     snapshot: Snapshot | None = None,
     allowed_lateness_s: float = 600.0,
+    *,
+    horizon_s: float = 3 * 3600.0,
+    rules_dir: Path | None = None,
 ) -> Detector:
-    """`build_detector` for a rule set already loaded (`rules try` runs a subset of one)."""
+    """`build_detector` for a rule set already loaded (`rules try` runs a subset of one);
+    the model reads `rules_dir/_models.yaml` (its defaults without one)."""
     engine = RuleEngine(ruleset, lateness_s=allowed_lateness_s)
     blob = snapshot.model_blob if snapshot else None
-    model = build_model(model_settings, blob, engine.ruleset.settings)
+    model = build_model(model_settings, blob, engine.ruleset.settings, rules_dir, horizon_s)
     detector = Detector(
         engine,
         model,
@@ -218,13 +239,19 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
     store = StateStore(settings.state.path)
     snapshot = store.load()
     detector = build_detector(
-        settings.rules.dir, settings.model, snapshot, settings.allowed_lateness_s
-    )
+        settings.rules.dir, settings.model, snapshot, settings.allowed_lateness_s,
+        settings.poll.lateness_horizon_s,
+    )  # fmt: skip
+    if detector.model is not None and detector.model.restored_note:
+        log.warning(detector.model.restored_note)
     notifiers = build_notifiers(settings, log)
     health, keep = settings.health, settings.state.retention
 
     def rebuild(last: Snapshot) -> Detector:
-        return build_detector(settings.rules.dir, settings.model, last, settings.allowed_lateness_s)
+        return build_detector(
+            settings.rules.dir, settings.model, last, settings.allowed_lateness_s,
+            settings.poll.lateness_horizon_s,
+        )  # fmt: skip
 
     service = Service(
         poller=build_feed(settings, api),

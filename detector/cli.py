@@ -189,13 +189,19 @@ def backtest(
         Path | None, typer.Option(help="Simulator labels JSONL: score the alerts")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
-    model: Annotated[bool, typer.Option(help="Include the anomaly model")] = True,
+    model: Annotated[
+        bool, typer.Option(help="Include the anomaly model (--no-model = --detectors rules)")
+    ] = True,
     settle: Annotated[str, typer.Option(help="Event time to let pass after the last CDR")] = "0s",
+    detectors: Annotated[
+        str, typer.Option(help="rules, models or all: which detectors run")
+    ] = "all",
 ) -> None:
     """Replay a file through the live detection path and summarise what would have fired."""
     from detector import report
 
-    _guard(lambda: report.backtest_command(input_file, rules, out, labels, fmt, model, settle))
+    chosen = detectors if model else "rules"
+    _guard(lambda: report.backtest_command(input_file, rules, out, labels, fmt, chosen, settle))
 
 
 @app.command()
@@ -228,12 +234,16 @@ def rules_check(
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when there is any warning")] = False,
 ) -> None:
-    """Validate every rule file and print every problem (file, line, rule, field); then warn
-    about rules that load but misbehave (twins; with --sample, what the traffic shows)."""
+    """Validate every rule file and `_models.yaml` and print every problem (file, line, rule,
+    field); then warn about rules that load but misbehave (twins; with --sample, what the
+    traffic shows)."""
     from detector.authoring import check_command
+    from detector.models.loader import MODELS_FILE, read_models_file
 
     ok, warnings = _guard(lambda: _all_rule_errors(lambda: check_command(directory, sample)))
-    typer.echo(ok)
+    models = _guard(lambda: read_models_file(directory))
+    model = f"model {models.mode}" if models.enabled else "model disabled"
+    typer.echo(f"{ok}; {model} ({MODELS_FILE})")
     for warning in warnings:
         typer.echo(f"warning: {warning}")
     if warnings:
@@ -318,6 +328,26 @@ def rules_timezones(
 
     overrides = {"api.url": api_url} if api_url is not None else {}
     typer.echo(_guard(lambda: assembly.account_zones(config, overrides, rules)), nl=False)
+
+
+@state_app.command("reset-model")
+def state_reset_model(
+    state: Annotated[Path, typer.Option(help="SQLite state file")] = Path("state.sqlite"),
+) -> None:
+    """Drop the anomaly model's learned shared state (rules, alerts, cursor are kept).
+
+    For a state file whose model state this release refuses (written by a newer release):
+    the model then learns again from the next calls (its warm-up applies).
+    """
+    from detector.state.store import StateStore
+
+    if not state.exists():
+        err.print(f"[red]error:[/] no state file at {state}")
+        raise typer.Exit(1)
+    store = _guard(lambda: StateStore(state))
+    dropped = store.drop_model_state()
+    store.close()
+    typer.echo("model state dropped" if dropped else "no model state to drop")
 
 
 @state_app.command("inspect")

@@ -168,13 +168,17 @@ class RulesSettings(_Section):
 
 
 class ModelSettings(_Section):
-    """The online anomaly model."""
+    """The online anomaly model: configured in the rule directory's `_models.yaml`; these
+    override its `enabled` and `mode` for this deployment (None: the file decides)."""
 
     enabled: bool = True
-    mode: Literal["shadow", "live"] = "shadow"
-    bucket_s: float = Field(900.0, gt=0)
-    warmup_buckets: int = Field(192, ge=0)
-    min_slot_days: int = Field(2, ge=0)
+    mode: Literal["shadow", "live"] | None = None
+    bucket_s: float | None = Field(None, gt=0)
+    """Deprecated: set `bucket` in `_models.yaml` (kept so older settings files load)."""
+    warmup_buckets: int | None = Field(None, ge=0)
+    """Deprecated: set `warmup` in `_models.yaml` (kept so older settings files load)."""
+    min_slot_days: int | None = Field(None, ge=0)
+    """Deprecated and ignored: unseen slots fall back on the account's other hours."""
 
 
 class MetricsSettings(_Section):

@@ -21,6 +21,8 @@ from detector.evaluation import evaluate, load_labels
 from detector.pipeline import Detector
 from detector.simulate.scenario import parse_span
 
+DETECTORS = ("rules", "models", "all")
+
 
 def backtest_command(
     input_file: Path,
@@ -28,17 +30,20 @@ def backtest_command(
     out: Path | None,
     labels: Path | None,
     fmt: str,
-    model: bool,
+    detectors: str = "all",
     settle: str = "0s",
 ) -> None:
-    """Replay `input_file`, optionally write alerts and score them, and print a summary."""
+    """Replay `input_file`, optionally write alerts and score them, and print a summary;
+    `detectors`: rules, models or all."""
     if fmt not in ("text", "json"):
         raise ConfigError(f"--format must be 'text' or 'json', not {fmt!r}")
+    if detectors not in DETECTORS:
+        raise ConfigError(f"--detectors must be one of {', '.join(DETECTORS)}, not {detectors!r}")
     try:
         settle_for = parse_span(settle)
     except ValueError as exc:
         raise ConfigError(f"--settle: {exc}") from exc
-    detector = build_detector(rules, ModelSettings(enabled=model))
+    detector = build_detector(rules, ModelSettings(), detectors=detectors)
     with contextlib.ExitStack() as stack:
         sink: IO[str] | None = stack.enter_context(out.open("w")) if out else None
         progress = fmt == "text" and sys.stderr.isatty()

@@ -1,123 +1,204 @@
-"""An account's own seasonal baseline: running mean and variance of each feature per slot.
+"""An account's own normal: seasonal call level, usual shares, wobble, talk time, caller ids.
 
-A slot is a block of hours of the day, split weekday/weekend (48 slots at the default 1-hour
-blocks). Each (slot, feature) keeps an exponentially weighted mean (float32) and standard
-deviation (float16: it only sets a scale, 0.05 % precision is plenty and the running variance
-update multiplies it by 1 − alpha, far above that precision), so one account's baseline
-pickles to ~3.4 KB. The first observations of a slot are
-averaged exactly (weight 1/n) until the weight reaches `alpha`, then old buckets fade.
+- **Seasonal level**: per slot (hour of the day in the account's timezone, weekday or
+  weekend: 48 slots) the mean calls per bucket over the last `SLOT_CAP` buckets of that slot,
+  read as a Gamma posterior around a prior: its mean is the expected count and its shape says
+  how sure it is, so a slot seen for weeks is judged tightly and an unseen one loosely
+  (negative binomial with spread 1/shape). The prior of an unseen or rarely seen slot is the
+  same hour on the other kind of day scaled by the segment's weekend/weekday ratio, else the
+  account's overall level shaped by the segment's hour profile (`Segments`).
+- **Shares** of the seven judged parts (and of answered and outbound calls, parents of some
+  of them), as slowly decaying sums of counts and parents, shrunk towards the segment's share.
+- **Wobble** (overdispersion): how much more than pure chance the account varies, per
+  feature, from running moment sums, shrunk towards the segment's; the higher it is the more
+  a deviation must grow before it surprises, which is what makes a huge account's normal
+  day-to-day swings unremarkable while a 3-call account's 40 calls are not.
+- **Talk time**: a running log-normal fit of answered calls' talk; its 90th percentile is the
+  account's "long call".
+- **Known callers**: a 512-bit set of outbound caller ids and trunks (`features.py`).
 
-Deviations are z-scores against the slot with floors, so a stretch of identical buckets
-(zero variance) does not turn a small change into an extreme score: counts get a Poisson
-floor (variance at least the mean, plus one), every feature an absolute and a relative floor.
+Everything is learned only from what the model judged normal (the scorer decides per
+feature), so an anomaly is never absorbed, and a repeat of it is judged against the same
+baseline. State is a few flat arrays pickled as bytes: about 700 bytes per account.
 """
 
 from __future__ import annotations
 
 import math
-import struct
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from detector.models.features import COUNT_FEATURES, FEATURES
+from detector.models.features import CALLER_BITS, N_FEATURES, N_SHARES
 
-N_FEATURES = len(FEATURES)
+SLOTS = 48
+"""Hour of the day × weekday/weekend."""
 
-_ABS_FLOOR = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 1.0, 0.1, 0.1, 3.0)
-"""Smallest standard deviation per feature, in the feature's unit (calls, minutes, share, s)."""
+SLOT_CAP = 40
+"""A slot's mean weighs its last ~40 buckets (10 weekdays of a 1-hour slot at 15 minutes);
+the first ones are averaged exactly."""
 
-_HALF = struct.Struct("<e")
-_HALF_MAX = 65504.0
+SHARE_DECAY = 1.0 / 500.0
+"""Share and wobble sums fade by this much per learned bucket with calls (~500 buckets)."""
 
-_REL_FLOOR = 0.1
-"""Smallest standard deviation as a share of the mean (10 %)."""
+LEVEL_CAP = 96 * 7
+"""The account's overall level is a mean over its last ~week of buckets."""
 
+TALK_CAP = 1000
+"""The talk-time fit weighs about the last 1,000 answered calls."""
 
-def slot_count(slot_hours: int) -> int:
-    """How many slots a day split into `slot_hours` blocks, weekday/weekend, gives.
+LONG_Z = 1.2816
+"""Standard normal 90th percentile: a long call is beyond the log-normal fit's 90 %."""
 
-    >>> slot_count(1), slot_count(2)
-    (48, 24)
-    """
-    return 2 * (24 // slot_hours)
+MIN_TALK_CALLS = 20
+"""Answered calls with talk before "long" means anything."""
 
 
 @dataclass(slots=True)
 class Baseline:
-    """Per-slot running mean (float32) and deviation (float16) of every feature; slot counts.
+    """Per-account learned normal; see the module docstring."""
 
-    Counts saturate at 255: past 1/alpha buckets the learning weight no longer depends on them.
-    """
-
-    mean: array[float]
-    sd: bytearray
-    seen: array[int] = field(default_factory=lambda: array("B"))
-    active: array[int] = field(default_factory=lambda: array("B"))
-
-    def __getstate__(self) -> tuple[bytes, bytes, bytes, bytes]:
-        """Pickle as four byte strings (no field names, no array headers): keeps state small."""
-        return self.mean.tobytes(), bytes(self.sd), self.seen.tobytes(), self.active.tobytes()
-
-    def __setstate__(self, state: tuple[bytes, bytes, bytes, bytes]) -> None:
-        """Inverse of `__getstate__`."""
-        mean, sd, seen, active = state
-        self.mean = array("f", mean)
-        self.sd = bytearray(sd)
-        self.seen = array("B", seen)
-        self.active = array("B", active)
+    slot_mean: array[float]
+    slot_n: bytearray
+    shares: array[float]
+    """Decayed sums: counts of each share (N_SHARES), then their parents (N_SHARES)."""
+    wobble: array[float]
+    """Decayed moment sums: excess variance (N_FEATURES), then its scale (N_FEATURES)."""
+    misc: array[float]
+    """level mean, level count, log-talk mean, log-talk variance, talk count, long call
+    seconds (cached: read per CDR)."""
+    callers: bytearray
 
     @classmethod
-    def empty(cls, slots: int) -> Baseline:
-        """A baseline with no observations in any of `slots` slots."""
-        size = slots * N_FEATURES
-        mean = array("f", bytes(4 * size))
-        return cls(mean, bytearray(2 * size), array("B", bytes(slots)), array("B", bytes(slots)))
-
-    def count(self, slot: int) -> int:
-        """How many buckets the slot has learned."""
-        return self.seen[slot]
-
-    def stats(self, slot: int, feature: int) -> tuple[float, float]:
-        """Mean and floored standard deviation of a feature in a slot."""
-        i = slot * N_FEATURES + feature
-        mean = self.mean[i]
-        var = (
-            _HALF.unpack_from(self.sd, 2 * i)[0] ** 2
-            + _ABS_FLOOR[feature] ** 2
-            + (_REL_FLOOR * mean) ** 2
+    def empty(cls) -> Baseline:
+        """A baseline that has learned nothing."""
+        return cls(
+            array("f", bytes(4 * SLOTS)),
+            bytearray(SLOTS),
+            array("f", bytes(8 * N_SHARES)),
+            array("f", bytes(8 * N_FEATURES)),
+            array("f", [0.0, 0.0, 0.0, 0.0, 0.0, math.inf]),
+            bytearray(CALLER_BITS // 8),
         )
-        if feature < COUNT_FEATURES:
-            var += max(mean, 0.0)
-        return mean, math.sqrt(var)
 
-    def deviations(self, slot: int, x: list[float], attempts: int) -> list[float]:
-        """Signed z-score of each feature against the slot; shares and ring are 0 when empty."""
-        z = []
-        for f, value in enumerate(x):
-            if f >= COUNT_FEATURES and attempts == 0:
-                z.append(0.0)
-                continue
-            mean, sd = self.stats(slot, f)
-            z.append((value - mean) / sd)
-        return z
+    def __getstate__(self) -> tuple[bytes, ...]:
+        """Pickle as byte strings (no field names, no array headers): keeps state small."""
+        return (
+            self.slot_mean.tobytes() + self.shares.tobytes() + self.wobble.tobytes()
+            + self.misc.tobytes(),
+            bytes(self.slot_n),
+            bytes(self.callers),
+        )  # fmt: skip
 
-    def learn(self, slot: int, x: list[float], attempts: int, alpha: float) -> None:
-        """Fold a closed bucket into its slot (ratio features only when it had calls)."""
-        self.seen[slot] = n = min(self.seen[slot] + 1, 255)
-        self._fold(slot * N_FEATURES, x, range(COUNT_FEATURES), max(1.0 / n, alpha))
-        if attempts:
-            self.active[slot] = n = min(self.active[slot] + 1, 255)
-            self._fold(slot * N_FEATURES, x, range(COUNT_FEATURES, N_FEATURES), max(1.0 / n, alpha))
+    def __setstate__(self, state: tuple[bytes, ...]) -> None:
+        """Inverse of `__getstate__`; another layout (an older release's) loads empty."""
+        if len(state) != 3:
+            state = Baseline.empty().__getstate__()
+        floats, slot_n, callers = state
+        cut = (4 * SLOTS, 4 * SLOTS + 8 * N_SHARES, 4 * SLOTS + 8 * N_SHARES + 8 * N_FEATURES)
+        self.slot_mean = array("f", floats[: cut[0]])
+        self.shares = array("f", floats[cut[0] : cut[1]])
+        self.wobble = array("f", floats[cut[1] : cut[2]])
+        self.misc = array("f", floats[cut[2] :])
+        self.slot_n = bytearray(slot_n)
+        self.callers = bytearray(callers)
 
-    def _fold(self, base: int, x: list[float], features: range, a: float) -> None:
-        for f in features:
-            i = base + f
-            diff = x[f] - self.mean[i]
-            incr = a * diff
-            self.mean[i] += incr
-            var = (1.0 - a) * (_HALF.unpack_from(self.sd, 2 * i)[0] ** 2 + diff * incr)
-            _HALF.pack_into(self.sd, 2 * i, min(math.sqrt(max(var, 0.0)), _HALF_MAX))
+    # --- seasonal level -------------------------------------------------------------------
 
-    def usual(self, slot: int, feature: int) -> float:
-        """The slot's mean of a feature (what the explanation calls "usual")."""
-        return float(self.mean[slot * N_FEATURES + feature])
+    @property
+    def level(self) -> float:
+        """Mean calls per bucket over recent buckets (all slots)."""
+        return float(self.misc[0])
+
+    @property
+    def level_count(self) -> int:
+        """Buckets the level has seen (saturates at `LEVEL_CAP`)."""
+        return int(self.misc[1])
+
+    def slot_prior(self, slot: int, profile: array[float]) -> float:
+        """Expected calls per bucket in `slot` before the slot's own history: the same hour on
+        the other kind of day scaled by the segment's profile, else the level shaped by it."""
+        twin = (slot + 24) % SLOTS
+        if self.slot_n[twin] >= 4:
+            ratio = min(max(profile[slot] / max(profile[twin], 1e-3), 0.05), 20.0)
+            return float(self.slot_mean[twin]) * ratio
+        return self.level * float(profile[slot])
+
+    def expected(self, slot: int, profile: array[float], strength: float) -> tuple[float, float]:
+        """Expected calls in a bucket of `slot` and the spread (1/shape) of that expectation.
+
+        Gamma posterior: prior mean m0 with shape `strength`, then the slot's own buckets.
+        """
+        m0 = max(self.slot_prior(slot, profile), 0.01 * self.level, 1e-4)
+        n = self.slot_n[slot]
+        shape = strength + float(self.slot_mean[slot]) * n
+        rate = min(strength / m0, 4.0 * SLOT_CAP) + n
+        return shape / rate, 1.0 / shape
+
+    def learn_level(self, slot: int, calls: float) -> None:
+        """Fold one judged-normal bucket's calls into its slot and the overall level."""
+        n = min(self.slot_n[slot] + 1, SLOT_CAP)
+        self.slot_n[slot] = n
+        self.slot_mean[slot] += (calls - self.slot_mean[slot]) / n
+        self.quiet_level(calls)
+
+    def quiet_level(self, calls: float) -> None:
+        """Fold a bucket into the overall level only."""
+        misc = self.misc
+        misc[1] = count = min(misc[1] + 1.0, LEVEL_CAP)
+        misc[0] += (calls - misc[0]) / count
+
+    # --- shares -----------------------------------------------------------------------------
+
+    def share(self, i: int, prior: float, strength: float) -> tuple[float, float]:
+        """Usual share `i` (shrunk towards the segment's `prior`) and its weight in parents."""
+        weight = strength + float(self.shares[N_SHARES + i])
+        return (strength * prior + float(self.shares[i])) / weight, weight
+
+    def learn_share(self, i: int, count: float, parent: float) -> None:
+        """Fold one bucket's count and parent into share `i` (sums fade by SHARE_DECAY)."""
+        keep = 1.0 - SHARE_DECAY
+        sums = self.shares
+        sums[i] = sums[i] * keep + count
+        sums[N_SHARES + i] = sums[N_SHARES + i] * keep + parent
+
+    # --- wobble -----------------------------------------------------------------------------
+
+    def wobble_of(self, f: int, prior: float, strength: float) -> float:
+        """Feature `f`'s overdispersion, shrunk towards the segment's `prior`."""
+        w = self.wobble
+        value = (float(w[f]) + strength * prior) / (float(w[N_FEATURES + f]) + strength)
+        return min(max(value, 0.0), 4.0)
+
+    def learn_wobble(self, f: int, excess: float, scale: float) -> None:
+        """Fold one bucket's excess variance and its scale into feature `f`'s wobble."""
+        keep = 1.0 - SHARE_DECAY
+        w = self.wobble
+        w[f] = w[f] * keep + excess
+        w[N_FEATURES + f] = w[N_FEATURES + f] * keep + scale
+
+    # --- talk time --------------------------------------------------------------------------
+
+    def long_s(self) -> float:
+        """Talk seconds beyond which an answered call is long for this account (inf until
+        `MIN_TALK_CALLS` answered calls were learned)."""
+        return float(self.misc[5])
+
+    def usual_talk_s(self) -> float:
+        """Median talk of answered calls (the fit's), 0 before any."""
+        return math.exp(self.misc[2]) if self.misc[4] else 0.0
+
+    def learn_talk(self, calls: int, log_sum: float, log_sq: float) -> None:
+        """Fold a bucket's answered calls' log-talk sums into the running fit."""
+        if calls <= 0:
+            return
+        misc = self.misc
+        count = min(misc[4] + calls, TALK_CAP)
+        w = calls / count
+        mean = log_sum / calls
+        var = max(log_sq / calls - mean * mean, 0.0)
+        diff = mean - misc[2]
+        misc[3] = (1.0 - w) * (misc[3] + w * diff * diff) + w * var
+        misc[2] += w * diff
+        misc[4] = count
+        if count >= MIN_TALK_CALLS:
+            misc[5] = math.exp(misc[2] + LONG_Z * math.sqrt(max(misc[3], 0.0)))

@@ -4,46 +4,56 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detector.models.features import FEATURES, SHARES
+from detector.models.features import FEATURES
 
 TOP_FEATURES = 3
 """How many deviating features a summary names at most."""
 
 MIN_NAMED_Z = 2.0
-"""Features closer to usual than this (in floored z-scores) are not named after the first."""
+"""Features closer to usual than this (standard deviations) are not named after the first."""
+
+_PARENT_WORDS = {"attempts": "calls", "answered": "answered calls", "outbound": "outbound calls"}
 
 
-def describe(feature: int, value: float, usual: float) -> str:
-    """One feature's deviation as people read it.
+def ratio(observed: float, expected: float) -> str:
+    """A count against its expectation as people read it.
 
-    >>> describe(0, 140.0, 10.0)
-    'attempts 14× usual'
-    >>> describe(2, 12.0, 0.0)
-    'short calls 12 (usually ~0)'
-    >>> describe(8, 0.8, 0.02)
-    'international share 80% (usually 2%)'
-    >>> describe(1, 1.0, 20.0)
-    'answered 0.05× usual'
+    >>> ratio(40, 0.8), ratio(140, 10.0), ratio(3, 0.01)
+    ('40 (about 0.8 expected)', '14× usual (140 against ~10)', '3 (about 0.01 expected)')
     """
-    name = FEATURES[feature]
-    if feature in SHARES:
-        return f"{name} {value:.0%} (usually {usual:.0%})"
-    if usual < 0.5:
-        return f"{name} {value:.3g} (usually ~{usual:.0f})"
-    return f"{name} {value / usual:.2g}× usual"
+    if expected < 1.0:
+        return f"{observed:.0f} (about {expected:.2g} expected)"
+    return f"{observed / expected:.2g}× usual ({observed:.0f} against ~{expected:.0f})"
+
+
+def share(f: int, count: float, parent: float, usual: float) -> str:
+    """A part of a parent count against its usual share.
+
+    >>> share(5, 35, 100, 0.02)
+    'international 35% of outbound calls (usually 2%)'
+    """
+    feature = FEATURES[f]
+    words = _PARENT_WORDS[feature.parent]
+    return f"{feature.name} {count / parent:.0%} of {words} (usually {usual:.0%})"
 
 
 def top_features(z: Sequence[float]) -> list[int]:
-    """Indexes of the most deviating features (by |z|), largest first; always at least one.
+    """Indexes of the most deviating features (by z), largest first; always at least one.
 
-    >>> top_features([0.5, 9.0, -4.0, 1.0])
+    >>> top_features([0.5, 9.0, 4.0, 1.0])
     [1, 2]
     """
-    order = sorted(range(len(z)), key=lambda f: -abs(z[f]))
-    named = [f for f in order[:TOP_FEATURES] if abs(z[f]) >= MIN_NAMED_Z]
+    order = sorted(range(len(z)), key=lambda f: -z[f])
+    named = [f for f in order[:TOP_FEATURES] if z[f] >= MIN_NAMED_Z]
     return named or order[:1]
 
 
-def summary(z: Sequence[float], x: Sequence[float], usual: Sequence[float]) -> str:
-    """The finding's sentence, e.g. "attempts 14× usual, short calls 30× usual"."""
-    return ", ".join(describe(f, x[f], usual[f]) for f in top_features(z))
+def long_words(long_s: float) -> str:
+    """What "long" means for the account.
+
+    >>> long_words(754.0), long_words(float("inf"))
+    ('long calls are over 13 min', '')
+    """
+    if long_s == float("inf"):
+        return ""
+    return f"long calls are over {long_s / 60:.0f} min"

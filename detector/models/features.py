@@ -1,9 +1,17 @@
-"""Features of one account's time bucket: a cheap accumulator per CDR, a vector per bucket.
+"""What the model counts per account and time bucket, and the features it judges.
 
-Per CDR the model does a handful of additions (`Bucket.add`); only when a bucket closes are the
-eleven features computed (`Bucket.vector`). Distinct destinations are counted with a 1,024-bit
-linear-counting bitmap (128 bytes, exact enough up to ~2,000 numbers), hashed with CRC-32 so
-the count is the same in every process (Python's `hash` of a str is salted per process).
+Per CDR the model does a handful of additions (`Bucket.add`); everything it judges is a count,
+so count statistics (`counts.py`) apply: the bucket's calls against the account's seasonal
+level, and seven parts of them (unanswered, failed, short, long, international,
+premium/invalid, from a new caller id or trunk) against the account's usual share of their
+parent count (calls, answered calls or outbound calls).
+
+"Long" is relative to the account: longer than its usual 90th percentile of talk time (from a
+running log-normal fit), so duration creep shows as a growing share of long calls whatever the
+account's normal call length. "New caller" means an outbound caller id, or a trunk, that is
+not in the account's set of known ones (a 512-bit hashed set, CRC-32 so the same in every
+process); up to `NEW_BITS` new items per bucket are remembered so the set learns them once
+the bucket is judged normal, and never from a bucket judged anomalous.
 """
 
 from __future__ import annotations
@@ -11,112 +19,176 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from detector.domain import CDR, Status
+from detector.domain import CDR, Direction, Status
 from detector.enrich.kpi import SHORT_CALL_S
-
-FEATURES: tuple[str, ...] = (
-    "attempts",
-    "answered",
-    "short calls",
-    "no-answer",
-    "failed",
-    "talk minutes",
-    "spend",
-    "distinct destinations",
-    "international share",
-    "premium/invalid share",
-    "mean ring",
-)
-"""Feature names in vector order; the explanation uses them verbatim."""
-
-COUNT_FEATURES = 8
-"""The first eight features are totals: an empty bucket has them all at zero."""
-
-SHARES = frozenset({8, 9})
-"""Indexes of features that are shares in [0, 1]."""
 
 RISKY_TYPES = frozenset({"PREMIUM_RATE", "INVALID"})
 """`CDR.dest_type` values counted as premium or invalid destinations."""
 
 EVIDENCE_IDS = 3
-"""How many call ids a bucket keeps as evidence."""
+"""How many call ids a bucket keeps as evidence (first calls, then unusual ones replace the
+last slot)."""
 
-_BITMAP_BITS = 1024
+NEW_BITS = 8
+"""New caller ids / trunks a bucket remembers for the known-caller set."""
+
+CALLER_BITS = 512
+"""Size of an account's known caller-id and trunk set, in bits (64 bytes)."""
 
 
-def distinct_estimate(bitmap: int, bits: int = _BITMAP_BITS) -> float:
-    """Linear-counting estimate of how many distinct values set the bits of `bitmap`.
+class Feature(NamedTuple):
+    """One judged feature: config key, words for the explanation, count and parent fields."""
 
-    >>> distinct_estimate(0)
-    0.0
-    >>> round(distinct_estimate(0b111))
-    3
+    key: str
+    name: str
+    part: str
+    parent: str
+    """Bucket field the count is a part of ("" for calls, judged against the seasonal level)."""
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("calls", "calls", "attempts", ""),
+    Feature("no_answer", "unanswered", "no_answer", "attempts"),
+    Feature("failed", "failed", "failed", "attempts"),
+    Feature("short", "short answered", "short", "answered"),
+    Feature("long", "long calls", "long", "answered"),
+    Feature("international", "international", "intl", "outbound"),
+    Feature("premium_invalid", "premium/invalid", "risky", "outbound"),
+    Feature("new_caller", "new caller id/trunk", "new", "attempts"),
+)
+"""Features in judgement order; index 0 (calls) is the seasonal one."""
+
+PARENTS: tuple[str, ...] = ("answered", "outbound")
+"""Parent counts that are themselves shares of calls (kept for the early look's expectations)."""
+
+KEYS = tuple(f.key for f in FEATURES)
+N_FEATURES = len(FEATURES)
+N_SHARES = N_FEATURES - 1 + len(PARENTS)
+"""Shares the baseline keeps: the seven judged ones, then answered and outbound."""
+
+
+def caller_bit(text: str) -> int:
+    """The known-caller set's bit for a caller id or trunk (stable across processes).
+
+    >>> caller_bit("+911140000000") == caller_bit("+911140000000"), 0 <= caller_bit("t1") < 512
+    (True, True)
     """
-    zeros = bits - bitmap.bit_count()
-    if zeros == 0:
-        return bits * math.log(bits)
-    return bits * math.log(bits / zeros)
+    return zlib.crc32(text.encode()) % CALLER_BITS
+
+
+def known(bits: bytearray, bit: int) -> bool:
+    """Whether `bit` is set in a known-caller set."""
+    return bool(bits[bit >> 3] & (1 << (bit & 7)))
+
+
+def remember(bits: bytearray, bit: int) -> None:
+    """Set `bit` in a known-caller set."""
+    bits[bit >> 3] |= 1 << (bit & 7)
 
 
 @dataclass(slots=True)
 class Bucket:
-    """Running totals of the CDRs of one account in one time bucket."""
+    """Running totals of the CDRs of one account that started in one time bucket."""
 
     attempts: int = 0
+    outbound: int = 0
     answered: int = 0
-    short: int = 0
     no_answer: int = 0
     failed: int = 0
-    talk_s: float = 0.0
-    spend: float = 0.0
-    international: int = 0
+    short: int = 0
+    long: int = 0
+    intl: int = 0
     risky: int = 0
-    ring_s: float = 0.0
-    destinations: int = 0
+    new: int = 0
+    talked: int = 0
+    talk_s: float = 0.0
+    log_talk: float = 0.0
+    log_talk2: float = 0.0
+    new_bits: list[int] = field(default_factory=list)
     call_ids: list[str] = field(default_factory=list)
+    looked: int = 0
+    """The early look has judged this bucket (its findings are not repeated when final)."""
 
     def __getstate__(self) -> tuple[object, ...]:
         """Pickle as a plain tuple of the fields (no field names): keeps state small."""
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        """Inverse of `__getstate__`."""
+        """Inverse of `__getstate__`; another layout (an older release's) loads empty."""
+        if len(state) != len(self.__slots__):
+            state = Bucket().__getstate__()
         for name, value in zip(self.__slots__, state, strict=True):
             object.__setattr__(self, name, value)
 
-    def add(self, cdr: CDR, home_country: str) -> None:
-        """Count one CDR into the bucket (a few additions)."""
+    def add(self, cdr: CDR, home_country: str, long_s: float, callers: bytearray) -> None:
+        """Count one CDR into the bucket (a few additions and at most two CRC-32s)."""
         self.attempts += 1
-        if cdr.status is Status.ANSWERED:
+        unusual = False
+        status = cdr.status
+        if status is Status.ANSWERED:
             self.answered += 1
-            self.short += cdr.talk_s < SHORT_CALL_S
-        elif cdr.status is Status.NO_ANSWER:
+            talk = cdr.talk_s
+            if talk < SHORT_CALL_S:
+                self.short += 1
+            elif talk > long_s:
+                self.long += 1
+                unusual = True
+            if talk > 0.0:
+                self.talked += 1
+                self.talk_s += talk
+                lt = math.log(talk)
+                self.log_talk += lt
+                self.log_talk2 += lt * lt
+        elif status is Status.NO_ANSWER:
             self.no_answer += 1
-        elif cdr.status is Status.FAILED:
+        elif status is Status.FAILED:
             self.failed += 1
-        self.talk_s += cdr.talk_s
-        self.spend += cdr.cost
-        self.international += bool(cdr.dest_country) and cdr.dest_country != home_country
-        self.risky += cdr.dest_type in RISKY_TYPES
-        self.ring_s += cdr.ring_s
-        self.destinations |= 1 << (zlib.crc32(cdr.to_number.encode()) % _BITMAP_BITS)
-        if len(self.call_ids) < EVIDENCE_IDS:
-            self.call_ids.append(cdr.call_id)
+        fresh = False
+        if cdr.direction is Direction.OUTBOUND:
+            self.outbound += 1
+            country = cdr.dest_country
+            if country and country != home_country:
+                self.intl += 1
+                unusual = True
+            if cdr.dest_type in RISKY_TYPES:
+                self.risky += 1
+                unusual = True
+            fresh = self._unknown(caller_bit(cdr.from_number), callers)
+        if cdr.trunk:
+            fresh = self._unknown(caller_bit(cdr.trunk), callers) or fresh
+        if fresh:
+            self.new += 1
+            unusual = True
+        self._evidence(cdr.call_id, unusual)
 
-    def vector(self) -> list[float]:
-        """The feature vector in `FEATURES` order; shares are 0 for an empty bucket."""
-        n = self.attempts
-        return [
-            float(n),
-            float(self.answered),
-            float(self.short),
-            float(self.no_answer),
-            float(self.failed),
-            self.talk_s / 60.0,
-            self.spend,
-            distinct_estimate(self.destinations),
-            self.international / n if n else 0.0,
-            self.risky / n if n else 0.0,
-            self.ring_s / n if n else 0.0,
-        ]
+    def _unknown(self, bit: int, callers: bytearray) -> bool:
+        """Whether a caller id or trunk is unknown; remember up to NEW_BITS of them."""
+        if callers[bit >> 3] & (1 << (bit & 7)):
+            return False
+        new_bits = self.new_bits
+        if bit not in new_bits and len(new_bits) < NEW_BITS:
+            new_bits.append(bit)
+        return True
+
+    def _evidence(self, call_id: str, unusual: bool) -> None:
+        ids = self.call_ids
+        if len(ids) < EVIDENCE_IDS:
+            ids.append(call_id)
+        elif unusual:
+            ids[-1] = call_id
+
+    def value(self, name: str) -> int:
+        """A count field by name ("attempts" for "" so `Feature.parent` works for calls)."""
+        return int(getattr(self, name or "attempts"))
+
+    def parts(self) -> tuple[int, ...]:
+        """Each feature's count, in `FEATURES` order."""
+        return (self.attempts, self.no_answer, self.failed, self.short, self.long, self.intl,
+                self.risky, self.new)  # fmt: skip
+
+    def parents(self) -> tuple[int, ...]:
+        """Each feature's parent count, in `FEATURES` order (calls for calls)."""
+        a, answered, outbound = self.attempts, self.answered, self.outbound
+        return (a, a, a, answered, answered, outbound, outbound, a)

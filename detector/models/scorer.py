@@ -1,94 +1,105 @@
-"""The online anomaly model: each account against its own seasonal past, scored by a shared model.
+"""The online anomaly model: each account against its own seasonal past, with count statistics.
 
-Per CDR: add it to the account's open time bucket (event time = CDR start; a few additions).
-When a CDR of a later bucket arrives (or `advance` passes the bucket's end), the finished bucket
-becomes a feature vector, then deviations from the account's seasonal baseline, then a raw score
-from the shared river model, calibrated to [0, 1] by rank. Scoring happens before learning; a
-bucket judged anomalous is learned by neither the baseline nor the shared model. Buckets with no
-calls in between are learned as zeros (capped by `max_gap`), so quiet hours stay quiet.
+Per CDR: add it to the bucket its call *started* in (event time; a few additions), however
+late its record arrives, as long as that bucket is still open. A bucket stays open until no
+call that started in it can still arrive: `horizon` (the feed's lateness horizon, 3 h by
+default) after its end on the detector's watermark. Then it is judged for good and learned,
+so every call counts, long ones included (their records appear only when they end). Waiting
+3 hours for a verdict would be slow for what is obvious, so each bucket also gets an *early
+look* as soon as it ends, on its counts so far against absolute expectations (`judge.py`):
+an extreme bucket (surprise >= `thresholds.immediate`) is reported then and not again.
 
-A bucket is anomalous when the account is warmed up (and the bucket's slot has history), the
-calibrated score reaches `threshold`, and some feature deviates by at least `min_deviation`
-floored z-scores, so the rarest buckets of a perfectly regular account are not alerts. An
-anomalous bucket is a finding when it is the `persist_buckets`-th anomalous bucket in a row, or
-when it deviates by at least `immediate_deviation`: a lone bucket of a few long calls in a quiet
-hour is chance, fraud that is not extreme lasts longer than one bucket.
+The final judgement (`judge.py`, `counts.py`): calls against the slot's seasonal expectation,
+parts of calls against their usual shares, each as a deviance residual with the account's
+wobble; the bucket's surprise is the largest, Bonferroni-corrected over features. A finding
+when the surprise reaches `thresholds.warning` in `persist_buckets` buckets in a row, or
+`thresholds.immediate` at once. Alongside, a daily CUSUM per feature (`drift.py`) adds up
+what no single bucket shows (a ramp over days). Only what looked normal is learned
+(`learning.py`): anomalies and ramps are never absorbed, so their repeats stay anomalous.
+
+Accounts in their first `warmup` (1 day by default) are learned, not judged; unseen slots
+(a first weekend night) fall back on the account's same hour on the other kind of day, then
+on its level shaped by its segment's hour profile (`segments.py`).
 """
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Mapping
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from detector.domain import CDR, AlertTiming, Finding, Severity
-from detector.models.baseline import Baseline, slot_count
-from detector.models.calibration import Calibrator
-from detector.models.explain import summary
-from detector.models.features import FEATURES, Bucket
-from detector.models.shared import SharedScorer
+from detector.models import explain, snapshot
+from detector.models.baseline import Baseline
+from detector.models.config import ModelConfig, Thresholds
+from detector.models.counts import count_deviance, score
+from detector.models.drift import Drift
+from detector.models.features import FEATURES, KEYS, N_FEATURES, Bucket
+from detector.models.judge import Context, Usual, Verdict, combined, judge, usual, window_z
+from detector.models.learning import LONG, learn_bucket, learn_calls
+from detector.models.segments import Segment
 from detector.windows.clock import Zones
 from detector.windows.seasonal import WEEKEND_START, hour_of_week
 
 SOURCE = "model:account-behaviour"
 """The `Finding.source` of every model finding."""
 
+STATE_VERSION = 2
+"""Layout of `AccountModelState`; a state of another layout restarts the account's model."""
 
-@dataclass(frozen=True, slots=True)
-class ModelConfig:
-    """Settings of the anomaly model; validated by the settings loader, frozen here."""
+LOOKED, REPORTED = 1, 2
+"""`Bucket.looked`: the early look judged it; it also reported it."""
 
-    bucket: timedelta = timedelta(minutes=15)
-    warmup_buckets: int = 192
-    threshold: float = 0.995
-    critical_threshold: float = 0.999
-    min_attempts: int = 5
-    min_deviation: float = 5.0
-    persist_buckets: int = 2
-    """Consecutive anomalous buckets an account needs before the model reports a finding..."""
-    immediate_deviation: float = 20.0
-    """...unless the bucket deviates by at least this many floored z-scores: then at once."""
-    min_slot_days: int = 2
-    slot_hours: int = 1
-    timezone: str = "Asia/Kolkata"
-    """Local time of the accounts' seasonal slots: the rule set's `timezone`..."""
-    timezones: Mapping[str, str] = field(default_factory=dict)
-    """...and its per-account `timezones`, so the model and the rules share local hours."""
-    home_country: str = "IN"
-    alpha: float = 0.02
-    max_gap: timedelta = timedelta(days=7)
-    seed: int = 0
-    n_trees: int = 10
-    height: int = 8
-    window_size: int = 250
-    reservoir: int = 4096
-    calibration_min: int = 200
-    shadow: bool = True
-    """Record the model's alerts without notifying (the default until it is tuned on your
-    traffic: on the 7-day benchmark, seeds 1-4, it adds no false alert, but no recall either)."""
+WOBBLE_AFTER_DAYS = 2
+"""Days after the warm-up before an account's own days teach its day wobble: the first
+days' expectations still lean on priors, and their misses are not the account's wobble."""
+
+ONGOING_Z = 1.0
+"""A window is judged only while its bucket shows the feature at least this far above usual."""
+
+DAY_WOBBLE_STRENGTH = 100.0
+"""Weight (in squared expected calls per day) of the segment's day wobble in an account's."""
 
 
 @dataclass(slots=True)
 class AccountModelState:
-    """Per-account model state: the open bucket and the seasonal baseline; picklable, small."""
+    """Per-account model state: open buckets, baseline, drift; picklable, a few KB."""
 
     baseline: Baseline | None = None
-    bucket: int | None = None
-    current: Bucket = field(default_factory=Bucket)
-    learned: int = 0
+    drift: Drift = field(default_factory=Drift)
+    pending: dict[int, Bucket] = field(default_factory=dict)
+    """Open buckets by index (epoch seconds // bucket length)."""
+    next: int | None = None
+    """Oldest bucket not yet judged for good; older records are late (counted, dropped)."""
+    since: int = 0
+    """Bucket of the account's earliest call seen: quiet buckets before it are not learned."""
+    looked: int = 0
+    """Buckets before this index had their early look."""
+    age: int = 0
+    """Buckets judged since the account's first call (warm-up)."""
     late: int = 0
     streak: int = 0
-    """Anomalous buckets in a row up to the last closed one."""
+    """Unusual buckets in a row up to the last judged one."""
     score: float | None = None
-    """Calibrated score of the last scored bucket (None until one is scored), for metrics."""
+    """Anomaly score of the last bucket judged (early look or final; None until one), for
+    the `account_anomaly_score` metric."""
 
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Restore pickled slots; a state saved before `streak` or `score` existed gets the
-        defaults."""
-        self.streak, self.score = 0, None
-        for name, value in state[1].items():
-            object.__setattr__(self, name, value)
+    def __getstate__(self) -> tuple[object, ...]:
+        """Pickle as a versioned tuple (no field names)."""
+        return (STATE_VERSION, self.baseline, self.drift, self.pending, self.next,
+                self.since, self.looked, self.age, self.late, self.streak, self.score)  # fmt: skip
+
+    def __setstate__(self, state: object) -> None:
+        """Inverse of `__getstate__`; a state of another layout (an older release) becomes an
+        empty state: the account's model learns again from its next calls."""
+        fresh = AccountModelState()
+        for name in self.__slots__:
+            object.__setattr__(self, name, getattr(fresh, name))
+        names = ("baseline", "drift", "pending", "next", "since", "looked", "age", "late",
+                 "streak", "score")  # fmt: skip
+        if isinstance(state, tuple) and len(state) == 11 and state[0] == STATE_VERSION:
+            for name, value in zip(names, state[1:], strict=True):
+                object.__setattr__(self, name, value)
 
     @classmethod
     def empty(cls) -> AccountModelState:
@@ -96,172 +107,371 @@ class AccountModelState:
         return cls()
 
 
-@dataclass(frozen=True, slots=True)
-class _Scored:
-    """What scoring one closed bucket produced."""
+@dataclass(slots=True)
+class Talk:
+    """Talk time the model judged (in closed buckets) and dropped (records too late)."""
 
-    finding: Finding | None
-    learn: bool
-    score: float | None = None
+    judged_s: float = 0.0
+    late_s: float = 0.0
+
+    @property
+    def share_judged(self) -> float:
+        """Share of the talk time seen that was judged (1.0 when nothing was dropped)."""
+        total = self.judged_s + self.late_s
+        return self.judged_s / total if total else 1.0
 
 
 class AnomalyModel:
-    """Scores per-account buckets with a shared online model."""
+    """Scores per-account buckets against the account's baseline and its segment's priors."""
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.zones = Zones(config.timezone, config.timezones)
-        self.bucket_s = int(config.bucket.total_seconds())
-        self.slots = slot_count(config.slot_hours)
-        self.max_gap = int(config.max_gap.total_seconds()) // self.bucket_s
-        self.min_slot_buckets = config.min_slot_days * config.slot_hours * 3600 // self.bucket_s
-        self.shared = SharedScorer(
-            n_trees=config.n_trees,
-            height=config.height,
-            window_size=config.window_size,
-            seed=config.seed,
-        )
-        self.calibrator = Calibrator(
-            size=config.reservoir, min_scores=config.calibration_min, seed=config.seed
-        )
+        self.bucket_s = config.bucket_s
+        self.horizon = math.ceil(config.horizon.total_seconds() / self.bucket_s)
+        self.warmup = int(config.warmup.total_seconds()) // self.bucket_s
+        self.max_gap = max(int(config.max_gap.total_seconds()) // self.bucket_s, 1)
+        self.per_day = 86400.0 / self.bucket_s
+        self.enabled = tuple(key in config.features for key in KEYS)
+        self.segments: dict[str, Segment] = {}
+        self.talk = Talk()
+        """Talk seconds judged for good and dropped as too late, over this model's life."""
+        self.restored_note = ""
+        """What `restore_global` said about the saved state (set aside, migrated) at start."""
+        self.half_drift = config.drift.threshold / 2.0
+        self.keep = 1.0 - config.bucket / config.window
 
     def new_state(self) -> AccountModelState:
         """Empty state for a newly seen account."""
-        return AccountModelState(baseline=Baseline.empty(self.slots))
+        return AccountModelState(baseline=Baseline.empty())
+
+    def global_state(self) -> bytes:
+        """The shared state (segments) as versioned bytes (`snapshot.py`)."""
+        return snapshot.dump(self.segments)
+
+    def restore_global(self, blob: bytes) -> str:
+        """Inverse of `global_state`; returns a note when an older layout was set aside,
+        raises StateError (with what to do) for one this release cannot read."""
+        restored = snapshot.load(blob)
+        self.segments = restored.segments
+        return restored.note
 
     def timing(self) -> AlertTiming:
         """Alert lifecycle for model findings: resolve after two quiet buckets."""
         return AlertTiming(resolve_after_s=2.0 * self.bucket_s, cooldown_s=4.0 * self.bucket_s)
 
     def observe(self, cdr: CDR, state: AccountModelState) -> list[Finding]:
-        """Add a CDR to its account's current bucket; when a bucket closes, score it."""
-        index = int(cdr.start.timestamp()) // self.bucket_s
-        if state.bucket is None:
-            state.bucket = index
-        if index < state.bucket:
-            state.late += 1
+        """Count a CDR into the open bucket its call started in (findings come from `advance`)."""
+        if self.config.disabled and cdr.account in self.config.disabled:
             return []
-        findings = self._roll(cdr.account, state, index) if index > state.bucket else []
-        state.current.add(cdr, self.config.home_country)
-        return findings
+        index = int(cdr.start.timestamp()) // self.bucket_s
+        first = state.next
+        if first is None:
+            state.next = first = index - self.horizon  # earlier calls may still arrive
+            state.looked = state.since = index
+        if index < first:
+            state.late += 1
+            self.talk.late_s += cdr.talk_s
+            return []
+        state.since = min(state.since, index)
+        bucket = state.pending.get(index)
+        if bucket is None:
+            bucket = state.pending[index] = Bucket(looked=LOOKED if index < state.looked else 0)
+        baseline = state.baseline
+        if baseline is None:
+            baseline = state.baseline = Baseline.empty()
+        bucket.add(cdr, self.config.home_country, baseline.long_s(), baseline.callers)
+        return []
 
     def advance(self, account: str, watermark: datetime, state: AccountModelState) -> list[Finding]:
-        """Event time passed `watermark`: close the open bucket if it has ended."""
-        index = int(watermark.timestamp()) // self.bucket_s
-        if state.bucket is None or index <= state.bucket:
+        """Event time reached `watermark`: early looks at buckets that ended, final
+        judgements of buckets no record can reach any more."""
+        if state.next is None:
             return []
-        return self._roll(account, state, index)
-
-    def global_state(self) -> bytes:
-        """The shared river model and the calibrator, pickled (tied to river's minor version)."""
-        return pickle.dumps((self.shared, self.calibrator), protocol=pickle.HIGHEST_PROTOCOL)
-
-    def restore_global(self, blob: bytes) -> None:
-        """Inverse of `global_state`; the blob comes from our own state store, never from users."""
-        self.shared, self.calibrator = pickle.loads(blob)  # noqa: S301 (our own state file)
-
-    def _roll(self, account: str, state: AccountModelState, index: int) -> list[Finding]:
-        """Close the open bucket, learn the empty buckets up to `index`, open `index`."""
-        assert state.bucket is not None  # noqa: S101 (callers checked)
-        if state.baseline is None:
-            state.baseline = Baseline.empty(self.slots)
-        findings = []
-        scored = self._close(account, state, state.bucket, state.current)
-        if scored.finding is not None:
-            findings.append(scored.finding)
-        if index > state.bucket + 1:
-            state.streak = 0  # quiet buckets in between are normal
-        gap = min(index - state.bucket - 1, self.max_gap)
-        empty = [0.0] * len(FEATURES)
-        for quiet in range(index - gap, index):
-            state.baseline.learn(self._slot(account, quiet), empty, 0, self.config.alpha)
-            state.learned += 1
-        state.bucket = index
-        state.current = Bucket()
+        ended = int(watermark.timestamp()) // self.bucket_s
+        findings: list[Finding] = []
+        if ended > state.looked:
+            self._early(account, state, ended, findings)
+        final = ended - self.horizon
+        if final > state.next:
+            self._finalize(account, state, final, findings)
         return findings
 
-    def _close(self, account: str, state: AccountModelState, index: int, bucket: Bucket) -> _Scored:
-        """Score one closed bucket, then learn it unless it was judged anomalous."""
+    # --- early look -------------------------------------------------------------------------
+
+    def _early(
+        self, account: str, state: AccountModelState, ended: int, out: list[Finding]
+    ) -> None:
+        state.looked = ended
+        warm = self._warm(state)
+        for index, bucket in state.pending.items():
+            if index >= ended or bucket.looked:
+                continue
+            bucket.looked = LOOKED
+            if not warm:
+                continue
+            ctx = self._context(account, state, index)
+            verdict = judge(bucket, ctx, usual(ctx), early=True)
+            state.score = score(verdict.surprise)
+            th = self.config.thresholds_of(self._segment_name(account, state))
+            if verdict.surprise >= th.immediate:
+                bucket.looked = REPORTED
+                summary = self._counts_summary(verdict, bucket)
+                out.append(self._finding(account, index, verdict.surprise, th, summary,
+                                         bucket, kind="early"))  # fmt: skip
+
+    # --- final judgement --------------------------------------------------------------------
+
+    def _finalize(
+        self, account: str, state: AccountModelState, final: int, out: list[Finding]
+    ) -> None:
+        """Judge every bucket before `final`: open ones and (up to `max_gap`) quiet ones."""
+        ready = sorted(i for i in state.pending if i < final)
+        position = state.next or final
+        for index in [*ready, final]:
+            for quiet in range(max(position, index - self.max_gap, state.since), index):
+                self._quiet(account, state, quiet, out)
+            if index < final:
+                self._final(account, state, index, state.pending.pop(index), out)
+            position = index + 1
+        state.next = final
+
+    def _quiet(
+        self, account: str, state: AccountModelState, index: int, out: list[Finding]
+    ) -> None:
+        ctx = self._day(account, state, index, out)
+        u = usual(ctx, calls_only=True)
+        state.streak = 0
+        drift = state.drift
+        silent = -count_deviance(0.0, u.mu, u.spread)  # how unusual the silence is
+        if drift.cusum(0) < self.half_drift and silent < self.config.learn_below:
+            learn_calls(0, ctx, u)
+        drift.add(0, 0.0, u.mu)
+        for f in range(N_FEATURES):
+            drift.slide(f, 0.0, u.mu if f == 0 else 0.0, self.keep)
+        if self._warm(state):
+            self._check_drift(account, state, ctx, index, out)
+        state.age += 1
+
+    def _final(
+        self, account: str, state: AccountModelState, index: int, bucket: Bucket, out: list[Finding]
+    ) -> None:
+        ctx = self._day(account, state, index, out)
+        self.talk.judged_s += bucket.talk_s
+        u = usual(ctx)
+        verdict = judge(bucket, ctx, u)
+        verdict = combined(verdict, self._slide(state, bucket.parts(), verdict, u), self.enabled)
+        warm = self._warm(state)
+        if warm:
+            state.score = score(verdict.surprise)
+            self._report(account, state, index, bucket, verdict, out)
+            frozen = tuple(state.drift.cusum(f) >= self.half_drift for f in range(N_FEATURES))
+            learn_bucket(bucket, verdict, ctx, u, frozen)
+        else:
+            calm = Verdict((0.0,) * N_FEATURES, verdict.expected, verdict.usual, 0.0)
+            learn_bucket(bucket, calm, ctx, u, (False,) * N_FEATURES, warm=False)
+        drift, limit = state.drift, self.config.learn_below
+        for f, count in enumerate(bucket.parts()):
+            if verdict.z[f] < limit:  # what single buckets show is not drift
+                drift.add(f, count, verdict.expected[f])
+        if warm:
+            self._check_drift(account, state, ctx, index, out, bucket)
+        state.age += 1
+
+    def _slide(
+        self, state: AccountModelState, parts: tuple[int, ...], verdict: Verdict, u: Usual
+    ) -> list[tuple[float, float, float]]:
+        """Move every feature's recent window on by this bucket; each window's z and sums.
+
+        A bucket whose own z is beyond `learn_below` enters the window with its excess shrunk
+        to that level: the window is for trickles no bucket shows, and a burst that was
+        already judged must not keep the window unusual for hours after it ended. And the
+        window only speaks for a feature the bucket itself shows above usual (z >=
+        `ONGOING_Z`): a trickle that stopped is not reported for the hours its window fades."""
+        drift, keep, limit = state.drift, self.keep, self.config.learn_below
+        out = []
+        for f in range(N_FEATURES):
+            x, e, z = float(parts[f]), verdict.expected[f], verdict.z[f]
+            if z > limit:  # an extreme bucket weighs in the window as a merely unusual one
+                x = e + (x - e) * limit / z
+            observed, expected = drift.slide(f, x, e, keep)
+            ongoing = z >= ONGOING_Z and self.enabled[f]
+            z = window_z(f, observed, expected, u) if ongoing else 0.0
+            out.append((z, observed, expected))
+        return out
+
+    def _report(
+        self, account: str, state: AccountModelState, index: int, bucket: Bucket,
+        verdict: Verdict, out: list[Finding],
+    ) -> None:  # fmt: skip
+        """Count the streak of unusual buckets and report a persistent or extreme one."""
+        th = self.config.thresholds_of(self._segment_name(account, state))
+        unusual = verdict.surprise >= th.warning
+        state.streak = state.streak + 1 if unusual else 0
+        persistent = state.streak >= self.config.persist_buckets
+        if not unusual or bucket.looked == REPORTED:
+            return
+        if persistent or verdict.surprise >= th.immediate:
+            summary = self._final_summary(verdict, bucket, state)
+            out.append(self._finding(account, index, verdict.surprise, th, summary, bucket))
+
+    # --- days and drift ---------------------------------------------------------------------
+
+    def _day(
+        self, account: str, state: AccountModelState, index: int, out: list[Finding]
+    ) -> Context:
+        """The bucket's context; closes the account's running day when the bucket starts a
+        new local day."""
+        ctx = self._context(account, state, index)
+        local_hour = self.zones.of(account).local_hour(index * self.bucket_s)
+        day = local_hour // 24
+        drift = state.drift
+        if day != drift.day:
+            if drift.day >= 0:
+                self._close_day(account, state, ctx, index, out)
+            weekend = hour_of_week(local_hour) >= WEEKEND_START
+            drift.start_day(day, self._full_day(ctx, weekend))
+        return ctx
+
+    def _full_day(self, ctx: Context, weekend: bool) -> float:
+        """Calls a whole local day (weekday or weekend) is expected to bring."""
+        baseline, profile, strength = ctx.baseline, ctx.segment.profile, self.config.prior_strength
+        first = 24 * weekend
+        hourly = sum(baseline.expected(s, profile, strength)[0] for s in range(first, first + 24))
+        return hourly * 3600.0 / self.bucket_s
+
+    def _close_day(
+        self, account: str, state: AccountModelState, ctx: Context, index: int, out: list[Finding]
+    ) -> None:
+        drift, cfg = state.drift, self.config.drift
+        if not self._warm(state):
+            return
+        learn = state.age >= self.warmup + WOBBLE_AFTER_DAYS * self.per_day
+
+        def drifting(f: int) -> bool:
+            return drift.cusum(f) >= self.half_drift
+
+        for f in range(N_FEATURES):
+            observed, expected = drift.totals(f)
+            if not self.enabled[f] or expected < cfg.min_expected:
+                continue
+            alerted = drift.alerted(f)
+            d = drift.close_day(f, self._day_wobble(state, ctx, f), cfg.reference, cfg.cap)
+            if drift.cusum(f) >= cfg.threshold:
+                out.append(self._drift_finding(account, state, index, f, observed, expected))
+                drift.alert(f)
+            elif learn and not alerted and d < self.config.learn_below and not drifting(f):
+                drift.learn_day(f)
+                ctx.segment.learn_day_wobble(f, (observed - expected) ** 2 - expected, expected**2)
+        drift.days += 1
+
+    def _check_drift(
+        self, account: str, state: AccountModelState, ctx: Context, index: int,
+        out: list[Finding], bucket: Bucket | None = None,
+    ) -> None:  # fmt: skip
+        """Alert on a feature whose CUSUM, with the running day as if it ended now, is past h
+        (once half of the day's expected calls are in)."""
+        drift, cfg = state.drift, self.config.drift
+        if drift.totals(0)[1] < 0.5 * drift.full_day():
+            return
+        for f in range(N_FEATURES):
+            observed, expected = drift.totals(f)
+            if not self.enabled[f] or observed <= expected or expected < cfg.min_expected:
+                continue
+            if drift.alerted(f):
+                continue
+            wobble = self._day_wobble(state, ctx, f)
+            if drift.running(f, wobble, cfg.reference, cfg.cap) >= cfg.threshold:
+                out.append(
+                    self._drift_finding(account, state, index + 1, f, observed, expected, bucket)
+                )
+                drift.alert(f)
+
+    def _day_wobble(self, state: AccountModelState, ctx: Context, f: int) -> float:
+        floor = self.config.drift.min_wobble**2
+        return state.drift.wobble(f, ctx.segment.day_wobble_of(f), DAY_WOBBLE_STRENGTH, floor)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _warm(self, state: AccountModelState) -> bool:
+        return state.age >= self.warmup
+
+    def _context(self, account: str, state: AccountModelState, index: int) -> Context:
         baseline = state.baseline
-        assert baseline is not None  # noqa: S101 (callers allocate it)
-        slot = self._slot(account, index)
-        x = bucket.vector()
-        z = baseline.deviations(slot, x, bucket.attempts)
-        scored = _Scored(None, learn=True)
-        if self._scorable(state, baseline, slot, bucket):
-            scored = self._judge(
-                account,
-                index,
-                slot=slot,
-                baseline=baseline,
-                bucket=bucket,
-                x=x,
-                z=z,
-                streak=state.streak,
-            )
-            state.score = scored.score
-            if scored.learn:
-                self.shared.learn(z)
-        state.streak = 0 if scored.learn else state.streak + 1
-        if scored.learn:
-            baseline.learn(slot, x, bucket.attempts, self.config.alpha)
-            state.learned += 1
-        return scored
+        if baseline is None:
+            baseline = state.baseline = Baseline.empty()
+        name = self._segment_name(account, state)
+        segment = self.segments.get(name)
+        if segment is None:
+            segment = self.segments[name] = Segment()
+        return Context(baseline, segment, self._slot(account, index), self.config, self.enabled)
 
-    def _scorable(self, state: AccountModelState, baseline: Baseline, slot: int, b: Bucket) -> bool:
-        """Warmed-up account, a slot with history, and enough calls to judge."""
-        cfg = self.config
-        return (
-            state.learned >= cfg.warmup_buckets
-            and baseline.count(slot) >= self.min_slot_buckets
-            and b.attempts >= cfg.min_attempts
-        )
+    def _segment_name(self, account: str, state: AccountModelState) -> str:
+        level = state.baseline.level if state.baseline is not None else 0.0
+        return self.config.banding.of(account, level * self.per_day)
 
-    def _judge(
-        self,
-        account: str,
-        index: int,
-        *,
-        slot: int,
-        baseline: Baseline,
-        bucket: Bucket,
-        x: list[float],
-        z: list[float],
-        streak: int,
-    ) -> _Scored:
-        """Score before learning; anomalous when rare (calibrated) and materially deviating, a
-        finding when it is the `persist_buckets`-th in a row (`streak` before it) or extreme."""
-        raw = self.shared.raw_score(z)
-        score = self.calibrator.calibrate(raw)
-        self.calibrator.add(raw)
-        cfg = self.config
-        deviation = max(abs(v) for v in z)
-        if score < cfg.threshold or deviation < cfg.min_deviation:
-            return _Scored(None, learn=True, score=score)
-        if streak + 1 < cfg.persist_buckets and deviation < cfg.immediate_deviation:
-            return _Scored(None, learn=False, score=score)  # anomalous, not yet reported
-        usual = [baseline.usual(slot, f) for f in range(len(FEATURES))]
-        severity = Severity.CRITICAL if score >= cfg.critical_threshold else Severity.WARNING
-        finding = Finding(
+    def _slot(self, account: str, index: int) -> int:
+        """Seasonal slot of a bucket: the account's local hour of day, weekday or weekend."""
+        local = self.zones.of(account).local_hour(index * self.bucket_s)
+        weekend = hour_of_week(local) >= WEEKEND_START
+        return 24 * weekend + local % 24
+
+    def _finding(
+        self, account: str, index: int, surprise: float, th: Thresholds, summary: str,
+        bucket: Bucket | None, *, kind: str = "bucket", window_s: float | None = None,
+    ) -> Finding:  # fmt: skip
+        severity = Severity.CRITICAL if surprise >= th.critical else Severity.WARNING
+        details = [("surprise", f"{surprise:.1f}"), ("look", kind)]
+        if bucket is not None:
+            details.append(("calls", str(bucket.attempts)))
+        return Finding(
             source=SOURCE,
             account=account,
             key=account,
             severity=severity,
-            value=score,
-            threshold=cfg.threshold,
-            window_s=float(self.bucket_s),
+            value=score(surprise),
+            threshold=score(th.warning),
+            window_s=float(window_s or self.bucket_s),
             at=datetime.fromtimestamp((index + 1) * self.bucket_s, UTC),
-            summary=summary(z, x, usual),
-            evidence=tuple(bucket.call_ids),
+            summary=summary,
+            evidence=tuple(bucket.call_ids) if bucket is not None else (),
             labels=(("account", account), ("pattern", "account_behaviour")),
-            shadow=cfg.shadow,
-            details=(("raw_score", f"{raw:.6f}"), ("attempts", str(bucket.attempts))),
+            shadow=self.config.shadow,
+            details=tuple(details),
         )
-        return _Scored(finding, learn=False, score=score)
 
-    def _slot(self, account: str, index: int) -> int:
-        """Seasonal slot of a bucket: block of the account's local hour of day, weekday or
-        weekend."""
-        local = self.zones.of(account).local_hour(index * self.bucket_s)
-        weekend = hour_of_week(local) >= WEEKEND_START
-        return (self.slots // 2) * weekend + (local % 24) // self.config.slot_hours
+    def _drift_finding(
+        self, account: str, state: AccountModelState, index: int, f: int,
+        observed: float, expected: float, bucket: Bucket | None = None,
+    ) -> Finding:  # fmt: skip
+        cfg = self.config.drift
+        surprise = 2.0 * cfg.reference * cfg.threshold / math.log(10.0)
+        th = self.config.thresholds_of(self._segment_name(account, state))
+        name = FEATURES[f].name
+        summary = f"{name} {explain.ratio(observed, expected)} so far today, drifting up"
+        return self._finding(account, index - 1, max(surprise, th.warning), th, summary, bucket,
+                             kind="drift", window_s=86400.0)  # fmt: skip
+
+    def _counts_summary(self, verdict: Verdict, bucket: Bucket) -> str:
+        parts = bucket.parts()
+        return ", ".join(
+            f"{FEATURES[f].name} {explain.ratio(parts[f], verdict.expected[f])}"
+            for f in explain.top_features(verdict.z)
+        )
+
+    def _final_summary(self, verdict: Verdict, bucket: Bucket, state: AccountModelState) -> str:
+        parts = []
+        for f in explain.top_features(verdict.z):
+            feature = FEATURES[f]
+            x, n = bucket.value(feature.part), bucket.value(feature.parent)
+            observed, expected = verdict.window[f] if verdict.window else (0.0, 0.0)
+            if expected > 0.0:
+                text = f"{feature.name} {explain.ratio(observed, expected)} over the last hours"
+            elif f == 0:
+                text = f"calls {explain.ratio(x, verdict.expected[0])}"
+            else:
+                text = explain.share(f, x, n, verdict.usual[f])
+            if f == LONG and state.baseline is not None:
+                text += f" ({explain.long_words(state.baseline.long_s())})"
+            parts.append(text)
+        return ", ".join(parts)

@@ -340,6 +340,15 @@ class StateStore:
             "size_bytes": self.path.stat().st_size if self.path.exists() else 0,
         }
 
+    def drop_model_state(self) -> bool:
+        """Forget the model's shared state (`state reset-model`); whether there was one.
+
+        Per-account model state needs no reset: a layout the release does not know loads
+        empty (`AccountModelState.__setstate__`), and rules, alerts and the cursor stay.
+        """
+        cur = self.conn.execute("DELETE FROM blobs WHERE name = 'model'")
+        return cur.rowcount > 0
+
     def close(self) -> None:
         """Close the connections (WAL is checkpointed by SQLite)."""
         with self._reader_lock:

@@ -1,0 +1,143 @@
+"""Drift: a one-sided CUSUM per feature over an account's daily totals, so ramps over days
+that never make one bucket unusual still add up to an alert.
+
+Each judged bucket adds its observed count and its expectation (from the baseline as it
+stood) to the account's running day (local midnight to midnight), feature by feature, unless
+the feature was unusual in that bucket (the bucket and window judgements report those): drift
+is what adds up from buckets that each looked normal. When the day ends, its
+total becomes a deviance residual D against the day's expectation, with the account's
+day-to-day wobble (overdispersion of whole days, learned from its normal days and shrunk
+towards its segment's, never below `min_wobble`), and the CUSUM moves:
+S = max(0, S + min(D, cap) − k). The cap keeps one extraordinary day from making a drift on
+its own (that is the bucket judgement's job). Once half of the day's expected calls are in,
+the running total is checked too (S + min(D_so_far, cap) − k), so a ramp alerts during the
+day it crosses `h`, not after midnight. While S is above h/2 the scorer stops learning that
+feature (no absorption of a ramp into the reference); after an alert S restarts and the
+feature does not alert again that day. Features expecting fewer than `min_expected` counts
+a day are not tested for drift: a rate that low cannot be told from chance within days.
+
+Why days: a busy account's buckets within one day share that day's mood (a campaign, a
+holiday); a CUSUM over buckets would add up 60 slightly-high buckets of an ordinary busy day.
+Whole days are nearly independent, and their wobble is measured directly.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from detector.models.counts import count_deviance
+from detector.models.features import N_FEATURES
+
+DAY_DECAY = 1.0 / 14.0
+"""Day-wobble sums fade by this much per learned day (about two weeks of days)."""
+
+
+@dataclass(slots=True)
+class Drift:
+    """Per-account running day and CUSUM per feature."""
+
+    day: int = -1
+    """Local day number (days since the epoch in the account's timezone) being summed."""
+    sums: array[float] | None = None
+    """observed (N_FEATURES), expected (N_FEATURES), CUSUM (N_FEATURES), day wobble
+    moment sums (2 × N_FEATURES), alerted today (N_FEATURES, 0/1), the day's expected calls,
+    then the recent window's decayed observed and expected counts (2 × N_FEATURES)."""
+    days: int = 0
+    """Whole days closed."""
+
+    def __getstate__(self) -> tuple[int, bytes, int]:
+        """Pickle compactly (the arrays as raw bytes)."""
+        return self.day, self._arrays().tobytes(), self.days
+
+    def __setstate__(self, state: tuple[int, bytes, int]) -> None:
+        """Inverse of `__getstate__`."""
+        self.day, raw, self.days = state
+        self.sums = array("f", raw)
+
+    def _arrays(self) -> array[float]:
+        if self.sums is None:
+            self.sums = array("f", bytes(4 * (8 * N_FEATURES + 1)))
+        return self.sums
+
+    def add(self, f: int, observed: float, expected: float) -> None:
+        """Add one bucket's count and expectation of feature `f` to the running day."""
+        sums = self._arrays()
+        sums[f] += observed
+        sums[N_FEATURES + f] += expected
+
+    def totals(self, f: int) -> tuple[float, float]:
+        """The running day's observed and expected totals of feature `f`."""
+        sums = self._arrays()
+        return float(sums[f]), float(sums[N_FEATURES + f])
+
+    def cusum(self, f: int) -> float:
+        """Feature `f`'s CUSUM as of the last closed day."""
+        return float(self._arrays()[2 * N_FEATURES + f])
+
+    def wobble(self, f: int, prior: float, strength: float, floor: float) -> float:
+        """Feature `f`'s day-to-day wobble (NB spread of a day's total), shrunk and floored."""
+        sums = self._arrays()
+        num = float(sums[3 * N_FEATURES + f]) + strength * prior
+        den = float(sums[4 * N_FEATURES + f]) + strength
+        return min(max(num / den, floor), 4.0)
+
+    def slide(self, f: int, observed: float, expected: float, keep: float) -> tuple[float, float]:
+        """Move feature `f`'s recent window on by one bucket (older buckets fade by `keep`);
+        the window's observed and expected counts."""
+        sums = self._arrays()
+        o, e = 6 * N_FEATURES + 1 + f, 7 * N_FEATURES + 1 + f
+        sums[o] = sums[o] * keep + observed
+        sums[e] = sums[e] * keep + expected
+        return float(sums[o]), float(sums[e])
+
+    def full_day(self) -> float:
+        """Calls the whole running day is expected to bring (set by `start_day`)."""
+        return float(self._arrays()[6 * N_FEATURES])
+
+    def alerted(self, f: int) -> bool:
+        """Whether feature `f` alerted during the running day."""
+        return bool(self._arrays()[5 * N_FEATURES + f])
+
+    def running(self, f: int, wobble: float, reference: float, cap: float) -> float:
+        """The CUSUM as it would stand if the day ended now: S + min(D_so_far, cap) − k."""
+        observed, expected = self.totals(f)
+        return self.cusum(f) + min(count_deviance(observed, expected, wobble), cap) - reference
+
+    def close_day(self, f: int, wobble: float, reference: float, cap: float) -> float:
+        """End the day for feature `f`: move its CUSUM by min(D, cap) − k (from zero again
+        when it alerted during the day); return the day's residual D."""
+        sums = self._arrays()
+        observed, expected = self.totals(f)
+        d = count_deviance(observed, expected, wobble)
+        s = 2 * N_FEATURES + f
+        if sums[5 * N_FEATURES + f]:
+            sums[s] = 0.0
+        else:
+            sums[s] = max(0.0, sums[s] + min(d, cap) - reference)
+        return d
+
+    def learn_day(self, f: int) -> None:
+        """Fold the running day of feature `f` into its day wobble (a normal day)."""
+        sums = self._arrays()
+        observed, expected = self.totals(f)
+        keep = 1.0 - DAY_DECAY
+        num, den = 3 * N_FEATURES + f, 4 * N_FEATURES + f
+        sums[num] = sums[num] * keep + (observed - expected) ** 2 - expected
+        sums[den] = sums[den] * keep + expected * expected
+
+    def start_day(self, day: int, full_day: float) -> None:
+        """Clear the running sums for a new day expected to bring `full_day` calls."""
+        sums = self._arrays()
+        for f in range(2 * N_FEATURES):
+            sums[f] = 0.0
+        for f in range(N_FEATURES):
+            sums[5 * N_FEATURES + f] = 0.0
+        sums[6 * N_FEATURES] = full_day
+        self.day = day
+
+    def alert(self, f: int) -> None:
+        """Feature `f` alerted: its CUSUM restarts, and it does not alert again today."""
+        sums = self._arrays()
+        sums[2 * N_FEATURES + f] = 0.0
+        sums[5 * N_FEATURES + f] = 1.0

@@ -1,0 +1,146 @@
+"""Judging one bucket: each feature's upper-tail deviance residual against the account's
+baseline (with its segment's priors), and the bucket's surprise.
+
+Two looks at a bucket:
+- **final** (once no call that started in it can still arrive): calls against the seasonal
+  expectation, every part against its usual share of the bucket's own parent count
+  (unanswered among calls, long among answered, international among outbound, ...): a busy
+  hour is not "more international", only a larger share is;
+- **early** (as soon as the bucket ends): records of long calls are still missing, so
+  shares of observed counts would be biased (fewer answered calls than there will be).
+  Every count is instead judged against its *absolute* expectation (calls × usual parent
+  share × usual share): missing records can only lower a count, so an early look never
+  overstates a surprise.
+
+The surprise is -log10 of the largest feature's tail probability times the number of
+features judged (Bonferroni), so adding features does not add false alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detector.models.baseline import Baseline
+from detector.models.config import ModelConfig
+from detector.models.counts import count_z, share_z, surprise
+from detector.models.features import N_FEATURES, N_SHARES, Bucket
+from detector.models.segments import Segment
+
+ANSWERED_SHARE, OUTBOUND_SHARE = N_SHARES - 2, N_SHARES - 1
+"""Where the parent counts' own shares of calls are kept in `Baseline.shares`."""
+
+_PARENT_SHARE = (-1, -1, -1, ANSWERED_SHARE, ANSWERED_SHARE, OUTBOUND_SHARE, OUTBOUND_SHARE, -1)
+"""Per feature, the share of calls its parent count is (-1: calls themselves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Per feature: upper-tail z, expected count, usual share (calls: expected per bucket)."""
+
+    z: tuple[float, ...]
+    expected: tuple[float, ...]
+    usual: tuple[float, ...]
+    surprise: float
+    window: tuple[tuple[float, float], ...] = ()
+    """Per feature, the recent window's observed and expected counts when its z is the
+    window's (larger than the bucket's), else (0, 0)."""
+
+
+@dataclass(slots=True)
+class Usual:
+    """The account's usual for one slot, read once per judgement."""
+
+    mu: float
+    """Expected calls in the bucket."""
+    spread: float
+    """Spread of the calls count around `mu` (wobble + uncertainty of `mu`)."""
+    share: list[float]
+    """Usual shares (N_SHARES)."""
+    weight: list[float]
+    """Weight of each share, in parent calls."""
+    wobble: list[float]
+    """Bucket wobble per feature (calls: NB spread; parts: beta-binomial rho)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a judgement and the learning after it read besides the bucket."""
+
+    baseline: Baseline
+    segment: Segment
+    slot: int
+    config: ModelConfig
+    enabled: tuple[bool, ...]
+
+
+def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
+    """The account's usual in the bucket's slot, shrunk towards its segment's (only the
+    calls expectation when `calls_only`: a quiet bucket needs no more)."""
+    baseline, segment, cfg = ctx.baseline, ctx.segment, ctx.config
+    mu, uncertainty = baseline.expected(ctx.slot, segment.profile, cfg.prior_strength)
+    own, prior, strength = baseline.wobble, segment.wobble, cfg.wobble_strength
+    count = 1 if calls_only else N_FEATURES
+    wobble = [
+        min(max((own[f] + strength * max(prior[f], 0.0) / prior[N_FEATURES + f])
+                / (own[N_FEATURES + f] + strength), 0.0), 4.0)
+        for f in range(count)
+    ]  # fmt: skip
+    share: list[float] = []
+    weight: list[float] = []
+    if not calls_only:
+        sums, priors, strength = baseline.shares, segment.shares, cfg.share_strength
+        for i in range(N_SHARES):
+            w = strength + sums[N_SHARES + i]
+            share.append((strength * priors[i] / priors[N_SHARES + i] + sums[i]) / w)
+            weight.append(w)
+    return Usual(mu, wobble[0] + uncertainty, share, weight, wobble)
+
+
+def judge(bucket: Bucket, ctx: Context, u: Usual, *, early: bool = False) -> Verdict:
+    """Deviance residual of every enabled feature of `bucket`, and the bucket's surprise."""
+    parts, parents = bucket.parts(), bucket.parents()
+    enabled = ctx.enabled
+    mu = u.mu
+    z = [count_z(parts[0], mu, u.spread) if enabled[0] else 0.0]
+    expected, usual_ = [mu], [mu]
+    for f in range(1, N_FEATURES):
+        p, x = u.share[f - 1], parts[f]
+        if early:
+            index = _PARENT_SHARE[f]
+            e = mu * p * (u.share[index] if index >= 0 else 1.0)
+            value = count_z(x, e, u.spread + 1.0 / max(p * u.weight[f - 1], 1e-9)) if x else 0.0
+        else:
+            n = parents[f]
+            e = n * p
+            inflate = 1.0 + max(n - 1, 0) * u.wobble[f] + n / u.weight[f - 1]
+            value = share_z(x, n, p, inflate) if x > e else 0.0
+        z.append(value if enabled[f] else 0.0)
+        expected.append(e)
+        usual_.append(p)
+    tests = max(sum(enabled), 1)
+    return Verdict(tuple(z), tuple(expected), tuple(usual_), surprise(max(z), tests))
+
+
+def window_z(f: int, observed: float, expected: float, u: Usual) -> float:
+    """Upper-tail z of a feature's recent-window count against its window expectation: calls
+    with the bucket's spread, parts as counts with their wobble and share uncertainty."""
+    if observed <= expected:
+        return 0.0
+    if f == 0:
+        return count_z(observed, expected, u.spread)
+    spread = u.wobble[f] + 1.0 / max(u.share[f - 1] * u.weight[f - 1], 1e-9)
+    return count_z(observed, expected, spread)
+
+
+def combined(
+    verdict: Verdict, window: list[tuple[float, float, float]], enabled: tuple[bool, ...]
+) -> Verdict:
+    """The verdict with each feature's z the larger of its bucket's and its window's
+    (`window`: z, observed, expected per feature), the surprise corrected for both looks."""
+    z, sums = [], []
+    for f, (wz, observed, expected) in enumerate(window):
+        wins = wz > verdict.z[f]
+        z.append(wz if wins else verdict.z[f])
+        sums.append((observed, expected) if wins else (0.0, 0.0))
+    tests = 2 * max(sum(enabled), 1)
+    return Verdict(tuple(z), verdict.expected, verdict.usual, surprise(max(z), tests), tuple(sums))

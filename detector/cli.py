@@ -205,6 +205,36 @@ def backtest(
 
 
 @app.command()
+def score(
+    input_file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a timestamp,value or timestamp,key,value header; - for stdin"
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Write the scored CSV here (default stdout)")
+    ] = None,
+    timezone: Annotated[str, typer.Option(help="Zone of the seasonal hours")] = "UTC",
+    window: Annotated[
+        float, typer.Option(help="Rows of mean age in the level-shift window")
+    ] = 12.0,
+) -> None:
+    """Anomaly scores in [0, 1] for your own series: writes timestamp[,key],value,anomaly_score.
+
+    Streaming: each score uses only the rows above it. The same count statistics and
+    seasonal baselines as the CDR model (README "Scoring your own series").
+    """
+    from detector import scorefile
+
+    summary = _guard(lambda: scorefile.score_command(input_file, out, timezone, window))
+    err.print(
+        f"scored {summary.rows:,} rows of {summary.keys:,} series; "
+        f"{summary.above_09:,} scored 0.9 or more"
+    )
+
+
+@app.command()
 def backfill(
     date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD")],

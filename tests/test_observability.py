@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,7 @@ def test_simulator_daemon_prometheus_alertmanager_and_every_dashboard_query(
     args = ["--accounts", "8", "--speed", "600", "--seed", "3", "--duration", "3h"]
     sim = Simulator(tmp_path, *args, "--scenario", str(scenario))
     victim = sim.incidents()[0]["account"]
-    model = {"bucket_s": 600, "warmup_buckets": 0, "min_slot_days": 0}
-    config = write_config(tmp_path, model=model)
+    config = write_config(tmp_path, rules={"dir": str(judging_at_once(tmp_path))})
     port = free_port()
     instance = f"127.0.0.1:{port}"
     with HttpReceiver() as webhook, HttpReceiver() as sink:
@@ -154,6 +154,15 @@ def test_simulator_daemon_prometheus_alertmanager_and_every_dashboard_query(
             prom.stop()
             am.stop()
     assert "CdrDetectorPollStalled" in alert_names(sink), proc.text()[-2000:]
+
+
+def judging_at_once(tmp_path: Path) -> Path:
+    """The repo's rules with a model that judges after its first learned hour (no warm-up, a
+    20-minute lateness horizon), so a 3-hour run has anomaly scores to show."""
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", rules)
+    (rules / "_models.yaml").write_text("bucket: 10m\nwarmup: 0s\nhorizon: 20m\n")
+    return rules
 
 
 def check_every_dashboard_query(

@@ -17,7 +17,8 @@ when the surprise reaches `thresholds.warning` in `persist_buckets` buckets in a
 what no single bucket shows (a ramp over days). Only what looked normal is learned
 (`learning.py`): anomalies and ramps are never absorbed, so their repeats stay anomalous.
 
-Accounts in their first `warmup` (1 day by default) are learned, not judged; unseen slots
+Accounts in their first `warmup` (1 day by default, and never less than an hour of learned
+buckets, whatever the setting) are learned, not judged; unseen slots
 (a first weekend night) fall back on the account's same hour on the other kind of day, then
 on its level shaped by its segment's hour profile (`segments.py`).
 """
@@ -130,6 +131,7 @@ class AnomalyModel:
         self.bucket_s = config.bucket_s
         self.horizon = math.ceil(config.horizon.total_seconds() / self.bucket_s)
         self.warmup = int(config.warmup.total_seconds()) // self.bucket_s
+        self.min_history = max(3600 // self.bucket_s, 1)
         self.max_gap = max(int(config.max_gap.total_seconds()) // self.bucket_s, 1)
         self.per_day = 86400.0 / self.bucket_s
         self.enabled = tuple(key in config.features for key in KEYS)
@@ -203,12 +205,11 @@ class AnomalyModel:
         self, account: str, state: AccountModelState, ended: int, out: list[Finding]
     ) -> None:
         state.looked = ended
-        warm = self._warm(state)
         for index, bucket in state.pending.items():
             if index >= ended or bucket.looked:
                 continue
             bucket.looked = LOOKED
-            if not warm:
+            if not self._warm(state, index):
                 continue
             ctx = self._context(account, state, index)
             verdict = judge(bucket, ctx, usual(ctx), early=True)
@@ -249,7 +250,7 @@ class AnomalyModel:
         drift.add(0, 0.0, u.mu)
         for f in range(N_FEATURES):
             drift.slide(f, 0.0, u.mu if f == 0 else 0.0, self.keep)
-        if self._warm(state):
+        if self._warm(state, index):
             self._check_drift(account, state, ctx, index, out)
         state.age += 1
 
@@ -261,7 +262,7 @@ class AnomalyModel:
         u = usual(ctx)
         verdict = judge(bucket, ctx, u)
         verdict = combined(verdict, self._slide(state, bucket.parts(), verdict, u), self.enabled)
-        warm = self._warm(state)
+        warm = self._warm(state, index)
         if warm:
             state.score = score(verdict.surprise)
             self._report(account, state, index, bucket, verdict, out)
@@ -344,9 +345,9 @@ class AnomalyModel:
         self, account: str, state: AccountModelState, ctx: Context, index: int, out: list[Finding]
     ) -> None:
         drift, cfg = state.drift, self.config.drift
-        if not self._warm(state):
+        if not self._warm(state, index):
             return
-        learn = state.age >= self.warmup + WOBBLE_AFTER_DAYS * self.per_day
+        learn = index - state.since >= self.warmup + WOBBLE_AFTER_DAYS * self.per_day
 
         def drifting(f: int) -> bool:
             return drift.cusum(f) >= self.half_drift
@@ -393,8 +394,12 @@ class AnomalyModel:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _warm(self, state: AccountModelState) -> bool:
-        return state.age >= self.warmup
+    def _warm(self, state: AccountModelState, index: int) -> bool:
+        """Whether bucket `index` of the account may be judged: `warmup` after its first call,
+        and never before an hour of its buckets was learned (nothing to judge against)."""
+        baseline = state.baseline
+        learned = baseline.level_count if baseline is not None else 0
+        return index - state.since >= self.warmup and learned >= self.min_history
 
     def _context(self, account: str, state: AccountModelState, index: int) -> Context:
         baseline = state.baseline

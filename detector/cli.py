@@ -268,12 +268,11 @@ def rules_check(
     field); then warn about rules that load but misbehave (twins; with --sample, what the
     traffic shows)."""
     from detector.authoring import check_command
-    from detector.models.loader import MODELS_FILE, read_models_file
+    from detector.models.loader import read_models_file
 
     ok, warnings = _guard(lambda: _all_rule_errors(lambda: check_command(directory, sample)))
-    models = _guard(lambda: read_models_file(directory))
-    model = f"model {models.mode}" if models.enabled else "model disabled"
-    typer.echo(f"{ok}; {model} ({MODELS_FILE})")
+    _guard(lambda: read_models_file(directory))
+    typer.echo(ok)
     for warning in warnings:
         typer.echo(f"warning: {warning}")
     if warnings:

@@ -115,11 +115,15 @@ class PollSettings(_Section):
     interval_s: float = Field(10.0, gt=0)
     per_page: int = Field(100, ge=1, le=100)
     date_tz: str = "UTC"
-    lateness_horizon_s: float = Field(3 * 3600.0, gt=0)
+    lateness_horizon_s: float = Field(86400.0, gt=0)
+    """The longest call (talk seconds) the platform allows; Vobiz ends longer ones itself with
+    hangup cause 6000 "max duration reached". Every call up to it is read exactly once, in
+    time; a longer one is still read (late), counted and logged. Set it to your trunks' limit."""
     max_ring_s: float = Field(130.0, ge=0)
     max_lag_s: float = Field(60.0, ge=0)
-    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700)
-    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700, 10800)
+    """Talk-duration bounds of the tiers (bounds at or above the horizon are ignored)."""
+    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0, 3600.0)
     """The longest each tier waits between reads (its latency bound); a tier is read sooner
     when its measured re-read overhead allows (see `target_overhead`)."""
     target_overhead: float = Field(0.25, ge=0)

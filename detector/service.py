@@ -349,6 +349,13 @@ class Service:
         self.metrics.feed_gaps(len(result.opened))
         self.metrics.feed_unread(result.unread_s)
         self.unread_s = result.unread_s
+        for cdr in result.beyond:
+            self.log.warning(
+                "a call longer than poll.lateness_horizon_s: read late; set the horizon to the "
+                "platform's longest call", call_id=cdr.call_id, account=cdr.account,
+                talk_s=cdr.talk_s, start=cdr.start.isoformat(),
+            )  # fmt: skip
+        self.metrics.beyond_horizon(len(result.beyond))
 
     def deliver_pending(self, timeout_s: float = 30.0) -> bool:
         """Send what the outbox holds now (for one-shot commands such as backfill)."""

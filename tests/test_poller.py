@@ -22,6 +22,7 @@ CONFIG = PollerConfig(
     per_page=5,
     max_ring_s=130,
     max_lag_s=60,
+    horizon_s=7200,
     tier_bounds_s=(60, 600),
     tier_every_s=(0, 60, 600),
     interval_s=60,
@@ -200,7 +201,7 @@ def test_late_long_call_is_found_in_its_tier_once() -> None:
         tail.poll()
     assert tail.returned.count("long") == 1
     tiers = {r.url.params.get("min_duration") for r in feed.requests}
-    assert tiers == {None, "0", "60", "600"}
+    assert tiers == {None, "0", "60", "600", "7201"}  # the last: calls beyond the horizon
 
 
 def test_budget_cut_scan_resumes_and_every_poll_makes_progress() -> None:

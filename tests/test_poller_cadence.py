@@ -15,6 +15,7 @@ CONFIG = PollerConfig(
     per_page=5,
     max_ring_s=130,
     max_lag_s=60,
+    horizon_s=7200,
     tier_bounds_s=(60,),
     tier_every_s=(600, 600),
     interval_s=60,
@@ -93,7 +94,7 @@ def test_cost_estimates_travel_in_the_cursor_and_old_cursors_still_load() -> Non
     tail = Tail(feed, CONFIG)
     run(tail, 30)
     assert tail.cursor is not None
-    assert "cost" in tail.cursor["lists"]["t0"]
+    assert "cost" in tail.cursor["lists"]["0-59"]
     old: dict[str, Any] = json.loads(json.dumps(tail.cursor))
     for state in old["lists"].values():
         state.pop("cost", None)

@@ -164,6 +164,10 @@ class Metrics:
             "Stretches of the feed a list could not read within one cycle (outage, backlog); "
             "each is read before that list goes on.",
         )
+        self._beyond = self._counter(
+            "cdrs_beyond_horizon",
+            "CDRs of calls longer than poll.lateness_horizon_s: read late (never dropped).",
+        )
         self._unread = self._gauge(
             "feed_unread_seconds",
             "Feed seconds not read yet: what open gaps still have to read, plus the time since "
@@ -301,6 +305,10 @@ class Metrics:
     def feed_gaps(self, n: int) -> None:
         """Count feed gaps opened (stretches left to read in later cycles)."""
         self._gaps.inc(n)
+
+    def beyond_horizon(self, n: int) -> None:
+        """Count CDRs of calls longer than the poller's horizon."""
+        self._beyond.inc(n)
 
     def feed_unread(self, seconds: float) -> None:
         """Set the feed seconds not read yet."""

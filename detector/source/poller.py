@@ -145,13 +145,16 @@ class PollerConfig:
     per_page: int = 100
     max_ring_s: float = 130.0
     max_lag_s: float = 60.0
-    horizon_s: float = 2 * 3600.0 + 600.0
+    horizon_s: float = 86400.0
+    """The longest call (talk seconds) the platform allows: Vobiz ends longer calls itself
+    (hangup cause 6000, "max duration reached"). Calls longer still are read whole by their
+    own tier, late, and counted (`PollResult.beyond`), never dropped."""
     date_tz: str = "UTC"
     max_pages_per_cycle: int = 50
     start_back_s: float = 0.0
     account: str | None = None
-    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700)
-    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700, 10800)
+    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0, 3600.0)
     workers: int = 4
     interval_s: float = 10.0
     target_overhead: float = 0.25
@@ -159,10 +162,8 @@ class PollerConfig:
     """A row ending later than the poller's clock plus this is rejected (`future_time`)."""
 
     def __post_init__(self) -> None:
-        if self.per_page < 1 or self.horizon_s < self.max_ring_s + self.max_lag_s:
-            raise ConfigError(
-                "poll: need per_page >= 1 and lateness_horizon_s >= max_ring_s + max_lag_s"
-            )
+        if self.per_page < 1 or self.horizon_s < 1:
+            raise ConfigError("poll: need per_page >= 1 and lateness_horizon_s >= 1")
         bounds = self.tier_bounds_s
         if list(bounds) != sorted(set(bounds)) or (bounds and bounds[0] < 1):
             raise ConfigError("poll.tier_bounds_s must be increasing positive seconds")
@@ -208,7 +209,10 @@ class Poller:
         cur = Cursor.load(cursor)
         config = self.config
         latest = self.clock() + _s(config.max_clock_skew_s)
-        run = Collected(seen, self.normalize, config.account, config.max_pages_per_cycle, latest)
+        run = Collected(
+            seen, self.normalize, config.account, config.max_pages_per_cycle, latest,
+            horizon_s=config.horizon_s,
+        )  # fmt: skip
         before = self.api.stats.total
         if cur is None:
             return self._anchor(run, before)
@@ -289,7 +293,7 @@ class Poller:
         latest, found, counted, number = page.total, 0, set[str](), 1
         reached: datetime | None = None
         while True:
-            found += run.take(page, bound, counted)
+            found += run.take(page, bound, counted, keep=tier.beyond)
             reached = _oldest(page, run, reached)
             latest = _latest(latest, page.total)
             if base is not None and latest is not None and found >= latest - base:
@@ -310,6 +314,8 @@ class Poller:
         self, cur: Cursor, tier: Tier, state: ListState | None
     ) -> tuple[datetime, int | None]:
         """Where a read of `tier` may stop at the latest, and the total its count starts from."""
+        if tier.beyond:  # no delay bound: read to the floor (its ids are never forgotten)
+            return cur.floor, None if state is None else state.total
         if state is None:
             return self._base(cur), None
         return max(cur.floor, state.mark - _s(tier.delay_s)), state.total
@@ -319,7 +325,7 @@ class Poller:
         lowest bound of the tiers they saved, else the floor)."""
         if cur.base is not None:
             return max(cur.floor, cur.base)
-        saved = [(t, cur.lists.get(t.name)) for t in self.tiers]
+        saved = [(t, cur.lists.get(t.name)) for t in self.tiers if not t.beyond]
         known = [self._bound(cur, t, s)[0] for t, s in saved if s is not None]
         return min(known, default=cur.floor)
 
@@ -328,6 +334,8 @@ class Poller:
         floor not returned yet starts at or after it (so `seen` ids older are not needed)."""
         lows: list[datetime] = []
         for tier in self.tiers:
+            if tier.beyond:  # its rows' ids are kept whatever their age
+                continue
             state = cur.lists.get(tier.name)
             lows.append(self._bound(cur, tier, state)[0])
             if state is not None and state.resume is not None:
@@ -346,7 +354,7 @@ class Poller:
             pages = self.pages.batch(params, range(number, number + width), run)
             ends = [not p.rows or not p.more or ends_below(p, bound) for p in pages]
             for page, end in zip(pages, ends, strict=True):
-                run.take(page, bound)
+                run.take(page, bound, keep=tier.beyond)
                 reached = _oldest(page, run, reached)
                 if end:
                     break

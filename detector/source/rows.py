@@ -74,6 +74,8 @@ class PollResult:
     opened: list[Gap] = field(default_factory=list)
     closed: list[Gap] = field(default_factory=list)
     unread_s: float = 0.0
+    beyond: list[CDR] = field(default_factory=list)
+    """CDRs of calls longer than the horizon (also in `cdrs`): read late, counted, kept."""
 
     def merge(self, other: PollResult) -> None:
         """Add another poll's findings (a per-account sub-poll) to this one; not the cursor."""
@@ -88,6 +90,7 @@ class PollResult:
         self.opened.extend(other.opened)
         self.closed.extend(other.closed)
         self.unread_s += other.unread_s
+        self.beyond.extend(other.beyond)
 
 
 @dataclass
@@ -101,6 +104,11 @@ class Collected:
     latest: datetime | None = None
     """The newest believable time (the poller's clock plus the allowed skew): a CDR ending
     later is rejected as future_time and no start beyond it counts as a row's time."""
+    horizon_s: float | None = None
+    """The longest call the poller promises to read in time: a CDR talking longer is counted
+    (`PollResult.beyond`). The id of any CDR whose ring + talk exceeds it is kept like an
+    unplaced row's: it may sit in the beyond-horizon list (an API filtering on ring + talk, or
+    one ignoring max_duration), which is read to the floor, so no age bounds its re-reading."""
     keys: set[str] = field(default_factory=set)
     result: PollResult = field(default_factory=lambda: PollResult([], [], {}, []))
 
@@ -109,19 +117,23 @@ class Collected:
         page: Page,
         bound: datetime | None,
         counted: set[str] | None = None,
+        *,
+        keep: bool = False,
     ) -> int:
         """Return each row of `page` at or above `bound` not returned before.
 
         Adds to `counted` the keys at or above `bound` that are not in `seen`; returns how
         many were added (the rows this read found that earlier polls had not returned).
+        `keep`: the rows' ids are kept in `seen` whatever their age (`UNPLACED`): the list
+        has no delay bound, so any of its rows may be read again at any time.
         """
         self.result.pages += 1
         fresh: dict[str, tuple[object, datetime]] = {}
         latest = self.latest
         for row in page.rows:
             start = row_start(row)
-            if start is None or (latest is not None and start > latest):
-                at = start or UNPLACED  # no position: kept in `seen` as long as it is served
+            if start is None or (latest is not None and start > latest) or keep:
+                at = UNPLACED  # no position (or no bound): kept in `seen` as long as it is served
             elif bound is not None and start < bound:
                 continue
             else:
@@ -157,6 +169,11 @@ class Collected:
             item = Rejected("future_time", detail, item.call_id)
         if isinstance(item, CDR):
             self.result.cdrs.append(item)
+            horizon = self.horizon_s
+            if horizon is not None and item.ring_s + item.talk_s > horizon:
+                at = UNPLACED  # it may sit in the beyond-horizon list, which has no bound
+                if item.talk_s > horizon:
+                    self.result.beyond.append(item)
         else:
             self.result.rejected.append(replace(item, row=raw_text(row)))
         self.result.new_ids.append((key, at))

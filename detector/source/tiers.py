@@ -1,9 +1,14 @@
 """Disjoint sub-lists of the feed by talk duration, and what the poller remembers about each.
 
-A tier is the feed filtered to `min_duration <= duration <= max_duration` (the last tier has no
-upper bound). Because a CDR appears when its call ends, a tier's rows all appear within a known
-delay of their start: `delay = max_ring + upper + max_lag` (the last tier: the lateness horizon).
-Short tiers therefore stay almost in arrival order, which keeps the rows a read must skip few.
+A tier is the feed filtered to `min_duration <= duration <= max_duration`. Because a CDR
+appears when its call ends, a tier's rows all appear within a known delay of their start:
+`delay = max_ring + upper + max_lag`. Short tiers therefore stay almost in arrival order, which
+keeps the rows a read must skip few. The last bounded tier ends at the horizon `H`, the
+longest call the platform allows (issue 18); calls longer than that are outside every
+promise, so they get a tier of their own, `[H+1, ∞)`, with no delay bound (`beyond`): it is
+normally empty (one page-1 probe per cadence), and whatever appears in it is read whole and
+counted, never dropped (see `detector.source.poller`). A tier is named by its range, so a
+saved position is only ever reused for the same list.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class Tier:
     high: int | None
     delay_s: float
     every_s: float
+    beyond: bool = False
+    """Calls longer than the horizon: no delay bound, read to the floor, ids kept."""
 
     def params(self) -> dict[str, str | int]:
         """The list filter for this tier."""
@@ -37,17 +44,23 @@ class Tier:
 def build_tiers(
     bounds: tuple[int, ...], every: tuple[float, ...], ring_s: float, lag_s: float, horizon_s: float
 ) -> list[Tier]:
-    """Tiers `[0, b0-1], [b0, b1-1], ..., [b_last, inf)` with their delay bounds and cadences.
+    """Tiers `[0, b0-1], …, [b_last, H]` and `[H+1, ∞)`, with delay bounds and cadences.
 
-    >>> [(t.name, t.low, t.high, t.delay_s) for t in build_tiers((60,), (30, 600), 130.0, 60, 9e3)]
-    [('t0', 0, 59, 249.0), ('t1', 60, None, 9000.0)]
+    Bounds at or above the horizon `H` are dropped with their cadences; the beyond tier is
+    read at the longest cadence.
+
+    >>> tiers = build_tiers((60, 7200), (30, 600, 900), 130.0, 60, 3600)
+    >>> [(t.name, t.delay_s, t.every_s, t.beyond) for t in tiers]
+    [('0-59', 249.0, 30, False), ('60-3600', 3790.0, 600, False), ('3601+', 3790.0, 900, True)]
     """
-    lows = (0, *bounds)
+    top = int(horizon_s)
+    lows = (0, *(b for b in bounds if b <= top))
     tiers: list[Tier] = []
     for i, low in enumerate(lows):
-        high = lows[i + 1] - 1 if i + 1 < len(lows) else None
-        delay = horizon_s if high is None else ring_s + high + lag_s
-        tiers.append(Tier(f"t{i}", low, high, delay, every[i]))
+        high = lows[i + 1] - 1 if i + 1 < len(lows) else top
+        tiers.append(Tier(f"{low}-{high}", low, high, ring_s + high + lag_s, every[i]))
+    last = tiers[-1].delay_s
+    tiers.append(Tier(f"{top + 1}+", top + 1, None, last, max(every), beyond=True))
     return tiers
 
 

@@ -11,6 +11,11 @@ issue's run: 6 simulated hours, a 5-hour outage, 10 kills.
 
     python -m bench.soak [--hours 6] [--outage-hours 5] [--kills 10] [--speed 600] [--seed 21]
 
+The long-call run (issue 18): 24 simulated hours, irsf incidents with calls of 5, 8 and 12 h,
+the default 24 h horizon, faults and 10 restarts; duration-cap must fire live:
+
+    python -m bench.soak --hours 24 --outage-hours 0 --horizon-hours 24 --longest 5 8 12
+
 `tests/test_soak.py` runs a shorter version of the same function in CI.
 """
 
@@ -20,6 +25,7 @@ import argparse
 import json
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,18 +39,27 @@ import httpx
 from tests.daemon import AUTH, ROOT, Simulator, daemon, free_port, processed, wait_for, write_config
 
 CHAOS = """
-incidents:
-  - {{type: robocall, account: 0, start: 10m, duration: 30m}}
-  - {{type: irsf, account: 1, start: {late_incident}, duration: 30m}}
 chaos:
-  error_rates: {{500: 0.05, 503: 0.03}}
-  rate_limit_bursts: {{every_s: 4, length_s: 0.5, retry_after_s: 0.2}}
+  error_rates: {500: 0.05, 503: 0.03}
+  rate_limit_bursts: {every_s: 4, length_s: 0.5, retry_after_s: 0.2}
   malformed_rate: 0.03
   truncated_rate: 0.02
   duplicate_rate: 0.05
   late_fraction: 0.1
-  outages: [{{start: 30m, duration: {outage}}}]
 """
+
+
+def scenario_yaml(outage_hours: float, longest: tuple[float, ...]) -> str:
+    """Chaos, a robocall, an irsf after the outage, and one irsf per long call (hours)."""
+    late = int(30 + outage_hours * 60 + 20)  # minutes: an incident after the outage, too
+    incidents = [
+        "  - {type: robocall, account: 0, start: 10m, duration: 30m}",
+        f"  - {{type: irsf, account: 1, start: {late}m, duration: 30m}}",
+        *(f"  - {{type: irsf, account: {2 + i}, start: {40 + 15 * i}m, duration: 20m, "
+          f"longest: {int(h * 3600)}s}}" for i, h in enumerate(longest)),
+    ]  # fmt: skip
+    outage = f"  outages: [{{start: 30m, duration: {int(outage_hours * 60)}m}}]\n"
+    return "incidents:\n" + "\n".join(incidents) + CHAOS + (outage if outage_hours else "")
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,8 @@ class Soak:
     api: dict[str, float]
     gaps: float
     rejected: int
+    caps: int = 0
+    """duration-cap alerts fired (the long-call run: calls of 4 h and more seen live)."""
 
     def line(self) -> str:
         """One printable summary."""
@@ -66,6 +83,7 @@ class Soak:
             f"served {self.served:,} distinct calls, cdrs_processed {self.processed:,} "
             f"({'equal' if self.served == self.processed else 'DIFFERENT'}); {self.kills} "
             f"SIGKILLs; {int(self.gaps)} feed gaps read back; {self.rejected} rows rejected; "
+            f"{self.caps} duration-cap alerts; "
             f"API answers: {codes}; {self.wall_s:.0f} s wall"
         )
 
@@ -79,21 +97,25 @@ def soak(
     speed: float = 600.0,
     accounts: int = 40,
     seed: int = 21,
+    horizon_hours: float = 4.0,
+    longest: tuple[float, ...] = (),
     say: Callable[[str], None] = print,
 ) -> Soak:
-    """Run the simulator with chaos and an outage, kill the daemon `kills` times, settle."""
+    """Run the simulator with chaos and an outage, kill the daemon `kills` times, settle.
+
+    `longest`: extra irsf incidents, each with one call lasting that many hours.
+    """
     began = time.monotonic()
     scenario = tmp / "chaos.yaml"
-    late = f"{int(30 + outage_hours * 60 + 20)}m"  # an incident after the outage, too
-    scenario.write_text(CHAOS.format(outage=f"{int(outage_hours * 60)}m", late_incident=late))
+    scenario.write_text(scenario_yaml(outage_hours, longest))
     sim = Simulator(
         tmp, "--accounts", str(accounts), "--speed", str(speed), "--seed", str(seed),
         "--duration", f"{int(hours * 60)}m", "--scenario", str(scenario),
     )  # fmt: skip
     state = tmp / "state.sqlite"
-    # 10 % of CDRs are published up to an hour late, and calls last up to 3 h: the daemon is
-    # told so (an outage longer than this horizon is the point of the run)
-    poll = {"max_lag_s": 3700, "lateness_horizon_s": 4 * 3600}
+    # 10 % of CDRs are published up to an hour late: the daemon is told so. The reliability
+    # run's horizon (4 h) is shorter than its outage on purpose; the long-call run's is 24 h
+    poll = {"max_lag_s": 3700, "lateness_horizon_s": horizon_hours * 3600}
     poll |= {"max_pages_per_cycle": 5}  # a backlog then takes many cycles: kills land inside
     config = write_config(tmp, speed, poll=poll, api={"max_retries": 1})
     rng = random.Random(seed)
@@ -117,7 +139,7 @@ def soak(
             served = int(sim.stats()["calls"])
             wait_for(lambda: processed(state) >= served, 300, f"cdrs_processed >= {served}")
             time.sleep(1.0)  # a few more cycles: a double count would show now
-            exposition = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            exposition = wait_for(lambda: _scrape(port), 60, "the last daemon's /metrics")
         finally:
             if last.stop() != 0:
                 say(last.text()[-2000:])
@@ -132,7 +154,26 @@ def soak(
         api=_by_label(exposition, "cdr_detector_api_requests_total", "code"),
         gaps=sum(_by_label(exposition, "cdr_detector_feed_gaps_total", "").values()),
         rejected=sum(info.get("rejected", {}).values()),
+        caps=_fired(state, "duration-cap"),
     )
+
+
+def _scrape(port: int) -> str | None:
+    """The daemon's /metrics text, or None while it is not listening yet."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return None
+
+
+def _fired(state: Path, rule: str) -> int:
+    """Live (not shadow) firing alerts of `rule` in the state's alerts table."""
+    with sqlite3.connect(state) as conn:
+        bodies = [json.loads(b) for (b,) in conn.execute("SELECT body FROM alerts")]
+    return sum(
+        1 for b in bodies
+        if b.get("rule") == rule and b.get("status") == "firing" and not b.get("shadow")
+    )  # fmt: skip
 
 
 def inspect(state: Path) -> dict[str, object]:
@@ -166,11 +207,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed", type=float, default=600.0)
     parser.add_argument("--accounts", type=int, default=40)
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--horizon-hours", type=float, default=4.0)
+    parser.add_argument("--longest", type=float, nargs="*", default=[], help="hours")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         result = soak(
             Path(tmp), hours=args.hours, outage_hours=args.outage_hours, kills=args.kills,
             speed=args.speed, accounts=args.accounts, seed=args.seed,
+            horizon_hours=args.horizon_hours, longest=tuple(args.longest),
         )  # fmt: skip
     print(result.line())
     if result.served != result.processed:

@@ -33,6 +33,7 @@ from detector.histogram import number, text_histogram
 from detector.lint import LintWarning, sample_warnings, static_warnings
 from detector.metrics import Metrics
 from detector.rules.explain import explain, render, unknown_rule
+from detector.rules.horizon import beyond_horizon
 from detector.rules.loader import check_rules, load_rules
 from detector.rules.spec import AnyRule, parse_duration
 from detector.rules.template import human_duration
@@ -231,10 +232,19 @@ def _value_lines(rule: AnyRule, tally: Tally) -> list[str]:
     return [head, *text_histogram(values, levels)]
 
 
-def check_command(directory: Path, sample: Path | None) -> tuple[str, list[LintWarning]]:
-    """`rules check`: the ok line and every warning (errors raise `RuleErrors`)."""
+def check_command(
+    directory: Path, sample: Path | None, config: Path | None = None
+) -> tuple[str, list[LintWarning]]:
+    """`rules check`: the ok line and every warning (errors raise `RuleErrors`); `config` is
+    the daemon's settings file, whose `poll.lateness_horizon_s` the rules are checked against
+    (default: the default horizon)."""
     ruleset = check_rules(directory)
     warnings = static_warnings(ruleset)
+    horizon = load_settings(config).poll.lateness_horizon_s
+    warnings += [
+        LintWarning(ruleset.files.get(rule, ""), rule, message)
+        for rule, message in beyond_horizon(ruleset.rules, horizon)
+    ]
     if sample is not None:
         if not sample.is_file():
             raise ConfigError(f"--sample: {sample}: no such file (a JSONL/CSV file of wire rows)")

@@ -263,14 +263,19 @@ def rules_check(
         Path | None, typer.Option(help="Replay this JSONL/CSV file and warn about each rule")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when there is any warning")] = False,
+    config: Annotated[
+        Path | None, typer.Option(help="Daemon settings: check rules against its poll horizon")
+    ] = None,
 ) -> None:
     """Validate every rule file and `_models.yaml` and print every problem (file, line, rule,
-    field); then warn about rules that load but misbehave (twins; with --sample, what the
-    traffic shows)."""
+    field); then warn about rules that load but misbehave (twins; rules needing calls longer
+    than the poll horizon; with --sample, what the traffic shows)."""
     from detector.authoring import check_command
     from detector.models.loader import read_models_file
 
-    ok, warnings = _guard(lambda: _all_rule_errors(lambda: check_command(directory, sample)))
+    ok, warnings = _guard(
+        lambda: _all_rule_errors(lambda: check_command(directory, sample, config))
+    )
     _guard(lambda: read_models_file(directory))
     typer.echo(ok)
     for warning in warnings:

@@ -9,7 +9,7 @@ import pytest
 
 from detector.errors import ConfigError
 from detector.simulate import SimOptions, builtin_scenario, generate, load_scenario
-from detector.simulate.scenario import INCIDENT_TYPES
+from detector.simulate.scenario import INCIDENT_TYPES, parse_scenario
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -111,3 +111,16 @@ def test_invalid_options_are_config_errors(change: dict[str, object], name: str)
     """Options no run can use raise a ConfigError naming the option."""
     with pytest.raises(ConfigError, match=name):
         SimOptions(**change)  # type: ignore[arg-type]
+
+
+def test_an_irsf_incident_can_carry_a_call_as_long_as_the_platform_allows() -> None:
+    """`longest: 12h` gives the irsf incident one 12-hour call; other kinds refuse the key."""
+    raw = {"incidents": [{"type": "irsf", "account": 0, "start": "10m", "duration": "30m",
+                          "longest": "12h"}]}  # fmt: skip
+    scenario = parse_scenario(raw, "s.yaml")
+    options = SimOptions(accounts=3, seed=4, duration=timedelta(hours=1), scenario=scenario)
+    talks = [int(r["duration_seconds"]) for r in generate(options).rows]
+    assert max(talks) == 12 * 3600
+    robocall = {**raw["incidents"][0], "type": "robocall"}
+    with pytest.raises(ConfigError, match=r"incidents\[0\]\.longest"):
+        parse_scenario({"incidents": [robocall]}, "s.yaml")

@@ -68,8 +68,8 @@ def irsf(rng: np.random.Generator, window: Window, _bg: CallSet) -> Effect:
     n = int(starts.shape[0])
     outcome = _mix(rng, n, {ANSWERED: 0.85, NO_ANSWER: 0.15})
     talk = np.clip(rng.lognormal(np.log(1800.0), 0.7, size=n), 300.0, LONGEST_IRSF_S)
-    if n:
-        outcome[0], talk[0] = ANSWERED, LONGEST_IRSF_S  # one call past any sane duration cap
+    if n:  # one call past any sane duration cap: 4.5 h, or the incident's `longest`
+        outcome[0], talk[0] = ANSWERED, window.longest or LONGEST_IRSF_S
     to_num = random_foreign(rng, HIGH_RISK_PREFIXES, n)
     return Effect(None, _outbound(rng, window, starts, to=to_num, outcome=outcome, talk=talk))
 

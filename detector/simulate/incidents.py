@@ -90,7 +90,9 @@ def _window(
     begin = max(begin, span[0])
     if begin >= end:
         return None
-    return Window(index, accounts[index], begin.timestamp(), end.timestamp(), spec.intensity)
+    return Window(
+        index, accounts[index], begin.timestamp(), end.timestamp(), spec.intensity, spec.longest
+    )
 
 
 def _account_index(account: str | int, accounts: list[Account], number: int) -> int:

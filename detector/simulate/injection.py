@@ -12,13 +12,15 @@ from detector.simulate.profile import Account
 
 @dataclass(frozen=True)
 class Window:
-    """Where an incident happens: account index and its account, [start, end) epoch s, intensity."""
+    """Where an incident happens: account index and its account, [start, end) epoch s,
+    intensity, and for kinds with one very long call (irsf) how long it lasts (s)."""
 
     index: int
     account: Account
     start: float
     end: float
     intensity: float
+    longest: float | None = None
 
     @property
     def span_s(self) -> float:

@@ -3,12 +3,15 @@
 ```yaml
 incidents:
   - {type: robocall, account: 3, start: 30m, duration: 40m, intensity: 1.0}
-  - {type: irsf, account: MA_1a2b3c4d, start: "2026-03-02T18:00:00Z", duration: 1h}
+  - {type: irsf, account: MA_1a2b3c4d, start: "2026-03-02T18:00:00Z", duration: 1h,
+     longest: 12h}
 chaos: {error_rates: {"500": 0.05}, latency_ms: 50, sort: newest,
         outages: [{start: 30m, duration: 5h}]}
 ```
-An outage answers every API request with 503 while sim time is within it (an API that is
-down for hours, as an operator's worst week has it); everything else is per request or row.
+An irsf incident includes one call past any duration cap: 4.5 h, or `longest` (up to the
+platform's maximum, to try reading long calls live; ordinary calls last minutes to 3 h). An
+outage answers every API request with 503 while sim time is within it (an API down for hours,
+as an operator's worst week has it); everything else is per request or row.
 `account` is an id or an index into the accounts listed busiest first (taken modulo the number
 of accounts, so one scenario fits any `--accounts`); `start` is an offset from the simulation
 start (`90s`, `30m`, `1h30m`) or an ISO 8601 time.
@@ -51,6 +54,8 @@ class IncidentSpec:
     start: timedelta | datetime
     duration: timedelta
     intensity: float = 1.0
+    longest: float | None = None
+    """irsf: how long its longest call lasts, in seconds (default 4.5 h)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def _require_map(data: Any, where: str, name: str, allowed: set[str]) -> None:
 
 def _incident(item: Any, where: str) -> IncidentSpec:
     """One validated incident entry."""
-    _require_map(item, where, "", {"type", "account", "start", "duration", "intensity"})
+    _require_map(item, where, "", {"type", "account", "start", "duration", "intensity", "longest"})
     missing = [k for k in ("type", "account", "start", "duration") if k not in item]
     if missing:
         raise ConfigError(f"{where}.{missing[0]}: required")
@@ -164,9 +169,13 @@ def _incident(item: Any, where: str) -> IncidentSpec:
     if intensity <= 0:
         raise ConfigError(f"{where}.intensity: must be positive")
     start = _start(item["start"], f"{where}.start")
-    return IncidentSpec(
-        kind, account, start, _span(item["duration"], f"{where}.duration"), intensity
-    )
+    longest = None
+    if "longest" in item:
+        if kind != "irsf":
+            raise ConfigError(f"{where}.longest: only irsf incidents have a longest call")
+        longest = _span(item["longest"], f"{where}.longest").total_seconds()
+    span = _span(item["duration"], f"{where}.duration")
+    return IncidentSpec(kind, account, start, span, intensity, longest)
 
 
 def _number(value: Any, where: str) -> float:

@@ -16,23 +16,17 @@ from typing import Any
 import yaml
 
 from detector import logs
-from detector.alerting.delivery import Delivery, Pacing
+from detector.alerting.content import CallDetail
+from detector.alerting.delivery import Delivery
+from detector.alerting.enrichment import Enricher
+from detector.alerting.masking import Masker
+from detector.alerting.notification import NoticeMaker, NotificationStage
 from detector.alerting.notifiers import Notifier
-from detector.alerting.notifiers.alertmanager import AlertmanagerNotifier
-from detector.alerting.notifiers.console import ConsoleNotifier
-from detector.alerting.notifiers.email import EmailNotifier
-from detector.alerting.notifiers.slack import SlackNotifier
-from detector.alerting.notifiers.unusable import UnusableNotifier, url_problem
-from detector.alerting.notifiers.webhook import WebhookNotifier
 from detector.alerting.policy import AlertPolicy
-from detector.config import (
-    ModelSettings,
-    Secret,
-    Settings,
-    credentials,
-    load_settings,
-    read_secret,
-)
+from detector.alerting.receivers import build_destinations, build_receivers, pacing_of
+from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
+from detector.domain import Rejected
+from detector.enrich.causes import sip_meaning
 from detector.errors import ConfigError
 from detector.health import HealthPolicy
 from detector.housekeeping import Retention
@@ -129,59 +123,46 @@ def detector_for(
     return detector
 
 
-def build_notifiers(settings: Settings, log: Any) -> dict[str, Notifier]:
-    """Console always; Slack, email, webhook and Alertmanager when configured.
-
-    A receiver whose URL cannot work is kept as an `UnusableNotifier` (logged now; its
-    notifications are dead-lettered) so the others keep working.
-    """
-    out: dict[str, Notifier] = {"console": ConsoleNotifier(log=log)}
-    slack = read_secret(
-        settings.slack.webhook_url_env, settings.slack.webhook_url_file, "slack webhook"
-    )
-    if slack is not None:
-        out["slack"] = _checked("slack", slack, SlackNotifier, log)
-    email = settings.email
-    if email.host and email.to:
-        password = read_secret(email.password_env, email.password_file, "smtp password")
-        out["email"] = EmailNotifier(
-            email.host, email.port, sender=email.sender, to=email.to,
-            starttls=email.starttls, username=email.username, password=password,
-        )  # fmt: skip
-    hook = read_secret(settings.webhook.url_env, settings.webhook.url_file, "webhook url")
-    if hook is not None:
-        secret = read_secret(
-            settings.webhook.secret_env, settings.webhook.secret_file, "webhook.secret_file"
-        )
-        out["webhook"] = _checked(
-            "webhook", hook, lambda url: WebhookNotifier(url, secret=secret), log
-        )
-    if settings.alertmanager.url:
-        url = Secret(settings.alertmanager.url)
-        out["alertmanager"] = _checked("alertmanager", url, AlertmanagerNotifier, log)
-    return out
-
-
-def _checked(name: str, url: Secret, make: Callable[[Any], Notifier], log: Any) -> Notifier:
-    """`make(url)`, or an `UnusableNotifier` (logged) when the URL cannot work."""
-    problem = url_problem(url.reveal())
-    if problem is None:
-        return make(url.reveal())
-    reason = f"its URL is {problem}; fix the setting and restart"
-    log.error("receiver disabled; its notifications will be dead-lettered", receiver=name,
-              reason=reason)  # fmt: skip
-    return UnusableNotifier(name, reason)
-
-
 def build_delivery(settings: Settings, store: StateStore, metrics: Metrics, log: Any,
-                   notifiers: dict[str, Notifier]) -> Delivery:  # fmt: skip
-    """The delivery task: a paced courier per receiver, on its own outbox connection."""
-    d = settings.delivery
-    pacing = Pacing(rate_per_s=d.rate_per_s, burst=d.burst, max_pending=d.max_pending)
-    return Delivery(
-        store.outbox(), notifiers, dict.fromkeys(notifiers, pacing),
-        record=metrics.notification, gauge=metrics.outbox_pending, log=log,
+                   receivers: dict[str, Notifier]) -> Delivery:  # fmt: skip
+    """The delivery task: the notification stage (route, group, silence) and a paced courier
+    per receiver, each on its own connection to the state file."""
+    alerting = settings.alerting
+    enricher = build_enricher(settings, metrics, log) if alerting.enrichment.enabled else None
+    masker = Masker(alerting.mask.enabled, alerting.mask.keep_start, alerting.mask.keep_end)
+    notice = NoticeMaker(masker, alerting.links, f"http://{settings.metrics.listen}", enricher)
+    stage = NotificationStage(
+        store.notifications(), build_destinations(settings, receivers), notice,
+        record_silenced=metrics.silenced, log=log,
     )  # fmt: skip
+    return Delivery(
+        store.outbox(), receivers, pacing_of(settings, receivers), stage=stage,
+        enricher=enricher, record=metrics.notification, gauge=metrics.outbox_pending,
+        grace_s=settings.delivery.shutdown_grace_s, log=log,
+    )  # fmt: skip
+
+
+def build_enricher(settings: Settings, metrics: Metrics, log: Any) -> Enricher | None:
+    """Call details for new alerts from the single-call endpoint (None without credentials)."""
+    e = settings.alerting.enrichment
+    try:
+        auth_id, token = credentials(settings.api)
+    except ConfigError:
+        return None
+    api = CdrApi(
+        settings.api.url, auth_id, token.reveal(), timeout=min(settings.api.timeout_s, 5.0),
+        max_retries=0, rate_per_s=e.rate_per_s, on_request=metrics.api_request,
+    )  # fmt: skip
+
+    def fetch(account: str, call_id: str) -> CallDetail | None:
+        cdr = normalize(api.get_cdr(account, call_id), account=account)
+        if isinstance(cdr, Rejected):
+            return None
+        meaning = sip_meaning(cdr.sip_code)[0] if cdr.sip_code is not None else ""
+        return CallDetail(call_id, cdr.hangup_cause, cdr.sip_code, meaning)
+
+    return Enricher(fetch, calls=e.calls, rate_per_s=e.rate_per_s, queue_size=e.queue,
+                    record=metrics.enrichment, log=log)  # fmt: skip
 
 
 def build_metrics(settings: Settings) -> Metrics:
@@ -244,7 +225,7 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
     )  # fmt: skip
     if detector.model is not None and detector.model.restored_note:
         log.warning(detector.model.restored_note)
-    notifiers = build_notifiers(settings, log)
+    notifiers = build_receivers(settings, log)
     health, keep = settings.health, settings.state.retention
 
     def rebuild(last: Snapshot) -> Detector:
@@ -316,7 +297,7 @@ def build_http(settings: Settings, metrics: Metrics, service: Service) -> HttpSe
         )
     return HttpServer(
         metrics, service.status, service.ready, service.live,
-        api=m.status_api, token=token.reveal() if token else None,
+        api=m.status_api, token=token.reveal() if token else None, backend=service,
         limits=HttpLimits(m.threads, m.max_connections, m.request_timeout_s),
     )  # fmt: skip
 
@@ -324,7 +305,9 @@ def build_http(settings: Settings, metrics: Metrics, service: Service) -> HttpSe
 def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
     """`cdr-detector run`: serve /metrics, loop until SIGTERM, return the exit code."""
     settings = load_settings(config, overrides)
-    logs.configure(settings.log.format, settings.log.level)
+    mask = settings.alerting.mask
+    logs.configure(settings.log.format, settings.log.level,
+                   mask=Masker(mask.enabled, mask.keep_start, mask.keep_end).processor)  # fmt: skip
     log = logs.get("service")
     metrics = build_metrics(settings)
     service = build_service(settings, metrics, log)

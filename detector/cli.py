@@ -1,4 +1,5 @@
-"""The `cdr-detector` command: run · doctor · demo · simulate · backtest · backfill · rules · state.
+"""The `cdr-detector` command: run · doctor · demo · simulate · backtest · backfill · rules ·
+state · silence · outbox.
 
 Every command translates our own errors into a one-line message and an exit code; tracebacks
 are for bugs only. Exit codes: 0 done (or stopped by SIGTERM/SIGINT); 1 a failure that may pass
@@ -500,4 +501,11 @@ def _register_investigation() -> None:
     register(app)
 
 
+def _register_alerting() -> None:
+    from detector.alerting.commands import register
+
+    register(app)
+
+
 _register_investigation()
+_register_alerting()

@@ -36,12 +36,29 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from detector.alerting.settings import (
+    AlertingSettings,
+    AlertmanagerSettings,
+    EmailSettings,
+    SlackSettings,
+    WebhookSettings,
+    route_problems,
+)
 from detector.errors import ConfigError
 
 ENV_PREFIX = "CDR_DETECTOR__"
 API_PATH = "/api/v1/partner"
+
+__all__ = [
+    "AlertingSettings",
+    "AlertmanagerSettings",
+    "EmailSettings",
+    "SlackSettings",
+    "WebhookSettings",
+]
+
 AUTH_ID_ENV = "CDR_DETECTOR_AUTH_ID"
 AUTH_TOKEN_ENV = "CDR_DETECTOR_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
@@ -223,41 +240,6 @@ class DeliverySettings(_Section):
     shutdown_grace_s: float = Field(5.0, ge=0)
 
 
-class SlackSettings(_Section):
-    """A Slack incoming webhook; the URL is a secret."""
-
-    webhook_url_env: str | None = "CDR_DETECTOR_SLACK_WEBHOOK"
-    webhook_url_file: Path | None = None
-
-
-class EmailSettings(_Section):
-    """SMTP delivery; enabled when `host` and `to` are set."""
-
-    host: str | None = None
-    port: int = 25
-    starttls: bool = False
-    sender: str = "cdr-detector@localhost"
-    to: list[str] = Field(default_factory=list)
-    username: str | None = None
-    password_env: str | None = "CDR_DETECTOR_SMTP_PASSWORD"  # noqa: S105 - a variable name
-    password_file: Path | None = None
-
-
-class WebhookSettings(_Section):
-    """Generic JSON webhook; the URL may carry a token so it is read like a secret."""
-
-    url_env: str | None = "CDR_DETECTOR_WEBHOOK_URL"
-    url_file: Path | None = None
-    secret_env: str | None = "CDR_DETECTOR_WEBHOOK_SECRET"  # noqa: S105 - a variable name
-    secret_file: Path | None = None
-
-
-class AlertmanagerSettings(_Section):
-    """Push alerts to Alertmanager's /api/v2/alerts."""
-
-    url: str | None = None
-
-
 class LogSettings(_Section):
     """Structured logs: JSON for machines, console for people."""
 
@@ -280,10 +262,24 @@ class Settings(_Section):
     email: EmailSettings = EmailSettings()
     webhook: WebhookSettings = WebhookSettings()
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()
+    alerting: AlertingSettings = AlertingSettings()
     log: LogSettings = LogSettings()
     health: HealthSettings = HealthSettings()
     delivery: DeliverySettings = DeliverySettings()
     allowed_lateness_s: float = Field(600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _routes_name_receivers(self) -> Settings:
+        if self.alerting.route is not None:
+            known = {r.name for r in self.alerting.receivers} | set(LEGACY_RECEIVERS) | {"null"}
+            problems = route_problems(self.alerting.route, known)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+
+LEGACY_RECEIVERS = ("slack", "email", "webhook", "alertmanager")
+"""Receivers defined by the top-level sections of the same name."""
 
 
 def load_settings(
@@ -371,6 +367,9 @@ def _problem(error: Any, from_env: Mapping[str, tuple[str, Any]]) -> str:
     """One validation error as 'setting: message' (naming the variable it came from)."""
     dotted = ".".join(str(p) for p in error["loc"])
     message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+    message = str(message).removeprefix("Value error, ")
+    if not dotted:  # a check across sections names its settings itself
+        return message
     source = next((f" (from {var})" for d, (var, _) in from_env.items() if d == dotted), "")
     return f"{dotted}{source}: {message}"
 

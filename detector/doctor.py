@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from detector import logs
-from detector.assembly import build_api, build_notifiers, listen_address
+from detector.alerting.grouping import Message
+from detector.alerting.notification import NoticeMaker
+from detector.alerting.receivers import build_receivers
+from detector.assembly import build_api, listen_address
 from detector.config import load_settings
 from detector.domain import Alert, AlertStatus, Severity
 from detector.errors import DetectorError
@@ -110,7 +113,7 @@ def _state(path: Path) -> str:
 
 def _receivers(settings: Any, notify: Collection[str]) -> list[Check]:
     try:
-        notifiers = build_notifiers(settings, logs.get("doctor"))
+        notifiers = build_receivers(settings, logs.get("doctor"))
     except DetectorError as exc:
         return [Check("receivers", False, str(exc))]
     unknown = set(notify) - set(notifiers) - {NOTIFY_ALL}
@@ -125,7 +128,9 @@ def _receivers(settings: Any, notify: Collection[str]) -> list[Check]:
 
 def _sender(notifier: Any) -> Callable[[], str]:
     def send() -> str:
-        notifier.send(sample_alert().to_json())
+        alert = sample_alert()
+        message = Message(alert.delivery_id, "doctor", notifier.name, {}, [alert.to_json()])
+        notifier.send(NoticeMaker()(message).to_json())
         return "test notification accepted"
 
     return send

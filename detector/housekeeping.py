@@ -3,10 +3,10 @@
 **Retention.** Every `every_s` seconds of wall time the poll loop purges, each in its own short
 transaction: notifications sent more than `sent_s` ago (wall time: when they were sent),
 alert episodes that resolved more than `alerts_s` before the newest CDR (event time, so a
-replay keeps what live kept), and rejected wire rows kept more than `rejected_s` (and all but
-the newest `rejected_rows`). Dead letters and alerts still firing are never purged. Seen ids
-are purged every cycle by the late-arrival horizon (`poll.seen_ttl_s`), never below the
-poller's low-water mark.
+replay keeps what live kept), rejected wire rows kept more than `rejected_s` (and all but
+the newest `rejected_rows`), and silences that ended `alerts_s` ago (wall time). Dead letters
+and alerts still firing are never purged. Seen ids are purged every cycle by the late-arrival
+horizon (`poll.seen_ttl_s`), never below the poller's low-water mark.
 
 **Dropped keys.** A rule keeps at most `rules.engine.MAX_KEYS` group keys per account (for
 example distinct destination numbers); a key refused at the cap is counted in the account's
@@ -124,11 +124,12 @@ class Housekeeping:
         if svc.detector.newest is not None:
             alerts = svc.store.purge_alerts(svc.detector.newest - timedelta(seconds=keep.alerts_s))
         rejected = svc.store.purge_rejected(svc.clock() - keep.rejected_s, keep.rejected_rows)
-        if sent or alerts or rejected:
+        silences = svc.silence_book().purge(svc.clock() - keep.alerts_s)
+        if sent or alerts or rejected or silences:
             svc.metrics.purged("sent_notifications", sent)
             svc.metrics.purged("resolved_alerts", alerts)
             svc.metrics.purged("rejected_rows", rejected)
             svc.log.info(
                 "retention purge", sent_notifications=sent, resolved_alerts=alerts,
-                rejected_rows=rejected,
+                rejected_rows=rejected, ended_silences=silences,
             )  # fmt: skip

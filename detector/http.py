@@ -16,6 +16,11 @@ logged at debug level and every failure as one structured line; no traceback rea
     GET /api/status  JSON from status(): only when the API is enabled, and then with
                      `Authorization: Bearer <token>` whenever a token is configured (one must
                      be when the endpoint listens beyond loopback: see `config.MetricsSettings`)
+    GET /api/alerts/FINGERPRINT      the alert's recorded transitions (a notification's link)
+    GET /api/silences                active silences
+    POST /api/silences               {"matchers": [...], "duration": "2h", "comment": "..."}
+    DELETE /api/silences/ID          expire a silence now
+    GET /api/dead-letters            the newest dead-lettered notifications
 
 The service hands in its `Metrics` and callables; nothing here knows about the core.
 """
@@ -28,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client import make_wsgi_app
@@ -43,6 +48,31 @@ StatusFn = Callable[[], Mapping[str, Any]]
 CheckFn = Callable[[], tuple[bool, str]]
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
+MAX_BODY = 64 * 1024
+
+
+class ApiBackend(Protocol):
+    """What the JSON API reads and changes besides the status (the service implements it)."""
+
+    def alert_history(self, fingerprint: str) -> list[dict[str, Any]]:
+        """Recorded transitions of one alert, newest first (empty when unknown)."""
+        ...
+
+    def list_silences(self) -> list[dict[str, Any]]:
+        """Active silences."""
+        ...
+
+    def add_silence(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a silence from a request body; ValueError says what is wrong."""
+        ...
+
+    def expire_silence(self, silence_id: str) -> bool:
+        """End a silence now; False when there is no such active silence."""
+        ...
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The newest dead letters."""
+        ...
 
 
 def _always_live() -> tuple[bool, str]:
@@ -75,11 +105,12 @@ class HttpApp:
         *,
         api: bool = False,
         token: str | None = None,
+        backend: ApiBackend | None = None,
     ) -> None:
         self.metrics = metrics
         self.metrics_app = make_wsgi_app(metrics.registry)
         self.status, self.ready, self.live = status, ready, live
-        self.api, self.token = api, token
+        self.api, self.token, self.backend = api, token, backend
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         began = time.monotonic()
@@ -103,6 +134,8 @@ class HttpApp:
         return body
 
     def _route(self, environ: Environ, path: str, start: StartResponse) -> Iterable[bytes]:
+        if path.startswith("/api/"):
+            return self._api(environ, path, start)
         if environ.get("REQUEST_METHOD") not in {"GET", "HEAD"}:
             return _json(start, 405, {"error": "only GET is served here"})
         if path == "/metrics":
@@ -113,8 +146,6 @@ class HttpApp:
         if path == "/readyz":
             ok, detail = self.ready()
             return _json(start, 200 if ok else 503, {"ready": ok, "detail": detail})
-        if path.startswith("/api/"):
-            return self._api(environ, path, start)
         return _json(start, 404, {"error": f"no route {path[:100]}"})
 
     def _api(self, environ: Environ, path: str, start: StartResponse) -> Iterable[bytes]:
@@ -125,9 +156,46 @@ class HttpApp:
                 start, 401, {"error": "missing or wrong bearer token"},
                 [("WWW-Authenticate", 'Bearer realm="cdr-detector"')],
             )  # fmt: skip
-        if path == "/api/status":
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/api/status" and method == "GET":
             return _json(start, 200, dict(self.status()))
-        return _json(start, 404, {"error": f"no route {path[:100]}"})
+        if self.backend is not None:
+            return self._backend(environ, method, path, start, self.backend)
+        return _json(start, 404, {"error": f"no route {method} {path[:100]}"})
+
+    def _backend(
+        self, environ: Environ, method: str, path: str, start: StartResponse, api: ApiBackend
+    ) -> Iterable[bytes]:
+        if method == "GET" and path.startswith("/api/alerts/"):
+            history = api.alert_history(path.removeprefix("/api/alerts/"))
+            return _json(start, 200 if history else 404, {"transitions": history})
+        if path == "/api/silences" and method == "GET":
+            return _json(start, 200, {"silences": api.list_silences()})
+        if path == "/api/silences" and method == "POST":
+            return self._create_silence(environ, start, api)
+        if path.startswith("/api/silences/") and method == "DELETE":
+            expired = api.expire_silence(path.removeprefix("/api/silences/"))
+            return _json(start, 200 if expired else 404, {"expired": expired})
+        if path == "/api/dead-letters" and method == "GET":
+            return _json(start, 200, {"dead_letters": api.dead_letters()})
+        return _json(start, 404, {"error": f"no route {method} {path[:100]}"})
+
+    def _create_silence(
+        self, environ: Environ, start: StartResponse, api: ApiBackend
+    ) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 < length <= MAX_BODY:
+            return _json(start, 400, {"error": f"send a JSON body of at most {MAX_BODY} bytes"})
+        try:
+            body = json.loads(environ["wsgi.input"].read(length))
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            return _json(start, 201, api.add_silence(body))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            return _json(start, 400, {"error": str(exc)[:500]})
 
 
 def _bearer_ok(environ: Environ, token: str) -> bool:
@@ -151,7 +219,8 @@ def _text(start: StartResponse, code: int, text: str) -> list[bytes]:
 
 
 _REASONS = {
-    200: "OK", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+    200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+    405: "Method Not Allowed",
     500: "Internal Server Error", 503: "Service Unavailable",
 }  # fmt: skip
 
@@ -218,9 +287,10 @@ class HttpServer:
         *,
         api: bool = False,
         token: str | None = None,
+        backend: ApiBackend | None = None,
         limits: HttpLimits = HttpLimits(),
     ) -> None:
-        self.app = HttpApp(metrics, status, ready, live, api=api, token=token)
+        self.app = HttpApp(metrics, status, ready, live, api=api, token=token, backend=backend)
         self.limits = limits
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -16,6 +17,7 @@ import structlog
 
 _configured: dict[str, str] = {}
 """The format `configure` set up last (empty before any)."""
+Processor = Callable[[Any, str, dict[str, Any]], dict[str, Any]]
 
 
 class _CurrentStderr:
@@ -30,8 +32,17 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure(fmt: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
-    """Set up structlog (key-value events; ISO timestamps) writing to `stream` (stderr)."""
+def configure(
+    fmt: str = "console",
+    level: str = "info",
+    stream: TextIO | None = None,
+    mask: Processor | None = None,
+) -> None:
+    """Set up structlog (key-value events; ISO timestamps) writing to `stream` (stderr).
+
+    `mask` (e.g. `alerting.masking.Masker()`) rewrites every event before it is rendered, so
+    phone numbers never reach the log in clear.
+    """
     _configured["format"] = fmt
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -43,6 +54,8 @@ def configure(fmt: str = "console", level: str = "info", stream: TextIO | None =
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    if mask is not None:
+        shared.append(mask)
     _route_stdlib(shared, renderer, level, stream)
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from detector.alerting.delivery import Delivery
 from detector.alerting.policy import AlertPolicy
+from detector.alerting.silences import from_request
 from detector.domain import Alert, AlertTiming
 from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
 from detector.health import Health, HealthPolicy
@@ -40,6 +41,7 @@ from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
 from detector.rules.reload import carry_over
 from detector.source.rows import PollResult
+from detector.state.notifications import SilenceBook
 from detector.state.store import Cycle, Snapshot, StateStore
 from detector.summary import CycleSummary
 
@@ -141,6 +143,7 @@ class Service:
         metrics.rules(model_timings(detector.engine, model))
         metrics.poll_interval(interval_s)
         self._record_accounts(detector.accounts)
+        self._silences: SilenceBook | None = None
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
@@ -271,7 +274,6 @@ class Service:
                 detector_meta=self.detector.snapshot_meta(),
                 model_blob=self.model.global_state() if self.model and result.cdrs else None,
                 alerts=step.alerts,
-                receivers=self.receivers,
                 now=self.clock(),
                 rejected=result.rejected,
             )
@@ -430,6 +432,38 @@ class Service:
             "recent_alerts": self.store.recent_alerts(20),
             "outbox": self.store.outbox_summary(),
         }
+
+    def alert_history(self, fingerprint: str) -> list[dict[str, Any]]:
+        """/api/alerts/FINGERPRINT: the alert's recorded transitions, newest first."""
+        return self.store.alert_history(fingerprint)
+
+    def list_silences(self) -> list[dict[str, Any]]:
+        """GET /api/silences: the silences not yet ended."""
+        return self.silence_book().active(self.clock())
+
+    def add_silence(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /api/silences: a new silence (ValueError says what is wrong with the body)."""
+        silence = from_request(body, self.clock()).to_json()
+        self.silence_book().add(silence)
+        self.log.info("silence added", **{k: silence[k] for k in ("id", "matchers", "ends_at")})
+        return silence
+
+    def expire_silence(self, silence_id: str) -> bool:
+        """DELETE /api/silences/ID: end it now."""
+        expired = self.silence_book().expire(silence_id, self.clock())
+        if expired:
+            self.log.info("silence expired", id=silence_id)
+        return expired
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """GET /api/dead-letters: the newest dead-lettered notifications."""
+        return list(self.store.outbox_summary()["recent_dead_letters"])
+
+    def silence_book(self) -> SilenceBook:
+        """The silences, on a connection of their own (opened at first use)."""
+        if self._silences is None:
+            self._silences = self.store.silences()
+        return self._silences
 
     def ready(self) -> tuple[bool, str]:
         """/readyz: see `health.Health.ready`."""

@@ -139,6 +139,48 @@ def write_config(tmp: Path, speed: float = 600.0, **sections: dict[str, Any]) ->
     return path
 
 
+def fast_route(*receivers: str) -> dict[str, Any]:
+    """`alerting` settings sending every alert to `receivers` at once, one notice per alert."""
+    return {
+        "route": {
+            "receiver": "null", "group_by": ["..."], "group_wait": "0s", "group_interval": "0s",
+            "repeat_interval": "0s",
+            "routes": [{"receiver": r, "continue": True} for r in receivers],
+        }
+    }  # fmt: skip
+
+
+def delivered_alerts(bodies: list[Any]) -> list[dict[str, Any]]:
+    """The alerts inside the notices a webhook received, in order."""
+    return [alert for body in bodies for alert in body["alerts"]]
+
+
+def check_delivery(state: Path, bodies: list[Any], resends: int) -> None:
+    """Every alert the state recorded was told as the receiver would expect, none invented.
+
+    A notice carries each alert's latest transition; a firing resolved before its notice went
+    out is never told (Alertmanager's meaning). So: nothing delivered that was not recorded,
+    every alert whose last transition fires was delivered, every alert whose firing was
+    delivered had its resolution delivered when it resolved, and repeats are at most
+    `resends` (a kill between send and bookkeeping).
+    """
+    with sqlite3.connect(state) as conn:
+        rows = conn.execute("SELECT delivery_id, fingerprint, at, body FROM alerts").fetchall()
+    recorded = {d: json.loads(b) for d, _, _, b in rows if '"shadow": true' not in b}
+    last: dict[str, dict[str, Any]] = {}
+    for d, fp, _at, _ in sorted(rows, key=lambda r: (r[2], r[0])):
+        if d in recorded:
+            last[fp] = recorded[d]
+    sent = delivered_alerts(bodies)
+    ids = [a["delivery_id"] for a in sent]
+    assert set(ids) <= set(recorded), "a delivered alert was never recorded"
+    told = {a["fingerprint"] for a in sent if a["status"] == "firing"}
+    for fp, final in last.items():
+        if final["status"] == "firing" or fp in told:
+            assert final["delivery_id"] in ids, f"{fp}: its last transition was not told"
+    assert len(ids) - len(set(ids)) <= resends
+
+
 def daemon(
     tmp: Path,
     sim: Simulator,

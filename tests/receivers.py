@@ -119,10 +119,16 @@ class _Sink:
 
 @dataclass
 class SmtpReceiver:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records messages."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records messages.
+
+    `ssl_context` makes it speak TLS from the first byte (SMTPS, port 465 style);
+    `smtp_options` go to aiosmtpd's SMTP class (e.g. `tls_context` and `require_starttls`).
+    """
 
     sink: _Sink = field(default_factory=_Sink)
     controller: Controller | None = None
+    ssl_context: Any = None
+    smtp_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -141,7 +147,10 @@ class SmtpReceiver:
         return self.sink.messages
 
     def __enter__(self) -> SmtpReceiver:
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=_free_port())
+        self.controller = Controller(
+            self.sink, hostname="127.0.0.1", port=_free_port(), ssl_context=self.ssl_context,
+            **self.smtp_options,
+        )  # fmt: skip
         self.controller.start()
         return self
 

@@ -17,15 +17,18 @@ import pytest
 from structlog.testing import capture_logs
 
 from detector.alerting.delivery import Courier, Delivery, Pacing, backoff
+from detector.alerting.grouping import Message
+from detector.alerting.notification import NoticeMaker
 from detector.alerting.notifiers import Notifier, SlackNotifier, WebhookNotifier
-from detector.assembly import build_detector, build_notifiers
+from detector.alerting.receivers import build_receivers
+from detector.assembly import build_detector
 from detector.config import ModelSettings, Settings
 from detector.metrics import Metrics
 from detector.service import Service
 from detector.source.normalize import normalize
 from detector.source.poller import Poller, PollerConfig
-from detector.state.outbox import Outbox
-from detector.state.store import Cycle, StateStore
+from detector.state.outbox import Envelope, Outbox
+from detector.state.store import StateStore
 from tests.daemon import ROOT, wait_for
 from tests.feed import FakeFeed
 from tests.receivers import HttpReceiver, http_receiver  # noqa: F401 - fixture
@@ -65,17 +68,16 @@ def box(store: StateStore) -> Iterator[Outbox]:
 
 
 def queue(store: StateStore, receivers: list[str], now: float, copies: int = 1) -> None:
-    """Commit `copies` episodes (3 alerts each, distinct fingerprints) for `receivers`."""
-    alerts = []
+    """Queue `copies` episodes (3 notices each, one per alert, distinct keys) for `receivers`."""
+    rows = []
     for n in range(copies):
         for a in episode():
-            alerts.append(a.__class__(**{**_fields(a), "fingerprint": f"{a.fingerprint}{n}",
-                                         "delivery_id": f"{a.delivery_id}-{n}"}))  # fmt: skip
-    store.commit_cycle(Cycle(cursor=None, alerts=alerts, receivers=receivers, now=now))
-
-
-def _fields(alert: Any) -> dict[str, Any]:
-    return {name: getattr(alert, name) for name in alert.__slots__}
+            delivery_id = f"{a.delivery_id}-{n}"
+            message = Message(delivery_id, f"g{n}", "r", {}, [a.to_json()])
+            payload = NoticeMaker()(message).to_json()
+            rows += [Envelope(delivery_id, r, f"{a.fingerprint}{n}", payload) for r in receivers]
+    with store.outbox() as box:
+        box.enqueue(rows, now)
 
 
 def courier(notifier: Notifier, box: Outbox, clock: Clock, **pacing: Any) -> Courier:
@@ -135,18 +137,19 @@ def test_bad_request_is_dead_lettered_and_logged(
     """A 400 dead-letters the row: counted, logged, never retried."""
     http_receiver.script((400, {}, "invalid_payload"))
     clock, counted = Clock(), []
-    store.commit_cycle(Cycle(cursor=None, alerts=episode()[:1], receivers=["webhook"], now=1.0))
+    queue(store, ["webhook"], 1.0)
     c = Courier(
         WebhookNotifier(f"{http_receiver.url}/hook"), box, clock=clock, sleep=clock.sleep,
         record=lambda r, o, n: counted.append((r, o, n)),
     )  # fmt: skip
     with capture_logs() as logs:
-        c.step()
-    assert counted == [("webhook", "dead", 1)]
-    assert [e["event"] for e in logs] == ["delivery refused; dead-lettered"]
+        drain(c)
+    assert counted == [("webhook", "dead", 1)] * 3
+    assert {e["event"] for e in logs} == {"delivery refused; dead-lettered"}
     clock.now += 10_000
-    c.step()
-    assert len(http_receiver.requests) == 1
+    drain(c)
+    assert len(http_receiver.requests) == 3, "each of the 3 was tried once, none again"
+    assert box.dead() == {"webhook": 3}
     assert box.dead_letters()[0]["error"].startswith("webhook: HTTP 400")
 
 
@@ -184,7 +187,7 @@ def test_a_broken_receiver_url_dead_letters_that_receiver_and_others_deliver(
     monkeypatch.setenv("CDR_DETECTOR_SLACK_WEBHOOK", "https://hooks.slack.com/T/B/x\n")
     monkeypatch.setenv("CDR_DETECTOR_WEBHOOK_URL", f"{http_receiver.url}/hook")
     log = Log()
-    notifiers = build_notifiers(Settings(), log)
+    notifiers = build_receivers(Settings(), log)
     assert ("error", "receiver disabled; its notifications will be dead-lettered") in [
         e[:2] for e in log.events
     ]

@@ -1,5 +1,6 @@
-"""The outbox on a real SQLite file: committed with the cycle, worked by the delivery side's own
-connection; idempotent enqueue, due ordering, retry, dead letters, the backlog cap, re-queueing."""
+"""The outbox on a real SQLite file, worked by the delivery side's own connection: idempotent
+enqueue, due ordering, retry, dead letters, the backlog cap, re-queueing; and the cycle's commit
+queueing each new alert once for the notification stage."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from detector.alerting.policy import AlertPolicy, AlertsState
 from detector.domain import Alert, AlertTiming
-from detector.state.outbox import Outbox
+from detector.state.outbox import Envelope, Outbox
 from detector.state.store import Cycle, StateStore
 from tests.policy_cases import C, W, at, finding
 
@@ -40,24 +41,37 @@ def box(store: StateStore) -> Iterator[Outbox]:
 
 
 def commit(store: StateStore, alerts: list[Alert], receivers: list[str], now: float) -> None:
-    """One cycle committing `alerts` for `receivers`."""
-    store.commit_cycle(Cycle(cursor=None, alerts=alerts, receivers=receivers, now=now))
+    """Queue one notification per alert and receiver (what the notification stage writes)."""
+    with store.outbox() as box:
+        box.enqueue(envelopes(alerts, receivers), now)
 
 
-def test_a_replayed_cycle_queues_nothing_twice(store: StateStore, box: Outbox) -> None:
-    """Committing the same alerts twice (a replay after a crash) leaves one row per receiver."""
+def envelopes(alerts: list[Alert], receivers: list[str]) -> list[Envelope]:
+    """One envelope per alert and receiver, keyed by the alert's fingerprint."""
+    return [
+        Envelope(a.delivery_id, r, a.fingerprint, a.to_json()) for a in alerts for r in receivers
+    ]
+
+
+def test_the_same_notification_queued_twice_is_one_row(store: StateStore, box: Outbox) -> None:
+    """Enqueueing the same notifications again (a replay) leaves one row per receiver."""
     alerts = episode()
-    commit(store, alerts, ["slack", "email"], 100.0)
-    commit(store, alerts, ["slack", "email"], 200.0)
+    assert box.enqueue(envelopes(alerts, ["slack", "email"]), 100.0) == 6
+    assert box.enqueue(envelopes(alerts, ["slack", "email"]), 200.0) == 0
     assert box.pending() == {"slack": 3, "email": 3}
 
 
-def test_shadow_alerts_are_recorded_but_not_queued(store: StateStore, box: Outbox) -> None:
-    """A shadow alert lands in the alerts table and never in the outbox."""
-    [fire] = episode()[:1]
-    commit(store, [replace(fire, shadow=True)], ["slack"], 100.0)
-    assert box.pending() == {}
-    assert [a["delivery_id"] for a in store.recent_alerts()] == [fire.delivery_id]
+def test_a_committed_alert_is_queued_for_notification_once(store: StateStore) -> None:
+    """The cycle queues each new alert for the notification stage; a replayed cycle adds none,
+    and a shadow alert is recorded but never queued."""
+    alerts = episode()
+    shadow = replace(alerts[0], delivery_id="shadow:1", fingerprint="shadow", shadow=True)
+    store.commit_cycle(Cycle(cursor=None, alerts=[*alerts, shadow]))
+    store.commit_cycle(Cycle(cursor=None, alerts=[*alerts, shadow]))
+    with store.notifications() as stage:
+        queued = [body["delivery_id"] for _, body in stage.take(100)]
+    assert queued == [a.delivery_id for a in alerts]
+    assert "shadow:1" in [a["delivery_id"] for a in store.recent_alerts()]
 
 
 def test_due_is_oldest_first_and_payload_is_alert_json(store: StateStore, box: Outbox) -> None:

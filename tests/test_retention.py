@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from detector.source.rows import PollResult
 from detector.state.store import Cycle, StateStore
 from tests.daemon import ROOT
 from tests.feed import FakeFeed
-from tests.test_outbox import episode
+from tests.test_outbox import envelopes, episode
 from tests.test_reload import Log
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -37,16 +38,7 @@ def test_resolved_episodes_are_purged_after_the_age_and_firing_ones_kept(tmp_pat
     """An episode that resolved before the cut-off goes; one still firing stays, however old."""
     store = StateStore(tmp_path / "state.sqlite")
     resolved = episode()  # fires at T0, resolves ~30 min later
-    firing = [
-        a.__class__(
-            **{
-                **{n: getattr(a, n) for n in a.__slots__},
-                "fingerprint": "still-firing",
-                "delivery_id": "still-firing:1",
-            }
-        )
-        for a in resolved[:1]
-    ]
+    firing = [replace(resolved[0], fingerprint="still-firing", delivery_id="still-firing:1")]
     store.commit_cycle(Cycle(cursor=None, alerts=resolved + firing))
     assert store.purge_alerts(resolved[-1].at) == 0, "the resolution itself is not older yet"
     assert store.purge_alerts(resolved[-1].at + timedelta(seconds=1)) == 3
@@ -125,9 +117,8 @@ def test_housekeeping_purges_sent_notifications_but_keeps_dead_letters(
     service: Service,
 ) -> None:
     """Sent rows older than `sent_s` go at the next housekeeping; a dead letter stays."""
-    alerts = episode()
-    service.store.commit_cycle(Cycle(cursor=None, alerts=alerts, receivers=["webhook"], now=1000.0))
     box = service.store.outbox()
+    box.enqueue(envelopes(episode(), ["webhook"]), 1000.0)
     [first] = box.due(1000.0, 1, "webhook")
     box.mark_sent(first, 1000.0)
     [second] = box.due(1000.0, 1, "webhook")

@@ -1,7 +1,8 @@
-"""Delivery on its own task: one courier thread per receiver drains that receiver's outbox rows.
+"""Delivery on its own task: the notification stage and one courier thread per receiver.
 
-The poll loop only commits rows to the outbox (the persisted, bounded queue between detection
-and delivery) and wakes the couriers; it never waits for a receiver. Each courier:
+The poll loop only commits alerts (queued for the notification stage, which routes and groups
+them into outbox rows: `alerting.notification`) and wakes this task; it never waits for a
+receiver. The outbox is the persisted, bounded queue between them. Each courier:
 
 - paces its receiver with a token bucket (`Pacing.rate_per_s`, `burst`), so a backlog after an
   outage reaches a webhook at a rate it accepts instead of 49 posts in 10 s;
@@ -32,6 +33,8 @@ from typing import Any, Protocol
 
 import structlog
 
+from detector.alerting.enrichment import Enricher
+from detector.alerting.notification import NotificationStage
 from detector.alerting.notifiers import Notifier
 from detector.errors import PermanentDelivery, RetryableDelivery, StateError
 from detector.source.ratelimit import TokenBucket
@@ -215,7 +218,8 @@ class Courier:
 
 
 class Delivery:
-    """The delivery task: a courier thread per receiver, woken when a cycle commits."""
+    """The delivery task: the notification stage's thread and a courier thread per receiver,
+    woken when a cycle commits."""
 
     def __init__(
         self,
@@ -223,15 +227,23 @@ class Delivery:
         notifiers: Mapping[str, Notifier],
         pacing: Mapping[str, Pacing] | None = None,
         *,
+        stage: NotificationStage | None = None,
+        enricher: Enricher | None = None,
         clock: Callable[[], float] = time.time,
         record: Record = _ignore,
         gauge: Callable[[str, int], None] | None = None,
+        grace_s: float = 5.0,
         log: Any = None,
     ) -> None:
-        self.queue = queue
+        self.queue, self.stage, self.enricher = queue, stage, enricher
+        self.grace_s = grace_s
+        """At shutdown, how long due notifications get to go out before the threads stop."""
         self.log = log if log is not None else structlog.get_logger(component="delivery")
         self._stop = threading.Event()
         self._wake = {name: threading.Event() for name in notifiers}
+        self._stage_wake = threading.Event()
+        self.stage_idle = stage is None
+        """The stage's last round found nothing to route and sent nothing."""
         self._gauge = gauge
         self.couriers = {
             name: Courier(
@@ -247,6 +259,15 @@ class Delivery:
         if self._threads:
             return
         self._stop.clear()
+        if self.enricher is not None:
+            self.enricher.start()
+        if self.stage is not None:
+            thread = threading.Thread(
+                target=self._stage_loop, args=(self.stage,), name="cdr-detector-notify",
+                daemon=True,
+            )  # fmt: skip
+            thread.start()
+            self._threads.append(thread)
         for name, courier in self.couriers.items():
             thread = threading.Thread(
                 target=self._loop, args=(courier, self._wake[name]),
@@ -256,7 +277,11 @@ class Delivery:
             self._threads.append(thread)
 
     def wake(self) -> None:
-        """New rows were committed: every courier looks at once."""
+        """New alerts or rows were committed: the stage and every courier look at once."""
+        self._stage_wake.set()
+        self._wake_couriers()
+
+    def _wake_couriers(self) -> None:
         for event in self._wake.values():
             event.set()
 
@@ -265,15 +290,17 @@ class Delivery:
         deadline = time.monotonic() + timeout_s
         for courier in self.couriers.values():
             courier.idle = False
+        self.stage_idle = self.stage is None
         self.wake()
         while time.monotonic() < deadline:
-            if all(c.idle for c in self.couriers.values()):
+            if self.stage_idle and all(c.idle for c in self.couriers.values()):
                 return True
             time.sleep(0.05)
         return False
 
-    def stop(self, grace_s: float = 5.0) -> None:
+    def stop(self, grace_s: float | None = None) -> None:
         """Give due notifications `grace_s` to go out, then stop; the rest stay queued."""
+        grace_s = self.grace_s if grace_s is None else grace_s
         if self._threads:
             self.settle(grace_s)
         self._stop.set()
@@ -281,6 +308,25 @@ class Delivery:
         for thread in self._threads:
             thread.join(timeout=grace_s)
         self._threads = []
+        if self.enricher is not None:
+            self.enricher.stop()
+
+    def _stage_loop(self, stage: NotificationStage) -> None:
+        while not self._stop.is_set():
+            try:
+                wait, messages = stage.step()
+                self.stage_idle = messages == 0 and wait > 0
+                if messages:
+                    self._wake_couriers()
+            except StateError as exc:
+                wait = STATE_RETRY_S
+                self.log.error("notification stage paused: the state file failed", error=str(exc))
+            except Exception:  # the supervisor of the stage: log the bug, go on
+                wait = STATE_RETRY_S
+                self.log.exception("notification stage failed; restarting it")
+            if wait > 0:
+                self._stage_wake.wait(wait)
+            self._stage_wake.clear()
 
     def _loop(self, courier: Courier, wake: threading.Event) -> None:
         while not self._stop.is_set():

@@ -1,10 +1,13 @@
-"""Pure renderers: an alert's JSON (`Alert.to_json()`) → Slack, email and Alertmanager payloads.
+"""Pure renderers: one `Notice` → Slack Block Kit, email, Alertmanager alerts, plain text.
 
-Every value that can come from a CDR or a rule (account, caller ids, destinations, summaries)
-is untrusted: it is escaped for the target format (Slack mrkdwn: ``&``, ``<``, ``>``; HTML:
-`html.escape`) and stripped of line breaks where it lands in a header. Each view shows rule,
-severity, status, account, value vs threshold, window and evidence (call ids, other details
-such as top destinations), trimmed to a few items.
+Every value that can come from a CDR or a rule (accounts, caller ids, destinations, summaries,
+label values) is untrusted. For Slack it goes through `mrkdwn`, which escapes `&`, `<` and `>`
+(so nothing can ping, link or quote) and replaces the characters that format text (`*`, `~`,
+backticks, underscores at a word's edge, `:emoji:` colons, `@channel`-style words) by
+look-alikes that Slack does not interpret (Slack has no escape for them; an underscore inside a
+word such as `MA_1` formats nothing and is kept); headers are `plain_text`. For email, HTML is
+`html.escape`d and header values are folded to one line. Blocks are built with `slack_sdk`'s
+models, which check Slack's limits (10 fields, 150-character headers, 50 blocks).
 """
 
 from __future__ import annotations
@@ -12,23 +15,45 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-MAX_ITEMS = 5
-_LABEL_NAME = re.compile(r"[^A-Za-z0-9_]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
-AlertJson = Mapping[str, Any]
+from detector.alerting.content import AlertView, Notice
+
+MAX_ALERTS = 8
+"""Alerts shown in one Slack message or email; the rest are counted."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_LABEL_NAME = re.compile(r"[^A-Za-z0-9_]")
+_EMOJI = re.compile(r":([A-Za-z0-9_+\-']+):")
+_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone|group)\b)", re.IGNORECASE)
+_LOOKALIKES = str.maketrans({"*": "∗", "~": "∼", "`": "ˋ"})
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+"""Underscores that can open or close italics; inside a word (`MA_1`) they cannot."""
+SEVERITY_ORDER = ("info", "warning", "critical")
 
 
 def mrkdwn(text: object) -> str:
-    """Escape untrusted text for Slack mrkdwn so it cannot ping, link or format as markup.
+    """Untrusted text made inert for Slack mrkdwn: no pings, links, quotes or formatting.
 
-    >>> mrkdwn("<!channel> & <http://evil|click>")
-    '&lt;!channel&gt; &amp; &lt;http://evil|click&gt;'
+    >>> mrkdwn("<!channel> & <http://evil|click> *bold* _it_ ~st~ `code` :fire: @here MA_1")
+    '&lt;!channel&gt; &amp; &lt;http://evil|click&gt; ∗bold∗ ˍitˍ ∼st∼ ˋcodeˋ ꞉fire꞉ ＠here MA_1'
     """
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = _EDGE_UNDERSCORE.sub("ˍ", out.translate(_LOOKALIKES))
+    out = _EMOJI.sub(lambda m: f"꞉{m.group(1)}꞉", out)
+    return _BROADCAST.sub("＠", out)
 
 
 def one_line(text: object, limit: int = 200) -> str:
@@ -43,131 +68,217 @@ def one_line(text: object, limit: int = 200) -> str:
 def number(value: object) -> str:
     """A compact number for people: integers without decimals, others to 3 significant digits.
 
-    >>> number(12.0), number(0.12345), number("n/a")
-    ('12', '0.123', 'n/a')
+    >>> number(12.0), number(0.12345), number("n/a"), number(None)
+    ('12', '0.123', 'n/a', '–')
     """
+    if value is None:
+        return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return f"{value:.3g}" if value != int(value) or abs(value) >= 1e15 else str(int(value))
 
 
-def title(alert: AlertJson) -> str:
-    """`[CRITICAL] rule — account` (or `[RESOLVED] …`), on one line."""
-    tag = (
-        "RESOLVED" if alert.get("status") == "resolved" else str(alert.get("severity", "")).upper()
-    )
-    return one_line(f"[{tag}] {alert.get('rule', '')} — {alert.get('account', '')}")
+def measure(alert: AlertView) -> str:
+    """`120 (threshold 100)`, or `score 0.97 (threshold 0.9)` for a model."""
+    lead = "score " if alert.is_model else ""
+    return f"{lead}{number(alert.value)} (threshold {number(alert.threshold)})"
 
 
-def facts(alert: AlertJson) -> list[tuple[str, str]]:
-    """The (name, value) lines every view shows, unescaped; callers escape for their format."""
-    evidence = dict(alert.get("evidence") or {})
-    window = evidence.pop("window_s", None)
-    call_ids = [str(c) for c in evidence.pop("call_ids", [])][:MAX_ITEMS]
+def window(alert: AlertView) -> str:
+    """The window in words: `10 min`, `1 h`, `45 s`."""
+    if alert.window_s is None:
+        return "–"
+    seconds = alert.window_s
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def calls(alert: AlertView) -> str:
+    """Sample call ids, each with its hangup cause and SIP code when enrichment found them."""
+    found = {c.call_id: c for c in alert.calls}
+    parts = []
+    for call_id in alert.call_ids:
+        detail = found.get(call_id)
+        if detail is None:
+            parts.append(call_id)
+            continue
+        sip = f" SIP {detail.sip_code}" if detail.sip_code is not None else ""
+        parts.append(f"{call_id} ({detail.hangup_cause or 'no cause'}{sip})")
+    return ", ".join(parts)
+
+
+def facts(alert: AlertView) -> list[tuple[str, str]]:
+    """The (name, value) lines every channel shows for an alert, unescaped."""
     rows = [
-        ("Rule", str(alert.get("rule", ""))),
-        ("Severity", str(alert.get("severity", ""))),
-        ("Status", str(alert.get("status", ""))),
-        ("Account", str(alert.get("account", ""))),
-        ("Value", f"{number(alert.get('value'))} (threshold {number(alert.get('threshold'))})"),
+        ("Account", alert.account),
+        ("Score" if alert.is_model else "Value", measure(alert)),
+        ("Window", window(alert)),
+        ("Since", alert.since),
+        ("Status", alert.status),
     ]
-    if window is not None:
-        rows.append(("Window", f"{window} s"))
-    rows.append(("Since", str(alert.get("starts_at", ""))))
-    if call_ids:
-        rows.append(("Calls", ", ".join(call_ids)))
-    for key, value in sorted(evidence.items())[:MAX_ITEMS]:
-        rows.append((key.replace("_", " ").capitalize(), _short(value)))
+    if alert.destinations:
+        rows.append(("Top destinations", alert.destinations))
+    if alert.call_ids:
+        rows.append(("Calls", calls(alert)))
+    rows += [(k.replace("_", " ").capitalize(), v) for k, v in alert.details[:3]]
     return rows
 
 
-def _short(value: object) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value[:MAX_ITEMS])
-    return str(value)[:300]
+# --- Slack -----------------------------------------------------------------------------------
 
 
-def slack_payload(alert: AlertJson) -> dict[str, Any]:
-    """An incoming-webhook body: Block Kit blocks plus a plain `text` fallback, all escaped."""
-    head = mrkdwn(title(alert))
-    summary = mrkdwn(one_line(alert.get("summary", ""), 500))
-    fields = [
-        {"type": "mrkdwn", "text": f"*{name}*\n{mrkdwn(value)}"} for name, value in facts(alert)
-    ]
+def slack_payload(notice: Notice) -> dict[str, Any]:
+    """The incoming-webhook body: Block Kit blocks plus an escaped `text` fallback."""
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=one_line(notice.title(), 150)))]
+    shown = notice.alerts[:MAX_ALERTS]
+    for alert in shown:
+        blocks += _slack_alert(alert)
+    if len(notice.alerts) > len(shown):
+        more = f"…and {len(notice.alerts) - len(shown)} more alerts in this group"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=f"delivery {mrkdwn(notice.delivery_id)}")])
+    )
     return {
-        "text": f"{head}: {summary}",
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*\n{summary}"}},
-            {"type": "section", "fields": fields[:10]},
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"delivery {mrkdwn(alert.get('delivery_id', ''))}"}
-                ],
-            },
-        ],
+        "text": mrkdwn(one_line(notice.title(), 300)),
+        "blocks": [b.to_dict() for b in blocks],
     }
 
 
-def email_subject(alert: AlertJson) -> str:
-    """`[CRITICAL] rule — account`: one line, safe as a header value."""
-    return title(alert)
+def _slack_alert(alert: AlertView) -> list[Block]:
+    mark = "✅" if alert.status != "firing" else ("🔴" if alert.severity == "critical" else "🟠")
+    head = f"{mark} *{mrkdwn(alert.severity.upper())}* {mrkdwn(alert.rule)}"
+    text = f"{head}\n{mrkdwn(one_line(alert.summary, 2500))}"
+    fields = [
+        MarkdownTextObject(text=f"*{name}*\n{mrkdwn(one_line(value, 1900))}")
+        for name, value in facts(alert)[:10]
+    ]
+    blocks: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks.append(SectionBlock(fields=fields))
+    if alert.link:
+        button = ButtonElement(
+            text="Open", url=alert.link[:3000], action_id=f"open-{alert.fingerprint}"[:255]
+        )
+        blocks.append(ActionsBlock(elements=[button]))
+    return blocks
 
 
-def email_text(alert: AlertJson) -> str:
-    """The plain-text part of the email."""
-    lines = [title(alert), "", one_line(alert.get("summary", ""), 500), ""]
-    lines += [f"{name}: {one_line(value, 500)}" for name, value in facts(alert)]
-    lines += ["", f"Delivery id: {one_line(alert.get('delivery_id', ''))}"]
+# --- email -----------------------------------------------------------------------------------
+
+
+def email_subject(notice: Notice) -> str:
+    """The notice's title on one line, safe as a header value."""
+    return one_line(notice.title(), 200)
+
+
+def email_text(notice: Notice) -> str:
+    """The plain-text part."""
+    lines = [one_line(notice.title(), 300), ""]
+    for alert in notice.alerts[:MAX_ALERTS]:
+        lines += [f"{alert.severity.upper()} {alert.rule} ({alert.status})"]
+        lines += [f"  {one_line(alert.summary, 500)}"]
+        lines += [f"  {name}: {one_line(value, 500)}" for name, value in facts(alert)]
+        if alert.link:
+            lines += [f"  Link: {alert.link}"]
+        lines += [""]
+    if len(notice.alerts) > MAX_ALERTS:
+        lines += [f"…and {len(notice.alerts) - MAX_ALERTS} more alerts in this group", ""]
+    lines += [f"Delivery id: {one_line(notice.delivery_id)}"]
     return "\n".join(lines) + "\n"
 
 
-def email_html(alert: AlertJson) -> str:
-    """The HTML part of the email; every value is HTML-escaped."""
+def email_html(notice: Notice) -> str:
+    """The HTML part; every value is HTML-escaped."""
     esc = html.escape
-    rows = "".join(
-        f'<tr><th align="left">{esc(name)}</th><td>{esc(value)}</td></tr>'
-        for name, value in facts(alert)
-    )
-    return (
-        "<html><body>"
-        f"<h2>{esc(title(alert))}</h2>"
-        f"<p>{esc(str(alert.get('summary', '')))}</p>"
-        f"<table>{rows}</table>"
-        f"<p><small>Delivery id: {esc(str(alert.get('delivery_id', '')))}</small></p>"
-        "</body></html>"
-    )
+    parts = [f"<html><body><h2>{esc(notice.title())}</h2>"]
+    for alert in notice.alerts[:MAX_ALERTS]:
+        rows = "".join(
+            f'<tr><th align="left">{esc(n)}</th><td>{esc(v)}</td></tr>' for n, v in facts(alert)
+        )
+        link = f'<p><a href="{esc(alert.link)}">Open</a></p>' if alert.link else ""
+        parts.append(
+            f"<h3>{esc(alert.severity.upper())} {esc(alert.rule)} ({esc(alert.status)})</h3>"
+            f"<p>{esc(alert.summary)}</p><table>{rows}</table>{link}"
+        )
+    if len(notice.alerts) > MAX_ALERTS:
+        parts.append(f"<p>…and {len(notice.alerts) - MAX_ALERTS} more alerts in this group</p>")
+    parts.append(f"<p><small>Delivery id: {esc(notice.delivery_id)}</small></p></body></html>")
+    return "".join(parts)
 
 
-def alertmanager_payload(
-    alert: AlertJson, *, hold_s: float = 86400.0, generator_url: str | None = None
+# --- plain text (apprise, logs) --------------------------------------------------------------
+
+
+def plain_text(notice: Notice) -> str:
+    """A compact text body: one paragraph per alert."""
+    blocks = []
+    for alert in notice.alerts[:MAX_ALERTS]:
+        body = "; ".join(f"{n}: {one_line(v, 300)}" for n, v in facts(alert))
+        link = f"\n{alert.link}" if alert.link else ""
+        blocks.append(f"{alert.severity.upper()} {alert.rule}: {one_line(alert.summary, 500)}\n"
+                      f"{body}{link}")  # fmt: skip
+    if len(notice.alerts) > MAX_ALERTS:
+        blocks.append(f"…and {len(notice.alerts) - MAX_ALERTS} more alerts in this group")
+    return "\n\n".join(blocks)
+
+
+# --- Alertmanager ----------------------------------------------------------------------------
+
+
+def alertmanager_alerts(
+    notice: Notice,
+    now: datetime,
+    *,
+    ends_after_s: float,
+    static_labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The `/api/v2/alerts` body: one alert with labels, annotations, startsAt and endsAt.
+    """The `/api/v2/alerts` body for a notice.
 
-    A FIRING alert gets `endsAt` = its time + `hold_s`, so Alertmanager keeps it firing until
-    our RESOLVED arrives (which sets `endsAt` to the resolution time) instead of timing it out.
+    One Alertmanager alert per (rule, account, labels): a firing alert ends `ends_after_s`
+    from now (the notification stage posts it again before that while it fires); a resolved
+    one ends now. Severity is a label, and Alertmanager tells alerts apart by their labels, so
+    an escalation also resolves the lower severities, and a resolution resolves every severity
+    up to the alert's: no warning copy stays active after a critical one resolved.
     """
-    labels = {_label_name(k): str(v) for k, v in dict(alert.get("labels") or {}).items()}
-    labels.update(
-        alertname=str(alert.get("rule", "")),
-        account=str(alert.get("account", "")),
-        severity=str(alert.get("severity", "")),
-    )
-    at = str(alert.get("at", ""))
-    ends = at if alert.get("status") == "resolved" else _plus(at, hold_s)
+    out: list[dict[str, Any]] = []
+    for alert in notice.alerts:
+        firing = alert.status == "firing"
+        rank = SEVERITY_ORDER.index(alert.severity) if alert.severity in SEVERITY_ORDER else 2
+        for lower in SEVERITY_ORDER[:rank]:
+            out.append(_am_alert(alert, lower, False, now, ends_after_s, static_labels))
+        out.append(_am_alert(alert, alert.severity, firing, now, ends_after_s, static_labels))
+    return out
+
+
+def _am_alert(
+    alert: AlertView,
+    severity: str,
+    firing: bool,
+    now: datetime,
+    ends_after_s: float,
+    static_labels: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    labels = {_label_name(k): str(v) for k, v in alert.labels.items()}
+    labels.update({_label_name(k): str(v) for k, v in (static_labels or {}).items()})
+    labels.update(alertname=alert.rule, account=alert.account, severity=severity)
+    starts = min(_parse(alert.since) or now, now)
+    ends = now + timedelta(seconds=ends_after_s) if firing else now
     body: dict[str, Any] = {
         "labels": labels,
         "annotations": {
-            "summary": str(alert.get("summary", "")),
+            "summary": alert.summary,
             "description": "\n".join(f"{n}: {v}" for n, v in facts(alert)),
-            "delivery_id": str(alert.get("delivery_id", "")),
+            "delivery_id": alert.delivery_id,
         },
-        "startsAt": str(alert.get("starts_at", at)),
-        "endsAt": ends,
+        "startsAt": _stamp(starts),
+        "endsAt": _stamp(max(ends, starts)),
     }
-    if generator_url:
-        body["generatorURL"] = generator_url
-    return [body]
+    if alert.link:
+        body["generatorURL"] = alert.link
+    return body
 
 
 def _label_name(key: object) -> str:
@@ -175,6 +286,12 @@ def _label_name(key: object) -> str:
     return f"_{name}" if name[0].isdigit() else name
 
 
-def _plus(stamp: str, seconds: float) -> str:
-    start = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
-    return (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _parse(stamp: str) -> datetime | None:
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -203,6 +203,14 @@ class Metrics:
         self._outbox = self._gauge(
             "outbox_pending", "Notifications waiting in the outbox.", ("receiver",)
         )
+        self._silenced = self._counter(
+            "notifications_silenced", "Alert transitions held back by a silence.", ("receiver",)
+        )
+        self._enrichment = self._counter(
+            "enrichment_calls", "Single-call lookups for new alerts by outcome.", ("outcome",)
+        )
+        for outcome in ("fetched", "failed", "skipped"):
+            self._enrichment.labels(outcome)
 
     def _build_state(self) -> None:
         self._accounts_tracked = self._gauge("accounts_tracked", "Accounts held in memory.")
@@ -234,6 +242,7 @@ class Metrics:
             for outcome in DELIVERY_OUTCOMES:
                 self._notifications.labels(receiver, outcome)
             self._outbox.labels(receiver)
+            self._silenced.labels(receiver)
 
     def rules(self, ids: Iterable[str]) -> None:
         """Declare the loaded rules (and model): finding, alert and alert-state series at 0."""
@@ -335,6 +344,14 @@ class Metrics:
     def notification(self, receiver: str, outcome: str, n: int = 1) -> None:
         """Count delivery attempts: sent, retry or dead."""
         self._notifications.labels(receiver, outcome).inc(n)
+
+    def silenced(self, receiver: str, n: int) -> None:
+        """Count alert transitions a silence kept from a receiver."""
+        self._silenced.labels(receiver).inc(n)
+
+    def enrichment(self, outcome: str) -> None:
+        """Count one single-call lookup: fetched, failed or skipped (queue full)."""
+        self._enrichment.labels(outcome).inc()
 
     def outbox_pending(self, receiver: str, n: int) -> None:
         """Set the outbox backlog of one receiver (the delivery task sets it after each step)."""

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, Self, TypeVar
 
 from detector.errors import StateError
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another connection's transaction (the cycle's, the delivery
@@ -41,6 +45,49 @@ def connect(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise translate(exc, path, "opening") from None
     return conn
+
+
+class Handle:
+    """A connection of its own to the state file, shareable between threads (one at a time),
+    with every SQLite failure translated (`_run`) and short write transactions (`_write`)."""
+
+    def __init__(self, path: Path, schema: Callable[[sqlite3.Connection], None]) -> None:
+        self.path = path
+        self._conn = connect(path)
+        self._lock = threading.Lock()
+        self._run("creating tables", lambda c: _in_transaction(c, schema))
+
+    def close(self) -> None:
+        """Close this connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return work(self._conn)
+            except sqlite3.Error as exc:
+                raise translate(exc, self.path, doing) from None
+
+    def _write(self, sql: str, params: Any = ()) -> int:
+        """One statement in its own transaction; the number of rows it changed."""
+
+        def change(c: sqlite3.Connection) -> int:
+            with transaction(c):
+                return int(c.execute(sql, params).rowcount)
+
+        return self._run("committing", change)
+
+
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]) -> None:
+    with transaction(conn):
+        work(conn)
 
 
 @contextmanager

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from detector.state.database import connect, transaction, translate
+from detector.state.database import Handle, transaction
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -121,7 +119,7 @@ def dead_count(conn: sqlite3.Connection) -> dict[str, int]:
     return {str(r): int(n) for r, n in rows}
 
 
-class Outbox:
+class Outbox(Handle):
     """The delivery side of the outbox, on its own connection; safe to share between threads.
 
     Every method is one short transaction (or a read); SQLite failures surface as
@@ -129,10 +127,16 @@ class Outbox:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn = connect(path)
-        self._lock = threading.Lock()
-        self._run("creating the outbox", create_schema)
+        super().__init__(path, create_schema)
+
+    def enqueue(self, envelopes: Iterable[Envelope], now: float) -> int:
+        """Queue envelopes in a transaction of their own; the number of new rows."""
+
+        def change(c: sqlite3.Connection) -> int:
+            with transaction(c):
+                return enqueue(c, envelopes, now)
+
+        return self._run("committing", change)
 
     def due(self, now: float, limit: int, receiver: str) -> list[OutboxItem]:
         """Pending rows of `receiver` due at `now`, oldest first, never before an older sibling."""
@@ -232,22 +236,3 @@ class Outbox:
     def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest dead letters, newest first."""
         return self._run("reading the outbox", lambda c: dead_letters(c, limit))
-
-    def close(self) -> None:
-        """Close this connection."""
-        with self._lock:
-            self._conn.close()
-
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        def change(c: sqlite3.Connection) -> int:
-            with transaction(c):
-                return int(c.execute(sql, params).rowcount)
-
-        return self._run("committing", change)
-
-    def _run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            try:
-                return work(self._conn)
-            except sqlite3.Error as exc:
-                raise translate(exc, self.path, doing) from None

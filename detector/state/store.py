@@ -9,8 +9,10 @@ Account states are pickled: the file is our own (never load a state file from an
 source), and river's models are picklable by design. The schema carries a version; a file
 written by a newer version is refused with a message saying what to do.
 
-The store owns its SQL: the outbox rows are added by `commit_cycle` (`state.outbox.enqueue`)
-and worked by the delivery task through its own `Outbox` connection (`StateStore.outbox()`).
+The store owns its SQL: `commit_cycle` queues each new alert for the notification stage
+(`state.notifications`), which routes and groups them into outbox rows on its own connection
+(`StateStore.notifications()`); the delivery task works the outbox through another
+(`StateStore.outbox()`); silences are kept through `StateStore.silences()`.
 Every SQLite failure becomes a `StateError` (`state.database.translate`): a full disk while
 committing rolls the cycle back and is transient, a damaged file is not.
 
@@ -26,6 +28,7 @@ import json
 import pickle
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,9 +37,10 @@ from typing import Any, TypeVar
 
 from detector.domain import Alert, Rejected, iso
 from detector.errors import StateError
-from detector.state import outbox, rejected
+from detector.state import notifications, outbox, rejected
 from detector.state.database import connect, transaction, translate
-from detector.state.outbox import Envelope, Outbox
+from detector.state.notifications import NotificationStore, SilenceBook
+from detector.state.outbox import Outbox
 
 T = TypeVar("T")
 
@@ -79,7 +83,6 @@ class Cycle:
     detector_meta: Mapping[str, Any] = field(default_factory=dict)
     model_blob: bytes | None = None
     alerts: list[Alert] = field(default_factory=list)
-    receivers: Collection[str] = ()
     now: float = 0.0
     rejected: Collection[Rejected] = ()
 
@@ -119,6 +122,7 @@ class StateStore:
                     self.conn.execute(statement)
             outbox.create_schema(self.conn)
             rejected.create_schema(self.conn)
+            notifications.create_schema(self.conn)
             self._check_version()
 
     def _check_version(self) -> None:
@@ -143,6 +147,14 @@ class StateStore:
     def outbox(self) -> Outbox:
         """A handle on the outbox with its own connection, for the delivery task's threads."""
         return Outbox(self.path)
+
+    def notifications(self) -> NotificationStore:
+        """A handle for the notification stage (queue, groups), with its own connection."""
+        return NotificationStore(self.path)
+
+    def silences(self) -> SilenceBook:
+        """A handle on the silences (HTTP API, CLI), with its own connection."""
+        return SilenceBook(self.path)
 
     def seen(self, ids: Collection[str]) -> set[str]:
         """Which of `ids` earlier cycles already committed."""
@@ -214,21 +226,15 @@ class StateStore:
                     "INSERT OR REPLACE INTO blobs (name, blob) VALUES ('model', ?)",
                     (cycle.model_blob,),
                 )
-            c.executemany(
-                "INSERT OR IGNORE INTO alerts (delivery_id, fingerprint, at, body)"
-                " VALUES (?, ?, ?, ?)",
-                (
-                    (a.delivery_id, a.fingerprint, a.to_json()["at"], json.dumps(a.to_json()))
-                    for a in cycle.alerts
-                ),
-            )
-            envelopes = (
-                Envelope(a.delivery_id, r, a.fingerprint, a.to_json())
-                for a in cycle.alerts
-                if not a.shadow
-                for r in cycle.receivers
-            )
-            outbox.enqueue(c, envelopes, cycle.now)
+            for alert in cycle.alerts:
+                body = alert.to_json()
+                new = c.execute(
+                    "INSERT OR IGNORE INTO alerts (delivery_id, fingerprint, at, body)"
+                    " VALUES (?, ?, ?, ?)",
+                    (alert.delivery_id, alert.fingerprint, body["at"], json.dumps(body)),
+                ).rowcount
+                if new and not alert.shadow:
+                    notifications.enqueue(c, body)
             rejected.add(c, cycle.rejected, cycle.now)
 
     def purge_seen(self, older_than: datetime) -> int:
@@ -287,6 +293,17 @@ class StateStore:
 
         return self._view("reading the outbox", read)
 
+    def alert_history(self, fingerprint: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The recorded transitions of one alert, newest first (safe from any thread)."""
+        rows = self._view(
+            "reading alerts",
+            lambda c: c.execute(
+                "SELECT body FROM alerts WHERE fingerprint = ? ORDER BY at DESC LIMIT ?",
+                (fingerprint, limit),
+            ).fetchall(),
+        )
+        return [json.loads(r[0]) for r in rows]
+
     def recent_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest alerts recorded, newest first (safe from any thread)."""
         rows = self._view(
@@ -337,6 +354,10 @@ class StateStore:
             "recent_dead_letters": outbox.dead_letters(self.conn, 10),
             "rejected": rejected.counts(self.conn),
             "recent_rejected": [rejected.brief(r) for r in rejected.newest(self.conn, 5)],
+            "notifications_queued": count("SELECT COUNT(*) FROM notify_queue").fetchone()[0],
+            "notification_groups": count("SELECT COUNT(*) FROM groups").fetchone()[0],
+            "silences_active": len(notifications.silences(self.conn, time.time())),
+            "notifications_silenced": count("SELECT COUNT(*) FROM silenced").fetchone()[0],
             "size_bytes": self.path.stat().st_size if self.path.exists() else 0,
         }
 

@@ -1,6 +1,7 @@
 """Notifiers: one small class per receiver kind, behind the `Notifier` protocol.
 
-A notifier sends one alert JSON (`Alert.to_json()`) and either returns or raises
+A notifier sends one notice JSON (`content.Notice.to_json()`: a group's alerts) and renders
+it for its channel from that one content model; it either returns or raises
 `RetryableDelivery` (try later, maybe with `retry_after`) or `PermanentDelivery` (the receiver
 refuses this message for good); foreign errors (httpx, smtplib, OSError) are translated inside
 it. Secrets (webhook URLs, SMTP passwords, signing keys) never appear in its exceptions,
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from detector.alerting.notifiers.alertmanager import AlertmanagerNotifier
+from detector.alerting.notifiers.apprise import AppriseNotifier
 from detector.alerting.notifiers.console import ConsoleNotifier
 from detector.alerting.notifiers.email import EmailNotifier
 from detector.alerting.notifiers.slack import SlackNotifier
@@ -25,8 +27,8 @@ class Notifier(Protocol):
 
     name: str
 
-    def send(self, alert_json: Mapping[str, Any]) -> None:
-        """Deliver, or raise RetryableDelivery / PermanentDelivery."""
+    def send(self, payload: Mapping[str, Any]) -> None:
+        """Deliver one notice JSON, or raise RetryableDelivery / PermanentDelivery."""
 
 
 NOTIFIERS: Mapping[str, type[Notifier]] = {
@@ -35,11 +37,13 @@ NOTIFIERS: Mapping[str, type[Notifier]] = {
     "email": EmailNotifier,
     "webhook": WebhookNotifier,
     "alertmanager": AlertmanagerNotifier,
+    "apprise": AppriseNotifier,
 }
 
 __all__ = [
     "NOTIFIERS",
     "AlertmanagerNotifier",
+    "AppriseNotifier",
     "ConsoleNotifier",
     "EmailNotifier",
     "Notifier",

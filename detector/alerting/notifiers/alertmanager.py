@@ -1,47 +1,95 @@
-"""Alertmanager: POST `/api/v2/alerts` so its routing, grouping and silences apply too."""
+"""Alertmanager: POST `/api/v2/alerts` to every configured URL (an HA pair gets everything).
+
+A notice becomes Alertmanager alerts (`render.alertmanager_alerts`): labels are the rule's
+labels, `alertname`, `account`, `severity` and the receiver's static labels; a firing alert
+ends `ends_after_s` from now and the notification stage re-posts it every `resend` while it
+fires; an escalation or a resolution also resolves the lower severities. Authentication is a
+bearer token or basic auth (secrets), TLS can use a private CA and a client certificate.
+
+Delivery succeeds when at least one Alertmanager accepted the alerts (as Prometheus does): an
+HA peer that missed a post learns the alert from the next re-post and from gossip. It fails
+retryably when all failed and at least one failure was retryable.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from detector.alerting.notifiers.secret import Redactor
-from detector.alerting.notifiers.transport import new_client, post_json
-from detector.alerting.render import alertmanager_payload
+from detector.alerting.content import Notice
+from detector.alerting.notifiers.secret import Redactor, SecretLike, reveal
+from detector.alerting.notifiers.transport import post_json
+from detector.alerting.render import alertmanager_alerts
+from detector.errors import DeliveryError, PermanentDelivery, RetryableDelivery
 
 
 class AlertmanagerNotifier:
-    """Pushes each alert to an Alertmanager base URL (e.g. ``http://127.0.0.1:9093``)."""
+    """Pushes each notice's alerts to one or more Alertmanager base URLs."""
 
     def __init__(
         self,
-        url: str,
+        urls: Sequence[str] | str,
         *,
         name: str = "alertmanager",
-        generator_url: str | None = None,
-        hold_s: float = 86400.0,
-        client: httpx.Client | None = None,
+        ends_after_s: float = 3600.0,
+        static_labels: Mapping[str, str] | None = None,
+        bearer_token: SecretLike | None = None,
+        basic_auth: tuple[str, SecretLike] | None = None,
+        verify: str | bool = True,
+        cert: tuple[str, str] | None = None,
         timeout_s: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.name = name
-        self.url = url.rstrip("/") + "/api/v2/alerts"
-        self.generator_url = generator_url
-        self.hold_s = hold_s
-        self._redact = Redactor([])
-        self._client = client or new_client(timeout_s)
+        bases = [urls] if isinstance(urls, str) else list(urls)
+        self.urls = [u.rstrip("/") + "/api/v2/alerts" for u in bases]
+        self.ends_after_s = ends_after_s
+        self.static_labels = dict(static_labels or {})
+        self.clock = clock
+        headers, secrets = {}, []
+        auth: httpx.BasicAuth | None = None
+        if bearer_token is not None:
+            token = reveal(bearer_token)
+            headers["Authorization"] = f"Bearer {token}"
+            secrets.append(token)
+        if basic_auth is not None:
+            user, password = basic_auth[0], reveal(basic_auth[1])
+            auth = httpx.BasicAuth(user, password)
+            secrets.append(password)
+        self._redact = Redactor(secrets)
+        self._client = httpx.Client(
+            timeout=timeout_s, follow_redirects=False, headers=headers, auth=auth,
+            verify=verify, cert=cert,
+        )  # fmt: skip
 
-    def send(self, alert_json: Mapping[str, Any]) -> None:
-        """Deliver one alert; 429/5xx/timeouts are retryable, other 4xx permanent."""
-        payload = alertmanager_payload(
-            alert_json, hold_s=self.hold_s, generator_url=self.generator_url
-        )
-        post_json(self._client, self.url, payload, receiver=self.name, redact=self._redact)
+    def send(self, payload: Mapping[str, Any]) -> None:
+        """Post to every URL; fine when one accepted, else the most hopeful failure."""
+        body = alertmanager_alerts(
+            Notice.from_json(payload), self.clock(), ends_after_s=self.ends_after_s,
+            static_labels=self.static_labels,
+        )  # fmt: skip
+        failures: list[DeliveryError] = []
+        for i, url in enumerate(self.urls):
+            peer = f"{self.name}[{i}]" if len(self.urls) > 1 else self.name
+            try:
+                post_json(self._client, url, body, receiver=peer, redact=self._redact)
+            except DeliveryError as exc:
+                failures.append(exc)
+        if len(failures) < len(self.urls):
+            return
+        retryable = [f for f in failures if isinstance(f, RetryableDelivery)]
+        if retryable:
+            raise RetryableDelivery(
+                "; ".join(str(f) for f in failures), retry_after=retryable[0].retry_after
+            )
+        raise PermanentDelivery("; ".join(str(f) for f in failures))
 
     def close(self) -> None:
         """Release the HTTP connection pool."""
         self._client.close()
 
     def __repr__(self) -> str:
-        return f"AlertmanagerNotifier(name={self.name!r}, url={self.url!r})"
+        return f"AlertmanagerNotifier(name={self.name!r}, urls={self.urls!r})"

@@ -1,5 +1,7 @@
-"""Email over SMTP (smtplib): multipart text + HTML, subject ``[CRITICAL] rule — account``.
+"""Email over SMTP (smtplib): multipart text + HTML, subject ``[CRITICAL] MA_1: rule``.
 
+TLS: `none`, `starttls` (a plain connection upgraded, usually port 587) or `implicit` (TLS from
+the first byte, usually port 465), verified against the system's CAs or `ca_file`.
 SMTP replies map to our errors: 5xx refusals of this message (sender, recipients, data) are
 permanent; 4xx replies, authentication failures (fix the credentials and the queue flows),
 disconnects, timeouts and socket errors are retryable, so an outage or a bad password delays
@@ -12,24 +14,27 @@ import smtplib
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+from detector.alerting.content import Notice
 from detector.alerting.notifiers.secret import Redactor, SecretLike, reveal
 from detector.alerting.render import email_html, email_subject, email_text, one_line
 from detector.errors import PermanentDelivery, RetryableDelivery
 
 SmtpFactory = Callable[..., smtplib.SMTP]
+TLS_MODES = ("none", "starttls", "implicit")
 
 
-def build_message(alert_json: Mapping[str, Any], sender: str, to: Sequence[str]) -> EmailMessage:
-    """The multipart/alternative message for one alert."""
+def build_message(notice: Notice, sender: str, to: Sequence[str]) -> EmailMessage:
+    """The multipart/alternative message for one notice."""
     msg = EmailMessage()
-    msg["Subject"] = email_subject(alert_json)
+    msg["Subject"] = email_subject(notice)
     msg["From"] = sender
     msg["To"] = ", ".join(to)
-    msg["X-Delivery-ID"] = one_line(alert_json.get("delivery_id", ""))
-    msg.set_content(email_text(alert_json))
-    msg.add_alternative(email_html(alert_json), subtype="html")
+    msg["X-Delivery-ID"] = one_line(notice.delivery_id)
+    msg.set_content(email_text(notice))
+    msg.add_alternative(email_html(notice), subtype="html")
     return msg
 
 
@@ -43,24 +48,30 @@ class EmailNotifier:
         *,
         sender: str,
         to: Sequence[str],
+        tls: str = "none",
+        ca_file: Path | None = None,
         starttls: bool = False,
         username: str | None = None,
         password: SecretLike | None = None,
         name: str = "email",
         timeout_s: float = 15.0,
-        smtp_factory: SmtpFactory = smtplib.SMTP,
+        smtp_factory: SmtpFactory | None = None,
     ) -> None:
         self.name = name
         self.host, self.port, self.sender, self.to = host, port, sender, list(to)
-        self.starttls, self.username = starttls, username
+        self.tls = "starttls" if starttls and tls == "none" else tls
+        if self.tls not in TLS_MODES:
+            raise ValueError(f"tls must be one of {TLS_MODES}, not {tls!r}")
+        self._ca_file = ca_file
+        self.username = username
         self._password = reveal(password) if password is not None else None
         self._redact = Redactor([self._password or ""])
         self._timeout_s = timeout_s
         self._factory = smtp_factory
 
-    def send(self, alert_json: Mapping[str, Any]) -> None:
-        """Deliver one alert or raise RetryableDelivery / PermanentDelivery."""
-        msg = build_message(alert_json, self.sender, self.to)
+    def send(self, payload: Mapping[str, Any]) -> None:
+        """Deliver one notice or raise RetryableDelivery / PermanentDelivery."""
+        msg = build_message(Notice.from_json(payload), self.sender, self.to)
         try:
             self._deliver(msg)
         except smtplib.SMTPResponseException as exc:
@@ -75,10 +86,22 @@ class EmailNotifier:
             detail = self._redact(str(exc))[:200]
             raise RetryableDelivery(f"{self.name}: {type(exc).__name__}: {detail}") from None
 
+    def _connect(self) -> smtplib.SMTP:
+        if self._factory is not None:
+            return self._factory(self.host, self.port, timeout=self._timeout_s)
+        if self.tls == "implicit":
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self._timeout_s, context=self._context()
+            )
+        return smtplib.SMTP(self.host, self.port, timeout=self._timeout_s)
+
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
+
     def _deliver(self, msg: EmailMessage) -> None:
-        with self._factory(self.host, self.port, timeout=self._timeout_s) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+        with self._connect() as smtp:
+            if self.tls == "starttls":
+                smtp.starttls(context=self._context())
             if self.username and self._password is not None:
                 smtp.login(self.username, self._password)
             smtp.send_message(msg)
@@ -95,5 +118,6 @@ class EmailNotifier:
         hidden = "'***'" if self._password else "None"
         return (
             f"EmailNotifier(name={self.name!r}, host={self.host!r}, port={self.port}, "
+            f"tls={self.tls!r}, "
             f"username={self.username!r}, password={hidden})"
         )

@@ -40,7 +40,7 @@ class UnusableNotifier:
         self.name = name
         self.reason = reason
 
-    def send(self, alert_json: Mapping[str, Any]) -> None:
+    def send(self, payload: Mapping[str, Any]) -> None:
         """Always raise `PermanentDelivery`: the row becomes a dead letter."""
         raise PermanentDelivery(f"{self.name}: receiver disabled: {self.reason}")
 

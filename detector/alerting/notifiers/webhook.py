@@ -1,8 +1,12 @@
-"""Generic JSON webhook: the alert JSON as is, `X-Delivery-ID`, optional HMAC-SHA256 signature.
+"""Generic JSON webhook: the notice JSON, `X-Delivery-ID`, optional HMAC-SHA256 signature.
 
-With a signing secret, `X-Signature-256: sha256=<hex>` is the HMAC-SHA256 of the exact body
-bytes under that secret (GitHub's convention), so a receiver can verify origin and integrity;
-`X-Delivery-ID` lets it drop retries it has already seen.
+The body is `Notice.to_json()`: `version`, `delivery_id`, `receiver`, `group_key`,
+`group_labels`, `status`, `severity`, `title`, `link` and `alerts` (each with its own
+`delivery_id`, `fingerprint`, `status`, `severity`, `rule`, `account`, `summary`, `value`,
+`threshold`, `window_s`, `since`, `at`, `labels`, `destinations`, `details`, `call_ids`,
+`calls`, `link`). With a signing secret, `X-Signature-256: sha256=<hex>` is the HMAC-SHA256 of
+the exact body bytes under that secret (GitHub's convention), so a receiver can verify origin
+and integrity; `X-Delivery-ID` lets it drop retries it has already seen.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def signature(secret: str, body: bytes) -> str:
 
 
 class WebhookNotifier:
-    """POSTs the alert JSON to a URL (treated as a secret), signed when a secret is given."""
+    """POSTs the notice JSON to a URL (treated as a secret), signed when a secret is given."""
 
     def __init__(
         self,
@@ -48,12 +52,12 @@ class WebhookNotifier:
         self._redact = Redactor([self._url, self._secret or ""])
         self._client = client or new_client(timeout_s)
 
-    def send(self, alert_json: Mapping[str, Any]) -> None:
-        """Deliver one alert; 429/5xx/timeouts are retryable, other 4xx permanent."""
-        body = json.dumps(dict(alert_json), sort_keys=True).encode()
+    def send(self, payload: Mapping[str, Any]) -> None:
+        """Deliver one notice; 429/5xx/timeouts are retryable, other 4xx permanent."""
+        body = json.dumps(dict(payload), sort_keys=True).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Delivery-ID": str(alert_json.get("delivery_id", "")),
+            "X-Delivery-ID": str(payload.get("delivery_id", "")),
         }
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, body)

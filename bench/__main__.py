@@ -1,4 +1,5 @@
-"""`make bench`: backtest throughput (`bench.throughput`), then the poller bench if present.
+"""`make bench`: backtest throughput (`bench.throughput`), the poller bench if present, then the
+alert latency bench (`bench.alert_latency` at 10x speed; run it alone for other speeds).
 
 Arguments (accounts, hours) go to the throughput bench.
 """
@@ -20,6 +21,8 @@ def main() -> None:
         return
     print()
     poller.main()
+    print()
+    importlib.import_module("bench.alert_latency").main(["--speed", "10", "--minutes", "15"])
 
 
 if __name__ == "__main__":

@@ -168,7 +168,9 @@ def check_delivery(state: Path, bodies: list[Any], resends: int) -> None:
         rows = conn.execute("SELECT delivery_id, fingerprint, at, body FROM alerts").fetchall()
     recorded = {d: json.loads(b) for d, _, _, b in rows if '"shadow": true' not in b}
     last: dict[str, dict[str, Any]] = {}
-    for d, fp, _at, _ in sorted(rows, key=lambda r: (r[2], r[0])):
+    # an alert's transitions are ordered by the sequence in its delivery id, not by event time
+    # (a late finding is stamped at the end of the window it reports on, maybe earlier)
+    for d, fp, _at, _ in sorted(rows, key=lambda r: int(r[0].rsplit(":", 1)[1])):
         if d in recorded:
             last[fp] = recorded[d]
     sent = delivered_alerts(bodies)

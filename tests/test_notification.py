@@ -257,3 +257,25 @@ def test_inherited_timings_and_grouping() -> None:
     [leaf] = root.match({"severity": "critical", "account": "MA_1", "rule": "r"})
     assert leaf.group_by == ("account", "rule")
     assert leaf.timing == GroupTiming(group_wait_s=0.0, group_interval_s=60.0)
+
+
+@pytest.mark.parametrize("group_by", [["..."], ["account", "severity"]])
+def test_an_escalation_leaves_no_stale_warning_behind(
+    store: StateStore, group_by: list[str]
+) -> None:
+    """warning told, then critical and its resolution: the resolution is told, and no group
+    keeps the warning as if it still fired (also when grouping by severity moves the alert)."""
+    clock = Clock()
+    policy, state = AlertPolicy({"robocall": AlertTiming(resolve_after_s=600)}), AlertsState()
+    s = stage(store, clock, RouteSettings(receiver="noc", group_by=group_by, group_wait=0.0,
+                                          group_interval=0.0, repeat_interval=60.0))  # fmt: skip
+    commit(store, policy.on_finding(finding(0, W), state))
+    s.step()
+    commit(store, policy.on_finding(finding(1, C), state) + policy.advance(at(30), state))
+    s.step()
+    sent = [[(a["severity"], a["status"]) for a in n["alerts"]] for n in notices(store, "noc")]
+    assert sent == [[("warning", "firing")], [("critical", "resolved")]]
+    clock.now += 3600
+    s.step()
+    assert len(notices(store, "noc")) == 2, "no repeat of a stale warning"
+    assert store.inspect()["notification_groups"] == 0

@@ -293,10 +293,24 @@ class Delivery:
         self.stage_idle = self.stage is None
         self.wake()
         while time.monotonic() < deadline:
-            if self.stage_idle and all(c.idle for c in self.couriers.values()):
+            idle = self.stage_idle and all(c.idle for c in self.couriers.values())
+            if idle and self._quiet():
                 return True
             time.sleep(0.05)
         return False
+
+    def _quiet(self) -> bool:
+        """Nothing to route or flush now, and no receiver that may send has a row due."""
+        if self.stage is not None and not self.stage.quiet():
+            return False
+        for courier in self.couriers.values():
+            now = courier.clock()
+            if courier.resume_at > now:
+                continue  # resting after a failure: its rows wait for the next start
+            upcoming = self.queue.next_due(courier.name)
+            if upcoming is not None and upcoming <= now:
+                return False
+        return True
 
     def stop(self, grace_s: float | None = None) -> None:
         """Give due notifications `grace_s` to go out, then stop; the rest stay queued."""

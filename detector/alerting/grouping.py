@@ -110,20 +110,32 @@ def admit(
     receiver: str,
     labels: dict[str, str],
     timing: GroupTiming,
+    notified: bool = False,
 ) -> Group:
-    """`group` (new when None) with `alert` as its fingerprint's latest transition."""
+    """`group` (new when None) with `alert` as its fingerprint's latest transition.
+
+    `notified` carries over that the receiver was told this alert fires in another group (an
+    escalation that moved it: grouping by severity), so its resolution is told here.
+    """
     if group is None:
         group = Group(key, receiver, labels, timing, created_at=now)
     fingerprint = str(alert["fingerprint"])
     entry = group.entries.get(fingerprint)
     if entry is None:
-        group.entries[fingerprint] = Entry(alert)
+        group.entries[fingerprint] = Entry(alert, notified=notified)
     else:
         entry.alert = alert
+        entry.notified = entry.notified or notified
     earliest = _earliest(group)
     due = max(now, earliest)
     group.next_flush = due if group.next_flush is None else min(group.next_flush, due)
     return group
+
+
+def evict(group: Group, fingerprint: str) -> Entry | None:
+    """Take an alert out of a group it no longer belongs to (its severity moved it); the
+    group says nothing about it any more (the group it moved to does)."""
+    return group.entries.pop(fingerprint, None)
 
 
 def _earliest(group: Group) -> float:

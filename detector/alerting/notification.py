@@ -27,7 +27,7 @@ import structlog
 
 from detector.alerting.content import Notice, alert_link, view
 from detector.alerting.enrichment import Enricher
-from detector.alerting.grouping import Group, Message, admit, flush
+from detector.alerting.grouping import Entry, Group, Message, admit, evict, flush
 from detector.alerting.masking import Masker
 from detector.alerting.routing import ALL_LABELS, IMMEDIATE, GroupTiming, Leaf, Route
 from detector.alerting.settings import LinkSettings
@@ -126,6 +126,8 @@ class NotificationStage:
         self.clock, self.record_silenced, self.batch = clock, record_silenced, batch
         self.log = log if log is not None else structlog.get_logger(component="notify")
         self.groups: dict[str, Group] | None = None
+        self._where: dict[tuple[str, str], str] = {}
+        """(receiver, fingerprint) → the key of the group that last took it (maybe stale)."""
 
     def step(self) -> tuple[float, int]:
         """One round; (seconds until the next one may have work, messages queued)."""
@@ -145,25 +147,56 @@ class NotificationStage:
             self.record_silenced(receiver, sum(1 for _, r, _ in work.silenced if r == receiver))
         return (0.0 if len(taken) == self.batch else self._wait(now)), len(work.envelopes)
 
+    def quiet(self) -> bool:
+        """Nothing queued to route and no group due now (for a clean shutdown)."""
+        now, groups = self.clock(), self.groups
+        if groups is None or self.store.take(1):
+            return False
+        try:
+            due = [g.next_flush for g in list(groups.values())]
+        except RuntimeError:  # the stage's thread changed the groups meanwhile
+            return False
+        return all(t is None or t > now for t in due)
+
     def _groups(self) -> dict[str, Group]:
         """The groups, loaded from the state at first use and after a failed commit."""
         if self.groups is None:
             self.groups = {k: Group.from_json(b) for k, b in self.store.groups().items()}
+            self._where = {(g.receiver, fp): k for k, g in self.groups.items() for fp in g.entries}
         return self.groups
 
     def _admit(self, alert: dict[str, Any], now: float, work: _Round) -> None:
         groups = self._groups()
         labels = alert_labels(alert)
+        fingerprint = str(alert.get("fingerprint", ""))
         for leaf in self.destinations.of(labels):
             key, group_labels = leaf.group(labels)
+            moved = self._move_out(fingerprint, leaf.receiver, key, work)
             groups[key] = admit(
                 groups.get(key), alert, now, key=key, receiver=leaf.receiver,
                 labels=group_labels, timing=leaf.timing,
+                notified=moved is not None and moved.notified,
             )  # fmt: skip
             work.changed.add(key)
         enricher = self.notice.enricher
         if enricher is not None and alert.get("status") == "firing":
             enricher.submit(alert)
+
+    def _move_out(self, fingerprint: str, receiver: str, key: str, work: _Round) -> Entry | None:
+        """Take the alert out of another group of `receiver` holding it (grouping by severity
+        and an escalation), deleting that group when nothing is left in it."""
+        groups = self._groups()
+        other_key = self._where.get((receiver, fingerprint))
+        self._where[(receiver, fingerprint)] = key
+        other = groups.get(other_key) if other_key is not None and other_key != key else None
+        if other is None or fingerprint not in other.entries:
+            return None
+        entry = evict(other, fingerprint)
+        work.changed.add(other.key)
+        if not other.entries:
+            del groups[other.key]
+            work.deleted.append(other.key)
+        return entry
 
     def _flush_due(self, now: float, silences: list[Silence], work: _Round) -> None:
         groups = self._groups()

@@ -68,9 +68,13 @@ class Leaf:
     timing: GroupTiming
 
     def group(self, labels: Mapping[str, str]) -> tuple[str, dict[str, str]]:
-        """The group key (stable, short) and the group's labels for an alert's labels."""
+        """The group key (stable, short) and the group's labels for an alert's labels.
+
+        `...` groups by every label but `severity`: one group per alert (fingerprint), which an
+        escalation does not move.
+        """
         if ALL_LABELS in self.group_by:
-            chosen = dict(sorted(labels.items()))
+            chosen = {k: v for k, v in sorted(labels.items()) if k != "severity"}
         else:
             chosen = {name: labels.get(name, "") for name in self.group_by}
         text = self.receiver + "\x00" + "\x00".join(f"{k}={v}" for k, v in chosen.items())

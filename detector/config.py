@@ -367,9 +367,8 @@ def _problem(error: Any, from_env: Mapping[str, tuple[str, Any]]) -> str:
     """One validation error as 'setting: message' (naming the variable it came from)."""
     dotted = ".".join(str(p) for p in error["loc"])
     message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
-    message = str(message).removeprefix("Value error, ")
     if not dotted:  # a check across sections names its settings itself
-        return message
+        return str(message).removeprefix("Value error, ")
     source = next((f" (from {var})" for d, (var, _) in from_env.items() if d == dotted), "")
     return f"{dotted}{source}: {message}"
 

@@ -70,7 +70,7 @@ def test_doctor_passes_against_the_simulator(
             "--api-url", simulator[0], "--state", str(tmp_path / "s.sqlite"),
             "--metrics-addr", f"127.0.0.1:{free_port()}", "--notify", "webhook",
         )  # fmt: skip
-        assert [r.json()["account"] for r in hook.requests] == ["doctor-test"]
+        assert [a["account"] for r in hook.requests for a in r.json()["alerts"]] == ["doctor-test"]
     assert code == 0, lines
     assert set(lines) == {
         "settings", "api", "rules", "state", "receiver:console", "receiver:webhook", "metrics",

@@ -7,7 +7,6 @@ the backtest and the daemon all assemble the same pieces the same way.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path

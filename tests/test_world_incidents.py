@@ -64,9 +64,12 @@ def _in(numbers: np.ndarray, mix: numbering.Mix) -> np.ndarray:
 
 
 def test_every_kind_is_placed_with_its_grade(pair: Pair) -> None:
-    """Each registered kind has incidents whose grade is their dial against their line."""
+    """Each registered kind that fits in the world's days (the under-threshold kinds need a
+    few days of history first) has incidents whose grade is their dial against their line."""
     world, _, _ = pair
-    assert {i.type for i in world.incidents} == set(KINDS)
+    fits = {n for n, k in KINDS.items() if k.earliest_s + k.durations[0] <= DAYS * 86_400}
+    assert {i.type for i in world.incidents} == fits
+    assert len(fits) >= 13
     for incident in world.incidents:
         assert incident.grade == grade_of(incident.dial, incident.line)
         assert world.start_s + 2 * 3600 <= incident.start < incident.end <= world.end_s

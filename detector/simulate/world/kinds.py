@@ -3,7 +3,7 @@
 Append new kinds at the end: each kind is placed from its own random stream, so the kinds
 before it keep their accounts, times and grades. The first nine are the types of
 `detector.simulate.scenario.INCIDENT_TYPES`; `duration_spike` and `wangiri_outbound` are
-world-only.
+world-only; the under-threshold kinds for the anomaly model follow (`subtle.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from detector.simulate.world.fraud import (
     WangiriOutbound,
 )
 from detector.simulate.world.incidents import Kind
+from detector.simulate.world.subtle import SUBTLE_KINDS
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
@@ -34,5 +35,6 @@ KINDS: dict[str, Kind] = {
         CliSpoofing(),
         DurationSpike(),
         WangiriOutbound(),
+        *SUBTLE_KINDS,
     )
 }

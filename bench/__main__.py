@@ -1,7 +1,9 @@
-"""`make bench`: backtest throughput (`bench.throughput`), the poller bench if present, then the
-alert latency bench (`bench.alert_latency` at 10x speed; run it alone for other speeds).
+"""`make bench`: backtest throughput (`bench.throughput`), the anomaly model's cost
+(`bench.models cost`), the poller bench if present, then the alert latency bench
+(`bench.alert_latency` at 10x speed; run it alone for other speeds).
 
-Arguments (accounts, hours) go to the throughput bench.
+Arguments (accounts, hours) go to the throughput bench. The model's quality on the worlds'
+under-threshold incidents is `python -m bench.models quality` (hours of CPU: run it apart).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-from bench import throughput
+from bench import models, throughput
 
 
 def main() -> None:
     """Run every benchmark that is available."""
     throughput.main(sys.argv[1:])
+    print()
+    models.main(["cost"])
     try:
         poller = importlib.import_module("bench.poller")
     except ImportError:

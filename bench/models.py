@@ -1,31 +1,50 @@
-"""`python -m bench.models [ACCOUNTS HOURS]`: what the anomaly model costs.
+"""`python -m bench.models`: what the anomaly model costs and what it adds to the rules.
 
-Generates a deterministic simulator file, replays it through the live `Detector` (rules +
-model), then through the model alone on the same CDRs and batches, both timed in CPU seconds
-of this process (other processes on the machine do not count), and prints:
+`cost [ACCOUNTS HOURS]` (the default) generates a deterministic simulator file, replays it
+through the live `Detector` (rules + model), then through the model alone on the same CDRs
+and batches, both timed in CPU seconds of this process (other processes on the machine do not
+count), and prints:
 - the model's share of the pipeline's time (target <= 30 %) and its cost per CDR;
 - model state per account, pickled (mean and largest; target <= 4 KB) and the shared state;
 - the share of talk time the model judged (every call counts: 100 % unless a record came
   later than the lateness horizon).
+
+`quality [--worlds N ...] [--jobs J]` scores the under-threshold incidents of simulator worlds
+(`detector.simulate.world.subtle`: volume drift, night shift, destination mix, duration
+creep, caller pool; default: the reporting worlds 11-30, never used for tuning) for the rules,
+the model and both: per world, the model alone (live) over every account, and the default
+rules over the accounts of those incidents (all a rule could find there). Recall counts clear
+and near incidents (subtle ones are reported apart); the model's false alerts are counted
+over every clean account-day of the worlds, against every incident type. Targets (issue 11):
+rules + model >= rules + 30 points of recall, the model adding <= 0.5 false alerts per 1,000
+clean account-days.
 """
 
 from __future__ import annotations
 
 import argparse
 import pickle
+import shutil
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from bench.quality import REPORTING, RULES, bands_of, incidents_of, keyed, score
+from bench.shards import SETTINGS_FILE, Replayed, Shard, replay, replay_shard, rules_with_zones
 from bench.throughput import write_file
 from detector.assembly import build_detector
 from detector.backtest import BATCH
 from detector.config import ModelSettings
 from detector.domain import CDR
+from detector.evaluation import Incident
+from detector.models.loader import MODELS_FILE
 from detector.models.scorer import AccountModelState, AnomalyModel
+from detector.simulate.world import World, draw_world
+from detector.simulate.world.subtle import SUBTLE_TYPES
 from detector.source.files import read_cdrs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,12 +116,136 @@ def report(path: Path) -> str:
     )
 
 
+# --- the quality table on the under-threshold incidents --------------------------------------
+
+TARGET_GAIN = 0.30
+TARGET_ADDED_FALSE = 0.5
+
+
+def model_only_rules(rules: Path, directory: Path) -> Path:
+    """A rule directory with the same settings and model file but no rules (the model alone)."""
+    target = directory / f"{rules.name}-model-only"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    for name in (SETTINGS_FILE, MODELS_FILE):
+        if (rules / name).exists():
+            shutil.copy(rules / name, target / name)
+    return target
+
+
+def replay_world(seed: int, jobs: int, directory: Path) -> tuple[World, Replayed, Replayed]:
+    """World `seed` through the live path twice: the model alone over every account, and the
+    rules over the accounts of the under-threshold incidents."""
+    world = draw_world(seed)
+    rules = rules_with_zones(RULES, world, directory)
+    models = replay(world, model_only_rules(rules, directory), jobs=jobs, model=True)
+    members = tuple(sorted({i.account for i in world.incidents if i.type in SUBTLE_TYPES}))
+    shard = Shard(world.seed, len(world.accounts), world.days, members, rules, False)
+    return world, replay_shard(shard), models
+
+
+def recall_row(report: dict[str, Any], types: tuple[str, ...]) -> tuple[int, int, int, int]:
+    """Scored incidents found and scored, subtle ones found and drawn, over `types`."""
+    found = scored = subtle_found = subtle = 0
+    for name in types:
+        s = report["by_type"].get(name)
+        if s is None:
+            continue
+        found += round((s["recall"] or 0.0) * s["incidents"])
+        scored += s["incidents"]
+        subtle_found += round((s["recall_subtle"] or 0.0) * s["subtle"])
+        subtle += s["subtle"]
+    return found, scored, subtle_found, subtle
+
+
+def quality_table(title: str, reports: dict[str, dict[str, Any]]) -> str:
+    """Recall per under-threshold type for rules, model and both; the model's false alerts."""
+    names = list(reports)
+    head = f"{'type':18}" + "".join(f"{n:>16}" for n in names) + f"{'subtle (below line)':>26}"
+    lines = [title, "recall of clear + near incidents (found/scored)", head]
+    totals = {n: recall_row(reports[n], SUBTLE_TYPES) for n in names}
+    for name in (*SUBTLE_TYPES, "ALL"):
+        types = SUBTLE_TYPES if name == "ALL" else (name,)
+        rows = {n: recall_row(reports[n], types) for n in names}
+        cells = "".join(f"{_share(r[0], r[1]):>16}" for r in rows.values())
+        subtle = "/".join(f"{r[2]}" for r in rows.values()) + f" of {rows[names[0]][3]}"
+        lines.append(f"{name:18}{cells}{subtle:>26}")
+    model = reports["model"]["overall"]
+    lines.append(
+        f"model alone: {model['alerts']} alerts, precision {_pct(model['precision'])}, "
+        f"{model['false_alerts_per_1000_account_days']:.2f} false alerts per 1,000 clean "
+        "account-days (" + ", ".join(
+            f"{band} {s['false_alerts_per_1000_account_days']:.2f}"
+            for band, s in reports["model"].get("by_band", {}).items()
+        ) + ")"
+    )  # fmt: skip
+    gain = _rate(totals["rules + model"]) - _rate(totals["rules"])
+    added = model["false_alerts_per_1000_account_days"]
+    verdict = gain >= TARGET_GAIN and added <= TARGET_ADDED_FALSE
+    lines.append(
+        f"rules + model over rules alone: {gain:+.0%} recall, {added:.2f} false alerts added "
+        f"per 1,000 clean account-days ({'meets' if verdict else 'MISSES'} targets: "
+        f">= +{TARGET_GAIN:.0%}, <= {TARGET_ADDED_FALSE})"
+    )
+    return "\n".join(lines)
+
+
+def _rate(row: tuple[int, int, int, int]) -> float:
+    return row[0] / row[1] if row[1] else 0.0
+
+
+def _share(found: int, total: int) -> str:
+    return f"{found}/{total} {found / total:.0%}" if total else "-"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def quality(seeds: Sequence[int], jobs: int) -> dict[str, dict[str, Any]]:
+    """Replay the worlds and score rules, model and both; prints a line per world."""
+    alerts: dict[str, list[dict[str, Any]]] = {"rules": [], "model": []}
+    incidents: list[Incident] = []
+    bands: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            world, rules, models = replay_world(seed, jobs, Path(tmp))
+            alerts["rules"] += keyed(world, rules.alerts)
+            alerts["model"] += keyed(world, models.alerts)
+            incidents += incidents_of(world)
+            bands.update(bands_of(world))
+            line = (f"world {seed}: {models.cdrs:,} CDRs; {len(models.alerts)} model and "
+                    f"{len(rules.alerts)} rule notifications")  # fmt: skip
+            print(line, file=sys.stderr, flush=True)
+    days = draw_world(seeds[0]).days if seeds else 14.0
+    variants = {
+        "rules": alerts["rules"],
+        "model": alerts["model"],
+        "rules + model": alerts["rules"] + alerts["model"],
+    }
+    return {name: score(chosen, incidents, bands, days) for name, chosen in variants.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Generate the file and print the model's figures."""
-    parser = argparse.ArgumentParser(prog="python -m bench.models", description=__doc__)
-    parser.add_argument("accounts", nargs="?", type=int, default=300)
-    parser.add_argument("hours", nargs="?", type=int, default=72)
-    args = parser.parse_args(argv)
+    """`cost` (default) or `quality`: see the module docstring."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.models", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command")
+    cost = sub.add_parser("cost", help="model time share, state per account, talk judged")
+    cost.add_argument("accounts", nargs="?", type=int, default=300)
+    cost.add_argument("hours", nargs="?", type=int, default=72)
+    qual = sub.add_parser("quality", help="recall on the under-threshold incidents")
+    qual.add_argument("--worlds", nargs="+", type=int, default=list(REPORTING))
+    qual.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv or ["cost"])
+    if args.command == "quality":
+        reports = quality(args.worlds, args.jobs)
+        worlds = ", ".join(map(str, args.worlds))
+        print(quality_table(f"under-threshold incidents, worlds {worlds}", reports))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = write_file(args.accounts, args.hours, Path(tmp))
         print(report(path))

@@ -6,8 +6,8 @@ and batches, both timed in CPU seconds of this process (other processes on the m
 count), and prints:
 - the model's share of the pipeline's time (target <= 30 %) and its cost per CDR;
 - model state per account, pickled (mean and largest; target <= 4 KB) and the shared state;
-- the share of talk time the model judged (every call counts: 100 % unless a record came
-  later than the lateness horizon).
+- the share of talk time the model judged (every call counts: 100 %), and the share judged
+  in a later bucket than its call's own (records that came after the horizon).
 
 `quality [--worlds N ...] [--jobs J]` scores the under-threshold incidents of simulator worlds
 (`detector.simulate.world.subtle`: volume drift, night shift, destination mix, duration
@@ -110,8 +110,9 @@ def report(path: Path) -> str:
             f"= {alone / whole:.0%} of the pipeline (target <= 30 %), {per_cdr:.1f} us per CDR",
             f"model state per account: {mean:,.0f} B pickled on average, {sizes[-1]:,} B largest"
             f" (target <= 4,096 B); shared state {len(model.global_state()):,} B",
-            f"talk time judged: {model.talk.share_judged:.2%} of {model.talk.judged_s / 3600:,.0f}"
-            f" h ({model.talk.late_s:,.0f} s too late)",
+            f"talk time judged: {model.talk.share_judged:.2%} of {model.talk.seen_s / 3600:,.0f} h"
+            f" ({model.talk.share_late:.2%} in a later bucket than its call's: records later "
+            "than the horizon)",
         ]
     )
 

@@ -52,12 +52,10 @@ def build_model(
     blob: bytes | None = None,
     local: RuleSettings | None = None,
     rules_dir: Path | None = None,
-    horizon_s: float = 3 * 3600.0,
 ) -> AnomalyModel | None:
     """The anomaly model configured by `rules_dir/_models.yaml` (overridden by `settings`),
     restored from its saved shared state when there is one; `local` is the rule set's home
-    country and timezones, so model and rules share the accounts' hours; `horizon_s` is the
-    feed's lateness horizon (how late a call's record may arrive)."""
+    country and timezones, so model and rules share the accounts' hours."""
     spec = read_models_file(rules_dir) if rules_dir is not None else ModelsFile()
     if not settings.enabled or not spec.enabled:
         return None
@@ -68,7 +66,7 @@ def build_model(
         overrides["warmup"] = settings.warmup_buckets * (settings.bucket_s or spec.bucket)
     if overrides:
         spec = spec.model_copy(update=overrides)
-    config = model_config(spec, local or RuleSettings(), horizon_s=horizon_s, mode=settings.mode)
+    config = model_config(spec, local or RuleSettings(), mode=settings.mode)
     model = AnomalyModel(config)
     if blob is not None:
         model.restored_note = model.restore_global(blob)
@@ -80,7 +78,6 @@ def build_detector(
     model_settings: ModelSettings,
     snapshot: Snapshot | None = None,
     allowed_lateness_s: float = 600.0,
-    horizon_s: float = 3 * 3600.0,
     detectors: str = "all",
 ) -> Detector:
     """Rules + model + alert policy, resumed from `snapshot` when given; `detectors` "rules"
@@ -90,10 +87,7 @@ def build_detector(
         ruleset = replace(ruleset, rules=())
     if detectors == "rules":
         model_settings = model_settings.model_copy(update={"enabled": False})
-    return detector_for(
-        ruleset, model_settings, snapshot, allowed_lateness_s, horizon_s=horizon_s,
-        rules_dir=rules_dir,
-    )  # fmt: skip
+    return detector_for(ruleset, model_settings, snapshot, allowed_lateness_s, rules_dir=rules_dir)
 
 
 def detector_for(
@@ -102,14 +96,13 @@ def detector_for(
     snapshot: Snapshot | None = None,
     allowed_lateness_s: float = 600.0,
     *,
-    horizon_s: float = 3 * 3600.0,
     rules_dir: Path | None = None,
 ) -> Detector:
     """`build_detector` for a rule set already loaded (`rules try` runs a subset of one);
     the model reads `rules_dir/_models.yaml` (its defaults without one)."""
     engine = RuleEngine(ruleset, lateness_s=allowed_lateness_s)
     blob = snapshot.model_blob if snapshot else None
-    model = build_model(model_settings, blob, engine.ruleset.settings, rules_dir, horizon_s)
+    model = build_model(model_settings, blob, engine.ruleset.settings, rules_dir)
     detector = Detector(
         engine,
         model,
@@ -219,19 +212,15 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
     store = StateStore(settings.state.path)
     snapshot = store.load()
     detector = build_detector(
-        settings.rules.dir, settings.model, snapshot, settings.allowed_lateness_s,
-        settings.poll.lateness_horizon_s,
-    )  # fmt: skip
+        settings.rules.dir, settings.model, snapshot, settings.allowed_lateness_s
+    )
     if detector.model is not None and detector.model.restored_note:
         log.warning(detector.model.restored_note)
     notifiers = build_receivers(settings, log)
     health, keep = settings.health, settings.state.retention
 
     def rebuild(last: Snapshot) -> Detector:
-        return build_detector(
-            settings.rules.dir, settings.model, last, settings.allowed_lateness_s,
-            settings.poll.lateness_horizon_s,
-        )  # fmt: skip
+        return build_detector(settings.rules.dir, settings.model, last, settings.allowed_lateness_s)
 
     service = Service(
         poller=build_feed(settings, api),

@@ -43,9 +43,10 @@ class ModelConfig:
 
     bucket: timedelta = timedelta(minutes=15)
     horizon: timedelta = timedelta(hours=3)
-    """How long after a bucket ends (on the detector's watermark) records of calls that
-    started in it can still arrive: the feed's lateness horizon. A bucket is judged for good
-    (and learned) only then; an early look at its end reports only extreme anomalies."""
+    """How long after a bucket ends (on the detector's watermark) it stays open for records
+    of calls that started in it (every ordinary call has ended within 3 h). A bucket is judged
+    for good (and learned) only then; an early look at its end reports only extreme anomalies.
+    A record later than that joins the oldest bucket still open."""
     warmup: timedelta = timedelta(days=1)
     """History an account needs (from its first call) before the model may alert on it."""
     features: frozenset[str] = frozenset(KEYS)

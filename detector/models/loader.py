@@ -23,6 +23,8 @@ from detector.models.segments import Banding, band_names
 from detector.rules.spec import Duration, Frozen, RuleSettings
 
 MODELS_FILE = "_models.yaml"
+MAX_HORIZON_S = 12 * 3600.0
+"""Open buckets are kept per account for `horizon`: 12 h of 15-minute buckets is 48 of them."""
 
 FeatureKey = Literal[
     "calls", "no_answer", "failed", "short", "long", "international", "premium_invalid",
@@ -80,7 +82,7 @@ class ModelsFile(Frozen):
     enabled: bool = True
     mode: Literal["live", "shadow"] = "shadow"
     bucket: Duration = 900.0
-    horizon: Duration | None = None
+    horizon: Duration = 10800.0
     warmup: Duration = 86400.0
     window: Duration = 7200.0
     features: list[FeatureKey] = Field(default_factory=lambda: list(FEATURE_KEYS), min_length=1)
@@ -102,6 +104,11 @@ class ModelsFile(Frozen):
     def _window(self) -> ModelsFile:
         if self.window < self.bucket:
             raise ValueError("window must be at least one bucket")
+        if self.horizon > MAX_HORIZON_S:
+            raise ValueError(
+                "horizon is at most 12h: every open bucket is kept per account until then; a "
+                "longer call's record joins the oldest bucket still open"
+            )
         return self
 
 
@@ -133,19 +140,13 @@ def parse_models(raw: Any, source: str) -> ModelsFile:
         raise ConfigError(f"{source}: field {where}: {first['msg']}") from exc
 
 
-def model_config(
-    spec: ModelsFile,
-    local: RuleSettings,
-    *,
-    horizon_s: float = 3 * 3600.0,
-    mode: str | None = None,
-) -> ModelConfig:
+def model_config(spec: ModelsFile, local: RuleSettings, *, mode: str | None = None) -> ModelConfig:
     """The frozen config from the file, the rule set's local settings (timezones, home
-    country), the feed's lateness horizon (when the file sets none) and a mode override."""
+    country) and a mode override."""
     bounds = tuple(float(b) for b in spec.segments.bands)
     return ModelConfig(
         bucket=timedelta(seconds=spec.bucket),
-        horizon=timedelta(seconds=spec.horizon if spec.horizon is not None else horizon_s),
+        horizon=timedelta(seconds=spec.horizon),
         warmup=timedelta(seconds=spec.warmup),
         window=timedelta(seconds=spec.window),
         features=frozenset(spec.features),

@@ -1,10 +1,13 @@
 """The online anomaly model: each account against its own seasonal past, with count statistics.
 
 Per CDR: add it to the bucket its call *started* in (event time; a few additions), however
-late its record arrives, as long as that bucket is still open. A bucket stays open until no
-call that started in it can still arrive: `horizon` (the feed's lateness horizon, 3 h by
-default) after its end on the detector's watermark. Then it is judged for good and learned,
-so every call counts, long ones included (their records appear only when they end). Waiting
+late its record arrives, as long as that bucket is still open. A bucket stays open for
+`horizon` (3 h by default: every ordinary call has ended by then) after its end on the
+detector's watermark, then it is judged for good and learned, so every call counts, long
+ones included (their records appear only when they end). The feed allows longer calls (the
+poller reads calls up to 24 h); a record that comes after its bucket was judged joins the
+oldest bucket still open (counted in `late`): no call is dropped, and open buckets stay
+bounded (12 of 15 minutes per account at the default horizon). Waiting
 3 hours for a verdict would be slow for what is obvious, so each bucket also gets an *early
 look* as soon as it ends, on its counts so far against absolute expectations (`judge.py`):
 an extreme bucket (surprise >= `thresholds.immediate`) is reported then and not again.
@@ -110,16 +113,23 @@ class AccountModelState:
 
 @dataclass(slots=True)
 class Talk:
-    """Talk time the model judged (in closed buckets) and dropped (records too late)."""
+    """Talk time seen and judged by the model; how much of it came after its own bucket had
+    been judged (records later than the horizon, judged in the oldest bucket still open)."""
 
+    seen_s: float = 0.0
     judged_s: float = 0.0
     late_s: float = 0.0
 
     @property
     def share_judged(self) -> float:
-        """Share of the talk time seen that was judged (1.0 when nothing was dropped)."""
-        total = self.judged_s + self.late_s
-        return self.judged_s / total if total else 1.0
+        """Share of the talk time seen that was judged (in buckets judged so far): nothing is
+        dropped, so 1.0 once every bucket is judged; the bench prints it."""
+        return self.judged_s / self.seen_s if self.seen_s else 1.0
+
+    @property
+    def share_late(self) -> float:
+        """Share of the talk time judged in a later bucket than its call's own."""
+        return self.late_s / self.judged_s if self.judged_s else 0.0
 
 
 class AnomalyModel:
@@ -171,10 +181,11 @@ class AnomalyModel:
         if first is None:
             state.next = first = index - self.horizon  # earlier calls may still arrive
             state.looked = state.since = index
-        if index < first:
+        self.talk.seen_s += cdr.talk_s
+        if index < first:  # its bucket was judged for good: it joins the oldest open one
             state.late += 1
             self.talk.late_s += cdr.talk_s
-            return []
+            index = first
         state.since = min(state.since, index)
         bucket = state.pending.get(index)
         if bucket is None:

@@ -157,11 +157,16 @@ def test_simulator_daemon_prometheus_alertmanager_and_every_dashboard_query(
 
 
 def judging_at_once(tmp_path: Path) -> Path:
-    """The repo's rules with a model that judges after its first learned hour (no warm-up, a
-    20-minute lateness horizon), so a 3-hour run has anomaly scores to show."""
+    """The repo's rules with a model that scores after its first four learned buckets (5
+    minutes, no warm-up, a 10-minute horizon), so a 3-hour run shows anomaly scores from its
+    first half hour; its thresholds are out of reach: twenty minutes of history judge
+    nothing, and its findings must not beat the robocall rule's to Alertmanager."""
     rules = tmp_path / "rules"
     shutil.copytree(Path(__file__).resolve().parents[1] / "rules", rules)
-    (rules / "_models.yaml").write_text("bucket: 10m\nwarmup: 0s\nhorizon: 20m\n")
+    (rules / "_models.yaml").write_text(
+        "bucket: 5m\nwarmup: 0s\nhorizon: 10m\nwindow: 1h\ndrift: {threshold: 1000}\n"
+        "thresholds: {warning: 1000, critical: 1000, immediate: 1000}\n"
+    )
     return rules
 
 

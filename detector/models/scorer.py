@@ -20,8 +20,8 @@ when the surprise reaches `thresholds.warning` in `persist_buckets` buckets in a
 what no single bucket shows (a ramp over days). Only what looked normal is learned
 (`learning.py`): anomalies and ramps are never absorbed, so their repeats stay anomalous.
 
-Accounts in their first `warmup` (1 day by default, and never less than an hour of learned
-buckets, whatever the setting) are learned, not judged; unseen slots
+Accounts in their first `warmup` (1 day by default, and never less than four learned buckets,
+whatever the setting) are learned, not judged; unseen slots
 (a first weekend night) fall back on the account's same hour on the other kind of day, then
 on its level shaped by its segment's hour profile (`segments.py`).
 """
@@ -57,6 +57,10 @@ LOOKED, REPORTED = 1, 2
 WOBBLE_AFTER_DAYS = 2
 """Days after the warm-up before an account's own days teach its day wobble: the first
 days' expectations still lean on priors, and their misses are not the account's wobble."""
+
+MIN_HISTORY_BUCKETS = 4
+"""Learned buckets an account needs before any judgement, whatever `warmup` says: with none
+the model would judge a first bucket against nothing (3 calls where 0.006 are expected)."""
 
 ONGOING_Z = 1.0
 """A window is judged only while its bucket shows the feature at least this far above usual."""
@@ -141,7 +145,7 @@ class AnomalyModel:
         self.bucket_s = config.bucket_s
         self.horizon = math.ceil(config.horizon.total_seconds() / self.bucket_s)
         self.warmup = int(config.warmup.total_seconds()) // self.bucket_s
-        self.min_history = max(3600 // self.bucket_s, 1)
+        self.min_history = MIN_HISTORY_BUCKETS
         self.max_gap = max(int(config.max_gap.total_seconds()) // self.bucket_s, 1)
         self.per_day = 86400.0 / self.bucket_s
         self.enabled = tuple(key in config.features for key in KEYS)
@@ -407,7 +411,7 @@ class AnomalyModel:
 
     def _warm(self, state: AccountModelState, index: int) -> bool:
         """Whether bucket `index` of the account may be judged: `warmup` after its first call,
-        and never before an hour of its buckets was learned (nothing to judge against)."""
+        and never before `MIN_HISTORY_BUCKETS` of its buckets were learned."""
         baseline = state.baseline
         learned = baseline.level_count if baseline is not None else 0
         return index - state.since >= self.warmup and learned >= self.min_history

@@ -1,15 +1,16 @@
 """`python -m bench.alert_latency`: from a CDR becoming visible to its alert reaching Slack.
 
 The real simulator (`SimulatorServer`, in real time by default) serves background traffic with
-a dozen incidents starting a few minutes in; the real daemon (`assembly.build_service`: poller,
-detector, state file, notification stage, couriers) tails it with `poll.interval_s` and a route
-whose `group_wait` is set; a local HTTP server stands in for the Slack webhook and records when
-each message arrives. For each alert's first FIRING, its trigger is the newest of its
-evidence calls that the committing cycle read (the call that crossed the threshold is the
-last one added to the evidence); its visibility is the simulator's `available_at` for that row,
-converted to wall time; the Slack message that first names the alert (by the fingerprint in
-its "Open" button) is its arrival. Printed, median and p95 in seconds, and the target
-`interval_s + group_wait + 2 s`:
+24 incidents (robocall, IRSF, Wangiri, sequential dialing: short calls, so the figure is not
+the long-call tiers' latency) starting a minute in, one every 20 simulated seconds; the real
+daemon (`assembly.build_service`: poller, detector, state file, notification stage, couriers)
+tails it with `poll.interval_s` and a route whose `group_wait` is set; a local HTTP server
+stands in for the Slack webhook and records when each message arrives. For each alert's first
+FIRING, its trigger is the newest of its evidence calls that the committing cycle read (the
+call that crossed the threshold is the last one added to the evidence); its visibility is the
+simulator's `available_at` for that row, converted to wall time; the Slack message that first
+names the alert (by the fingerprint in its "Open" button) is its arrival. Printed: median and
+p95 in seconds, and the target `interval_s + group_wait + 2 s`:
 
 - visible → committed: the poller finding the call (tier cadences) plus detection and commit;
 - committed → Slack: the notification stage (group wait), pacing and the HTTP post;
@@ -45,7 +46,8 @@ from detector.simulate.scenario import parse_scenario
 from detector.source.rows import PollResult
 
 ROOT = Path(__file__).resolve().parents[1]
-TYPES = ("robocall", "irsf", "wangiri", "traffic_pumping")
+TYPES = ("robocall", "irsf", "wangiri", "sequential_dialing")
+INCIDENTS = 24
 
 
 class Sink:
@@ -73,9 +75,9 @@ class Sink:
 
 
 def scenario(start_minute: int) -> Any:
-    """Twelve incidents on twelve accounts, one every 20 simulated seconds."""
+    """`INCIDENTS` incidents on as many accounts, one every 20 simulated seconds."""
     incidents = []
-    for i in range(12):
+    for i in range(INCIDENTS):
         offset = start_minute * 60 + i * 20
         start = f"{offset // 60}m{offset % 60}s"
         incidents.append({"type": TYPES[i % len(TYPES)], "account": i, "start": start,
@@ -94,7 +96,7 @@ def main(argv: Sequence[str] = ()) -> None:
     speed, history_min = args.speed, 20
     now = datetime.now(UTC).replace(microsecond=0)
     options = SimOptions(
-        accounts=30, speed=speed, seed=17, start=now - timedelta(minutes=history_min),
+        accounts=40, speed=speed, seed=17, start=now - timedelta(minutes=history_min),
         duration=timedelta(minutes=history_min + 3 + args.minutes + 30),
         scenario=scenario(history_min + 1),
     )  # fmt: skip

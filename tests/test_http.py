@@ -232,3 +232,25 @@ def test_stop_releases_the_port() -> None:
     server.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://{host}:{port}/healthz")
+
+
+def test_an_open_json_api_beyond_loopback_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """status_api on all interfaces without a token is a configuration error naming the fix;
+    with a token (or on loopback) the endpoint is built."""
+    from detector.assembly import build_http
+    from detector.config import load_settings
+    from detector.errors import ConfigError, exit_code
+
+    monkeypatch.delenv("CDR_DETECTOR_API_TOKEN", raising=False)
+    daemon = Daemon()
+    wide = load_settings(None, {"metrics.listen": "0.0.0.0:0", "metrics.status_api": True},
+                         environ={})  # fmt: skip
+    metrics = Metrics(CollectorRegistry())
+    with pytest.raises(ConfigError) as caught:
+        build_http(wide, metrics, daemon)  # type: ignore[arg-type]
+    assert exit_code(caught.value) == 2
+    assert "CDR_DETECTOR_API_TOKEN" in str(caught.value)
+    monkeypatch.setenv("CDR_DETECTOR_API_TOKEN", TOKEN)
+    assert build_http(wide, metrics, daemon).app.token == TOKEN  # type: ignore[arg-type]

@@ -49,7 +49,7 @@ from detector.source.tiers import Tier
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 INTERVAL_S = 10.0
 FLOOR = 0.01
-RATES = (10, 100, 1000)
+RATES = (1, 10, 100, 1000)
 SLICE_S = 600.0
 LONG_SHARE = 0.001
 """Answered calls lasting 3–12 h (log-uniform): the long tail."""
@@ -178,12 +178,12 @@ class Harness:
         """The committed subset of `ids`."""
         return {i for i in ids if i in self.committed}
 
-    def poll(self) -> tuple[int, list[datetime], bool]:
-        """One poll and commit: (requests, start times of the new rows, complete)."""
+    def poll(self) -> tuple[int, list[tuple[str, datetime]], bool]:
+        """One poll and commit: (requests, keys and start times of the new rows, complete)."""
         result = self.poller.poll(self.cursor, self.seen)
         self.committed.update(key for key, _ in result.new_ids)
         self.cursor = result.cursor
-        return result.requests, [at for _, at in result.new_ids], result.complete
+        return result.requests, result.new_ids, result.complete
 
     def close(self) -> None:
         """Stop the server and the client."""
@@ -201,6 +201,9 @@ class Figure:
     seconds: float = 0.0
     reads: int = 0
     latency: list[float] = field(default_factory=list)
+    """Seconds from each new row's start to the end of the poll that returned it."""
+    visible: list[float] = field(default_factory=list)
+    """Seconds from each new row's visibility in the API to the end of that poll."""
 
     def per_s(self) -> tuple[float, float]:
         """Requests and new CDRs per second."""
@@ -213,6 +216,7 @@ def steady(rate: float, tier: Tier, config: PollerConfig) -> Figure:
     pre, warm = min(tier.delay_s, 3600.0), 2 * longest
     end = pre + warm + max(2 * longest, 36_000 / rate) + longest
     rows = traffic(rate, end, seed=7 + tier.low, low=tier.low, high=tier.high)
+    shown = {str(r["call_uuid"]): at for r, at in zip(rows.rows, rows.available, strict=True)}
     harness = Harness(rows, config, rate_per_s=1e6)
     harness.clock.t = pre
     figure, key = Figure(tier), str(tier.low)
@@ -222,14 +226,15 @@ def steady(rate: float, tier: Tier, config: PollerConfig) -> Figure:
         while harness.clock.t < end:
             harness.clock.t += INTERVAL_S
             before = harness.transport.by_filter[key]
-            _, starts, _ = harness.poll()
+            _, found, _ = harness.poll()
             requests = harness.transport.by_filter[key] - before
             if requests == 0 or harness.clock.t <= pre + warm:
                 continue
             if read_at is not None:
                 now = START.timestamp() + harness.clock.t
-                figure.requests, figure.new = figure.requests + requests, figure.new + len(starts)
-                figure.latency += [now - at.timestamp() for at in starts]
+                figure.requests, figure.new = figure.requests + requests, figure.new + len(found)
+                figure.latency += [now - at.timestamp() for _, at in found]
+                figure.visible += [now - shown[k] for k, _ in found if k in shown]
                 figure.reads += 1
                 figure.seconds = harness.clock.t - read_at
             else:
@@ -250,8 +255,8 @@ def backlog(rate: float, hours: float) -> tuple[float, int, int]:
     began = harness.clock.t
     try:
         while True:
-            r, starts, complete = harness.poll()
-            requests, new = requests + r, new + len(starts)
+            r, found, complete = harness.poll()
+            requests, new = requests + r, new + len(found)
             if complete:
                 break
     finally:
@@ -267,19 +272,22 @@ def report(rate: float, config: PollerConfig) -> float:
         figures.append(figure)
         requests_s, new_s = figure.per_s() if figure.seconds else (0.0, 0.0)
         times = np.array(figure.latency or [math.nan])
+        shown = np.array(figure.visible or [math.nan])
         print(
             f"{rate:>7} {tier.name:<12}"
             f"{figure.new:>10,}{figure.requests:>9,}"
             f"{figure.reads:>6}{figure.seconds / max(figure.reads, 1):>8.0f}s"
             f"{100 * requests_s / new_s if new_s else math.inf:>8.2f}"
             f"{np.median(times):>8.0f}s{times.max():>7.0f}s"
-            f"{3600 * requests_s:>8.1f}",
+            f"{3600 * requests_s:>8.1f}{np.percentile(shown, 95):>9.1f}s",
             flush=True,
         )
     requests_s = sum(f.per_s()[0] for f in figures if f.seconds)
     new_s = sum(f.per_s()[1] for f in figures if f.seconds)
     total = requests_s / new_s / FLOOR
-    print(f"{rate:>7} all  {new_s:>10.1f} CDR/s  {requests_s:>7.3f} req/s   x floor {total:.2f}")
+    limit = 1.5 * max(FLOOR, 1 / (rate * INTERVAL_S)) / FLOOR
+    print(f"{rate:>7} all  {new_s:>10.1f} CDR/s  {requests_s:>7.3f} req/s   x floor {total:.2f}"
+          f" (limit {limit:.2f}: 1.5 x max(1 per 100 CDRs, 1 per poll interval))")  # fmt: skip
     return total
 
 
@@ -289,7 +297,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = PollerConfig(max_pages_per_cycle=10_000)
     print("steady state per tier, polled every 10 s (probes and resumes included), per_page 100")
     print(f"{'CDR/s':>7} {'tier talk s':<12}{'new CDRs':>10}{'requests':>9}{'reads':>6}"
-          f"{'cadence':>9}{'x floor':>8}{'p50 lat':>9}{'max lat':>8}{'req/h':>8}")  # fmt: skip
+          f"{'cadence':>9}{'x floor':>8}{'p50 lat':>9}{'max lat':>8}{'req/h':>8}"
+          f"{'p95 vis':>10}")  # fmt: skip
+    print(
+        "(lat: from a call's start; vis: from when the API first listed it; both to the end of"
+        " the poll that read it, requests taking no time)"
+    )
     totals = {rate: report(rate, config) for rate in RATES if str(rate) in picked}
     if totals:
         print("x floor: " + ", ".join(f"{r} CDR/s {x:.2f}" for r, x in totals.items()))

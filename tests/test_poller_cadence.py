@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from detector.source.poller import PollerConfig
@@ -20,6 +21,7 @@ CONFIG = PollerConfig(
     tier_every_s=(600, 600),
     interval_s=60,
     target_overhead=0.25,
+    latency_budget=0,  # these tests are about the efficiency mode
 )
 
 
@@ -103,3 +105,31 @@ def test_cost_estimates_travel_in_the_cursor_and_old_cursors_still_load() -> Non
     drain(tail)
     assert len(tail.returned) == len(set(tail.returned))
     assert set(tail.returned) == tail.expected()
+
+
+def test_at_ten_cdrs_a_second_short_calls_are_read_within_one_poll_of_showing() -> None:
+    """Latency first: with the default tiers and a budget the rate limit affords, every call
+    of up to 89 s (unanswered, one-ring, short) is returned by the first poll after the API
+    lists it, i.e. within one 10 s poll interval of becoming visible."""
+    rng = random.Random(16)
+    feed = FakeFeed(now=NOW)
+    feed.calls = [
+        Call(f"r{i:05d}", NOW + timedelta(seconds=i / 10), rng.choice([0, 5, 30, 45, 60]),
+             rng.choice([0, 0, 3, 20, 60, 89, 200]), rng.randint(2, 8))
+        for i in range(10 * 240)
+    ]  # fmt: skip
+    tail = Tail(feed, PollerConfig(start_back_s=600, interval_s=10, per_page=100))
+    returned_at: dict[str, datetime] = {}
+    for _ in range(30):
+        feed.advance(10)
+        result = tail.poll()
+        assert result is not None
+        returned_at |= {key: feed.now for key, _ in result.new_ids}
+    short = [
+        c for c in feed.calls if c.talk_s <= 89 and c.visible_at <= feed.now - timedelta(seconds=10)
+    ]
+    late = [
+        c.call_id for c in short if returned_at[c.call_id] - c.visible_at > timedelta(seconds=10)
+    ]
+    assert len(short) > 1500
+    assert late == []

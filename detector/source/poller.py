@@ -22,9 +22,14 @@ the shortest `every_i` that keeps that overhead at `target_overhead`, but never 
 poller's clock or by the number of polls times `interval_s`, whichever comes first. Cadence
 only decides when a tier is read, never what a read returns: correctness does not depend on it.
 Detection latency: a call of tier i reaches the detector within `delay_i + every_i` plus one
-poll interval, so at most `delay_i + tier_every_s[i] + interval_s` (with the defaults, short
-calls: 190 + 120 + 10 s, typically 1.5 min); a busier tier gets a shorter cadence, a tier with
-little traffic is read at `tier_every_s[i]`. A lower `target_overhead` costs latency.
+poll interval, so at most `delay_i + tier_every_s[i] + interval_s`; a busier tier gets a
+shorter cadence, a tier with little traffic is read at `tier_every_s[i]`. A lower
+`target_overhead` costs latency. Latency first (issue 16): the first tier (the head: calls of
+up to 89 s) is read at every poll, first, while one read of it is expected to cost at most
+`latency_budget` requests (`cost.rate × interval / per_page + cost.extra`), so its calls reach
+the detector within one poll interval of being listed; beyond the budget (a busy feed, where
+the rows a read must pass to reach a newly listed no-answer call fill pages) it takes its
+overhead-targeted cadence like the others.
 
 Cursor: `floor` (we watch calls with start >= floor), `head` (newest believable start seen),
 `order`, `base` (where a tier with no saved position reads from) and per tier
@@ -153,8 +158,14 @@ class PollerConfig:
     max_pages_per_cycle: int = 50
     start_back_s: float = 0.0
     account: str | None = None
-    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700, 10800)
-    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0, 3600.0)
+    tier_bounds_s: tuple[int, ...] = (90, 300, 900, 2700, 10800)
+    tier_every_s: tuple[float, ...] = (300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    latency_budget: float = 25.0
+    """Latency first (issue 16): the first tier (the head: unanswered, one-ring and short
+    calls) is read at every poll while one read of it is expected to cost at most this many
+    requests (its new rows' pages plus what it re-reads); beyond, its overhead-targeted cadence
+    applies (efficiency mode). 0 turns latency-first off. The daemon sets it to half of the
+    requests its API rate limit allows per poll interval."""
     workers: int = 4
     interval_s: float = 10.0
     target_overhead: float = 0.25
@@ -171,8 +182,10 @@ class PollerConfig:
             raise ConfigError("poll.tier_every_s needs one cadence (>= 0 s) per tier")
         if self.workers < 1 or self.max_pages_per_cycle < 1 or self.interval_s <= 0:
             raise ConfigError("poll: need workers >= 1, max_pages_per_cycle >= 1, interval_s > 0")
-        if self.target_overhead < 0 or self.max_clock_skew_s < 0:
-            raise ConfigError("poll: target_overhead and max_clock_skew_s must be >= 0")
+        if min(self.target_overhead, self.max_clock_skew_s, self.latency_budget) < 0:
+            raise ConfigError(
+                "poll: target_overhead, max_clock_skew_s and latency_budget must be >= 0"
+            )
         try:
             ZoneInfo(self.date_tz)
         except (KeyError, ValueError) as exc:
@@ -255,7 +268,9 @@ class Poller:
                 if held.resume is None:
                     run.result.closed.append(Gap(tier.name, cut.bound, cut.top or cut.bound))
         pending, now = False, self.clock()
-        for tier in sorted(self.tiers, key=lambda t: -_age(cur.lists.get(t.name))):
+        for tier in sorted(
+            self.tiers, key=lambda t: (t is not self.tiers[0], -_age(cur.lists.get(t.name)))
+        ):
             state = cur.lists.get(tier.name)
             due = state is None or self._due(state, tier, now)
             if (state is not None and state.resume is not None) or (due and run.budget <= 0):
@@ -271,8 +286,14 @@ class Poller:
         return cur
 
     def _due(self, state: ListState, tier: Tier, now: datetime) -> bool:
-        """True once the tier's cadence has passed by the poll count or by the clock."""
+        """True once the tier's cadence has passed by the poll count or by the clock; the
+        head tier at every poll while the latency budget affords it."""
         config = self.config
+        if tier is self.tiers[0] and config.latency_budget > 0:
+            cost = state.cost
+            per_poll = 1.0 if cost is None else cost.rate * config.interval_s / config.per_page
+            if cost is None or per_poll + cost.extra <= config.latency_budget:
+                return True
         every = cadence(state.cost, config.per_page, config.target_overhead, tier.every_s)
         polls = state.age * config.interval_s >= every
         return polls or now - state.at >= _s(every) or now < state.at

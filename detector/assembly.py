@@ -45,6 +45,7 @@ from detector.source.normalize import normalize
 from detector.source.poller import Poller, PollerConfig
 from detector.source.rows import Normalize
 from detector.state.store import Snapshot, StateStore
+from detector.webhooks.wiring import build_intake, start_intake
 
 
 def build_model(
@@ -203,6 +204,7 @@ def _poller_config(settings: Settings, account: str | None) -> PollerConfig:
         tier_every_s=poll.tier_every_s, target_overhead=poll.target_overhead, workers=poll.workers,
         interval_s=poll.feed_time_per_poll_s or poll.interval_s,
         max_clock_skew_s=poll.max_clock_skew_s, account=account,
+        latency_budget=0.5 * settings.api.rate_per_s * poll.interval_s if poll.latency_first else 0,
     )  # fmt: skip
 
 
@@ -243,6 +245,7 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         ),
         summary_every_s=settings.log.summary_every_s,
         rebuild=rebuild,
+        hooks=build_intake(settings, metrics, _normalizer(settings)),
     )
     service.cursor = snapshot.cursor
     metrics.rules_loaded(len(detector.engine.timings()))
@@ -311,10 +314,18 @@ def run_daemon(config: Path | None, overrides: dict[str, Any]) -> int:
         service.store.close()
         raise
     log.info("metrics listening", url=f"http://{host}:{port}/metrics")
+    try:
+        intake = start_intake(settings, service.hooks, metrics, log)
+    except ConfigError:
+        http.stop()
+        service.store.close()
+        raise
     service.install_signals()
     try:
         return service.run()
     finally:
+        if intake is not None:
+            intake.stop()
         http.stop()
         service.store.close()
 

@@ -157,6 +157,10 @@ def simulate(
     auth_token: Annotated[
         str | None, typer.Option(help="Accepted X-Auth-Token (default $CDR_DETECTOR_AUTH_TOKEN)")
     ] = None,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Post signed trunk webhooks here ($CDR_DETECTOR_TRUNK_WEBHOOK_SECRET)"),
+    ] = None,
 ) -> None:
     """Serve a fake Vobiz partner API with realistic traffic and injected incidents."""
     from detector import simcli
@@ -174,6 +178,7 @@ def simulate(
             to_file=to_file,
             mispriced_out=mispriced_out,
             world_seed=world_seed,
+            webhook_url=webhook_url,
             shape=shape,
             auth_id=auth_id,
             auth_token=auth_token,

@@ -138,9 +138,12 @@ class PollSettings(_Section):
     time; a longer one is still read (late), counted and logged. Set it to your trunks' limit."""
     max_ring_s: float = Field(130.0, ge=0)
     max_lag_s: float = Field(60.0, ge=0)
-    tier_bounds_s: tuple[int, ...] = (1, 30, 90, 300, 900, 2700, 10800)
+    tier_bounds_s: tuple[int, ...] = (90, 300, 900, 2700, 10800)
     """Talk-duration bounds of the tiers (bounds at or above the horizon are ignored)."""
-    tier_every_s: tuple[float, ...] = (120.0, 150.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0, 3600.0)
+    tier_every_s: tuple[float, ...] = (300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    latency_first: bool = True
+    """Read the head of the feed (the first tier: unanswered and short calls) at every poll
+    whenever half of the API rate limit affords it; else its overhead-targeted cadence."""
     """The longest each tier waits between reads (its latency bound); a tier is read sooner
     when its measured re-read overhead allows (see `target_overhead`)."""
     target_overhead: float = Field(0.25, ge=0)
@@ -249,6 +252,42 @@ class LogSettings(_Section):
     """An info line summing up the cycles since the last one; each cycle logs at debug."""
 
 
+class AttemptSettings(_Section):
+    """The call-attempt rules fed by CallInitiated webhooks (see `detector.attempts`)."""
+
+    rate_window_s: float = Field(10.0, gt=0)
+    rate_warning: int = Field(20, ge=1)
+    rate_critical: int = Field(50, ge=1)
+    refused_window_s: float = Field(60.0, gt=0)
+    refused_min: int = Field(10, ge=1)
+    refused_warning: float = Field(0.5, gt=0, le=1)
+    refused_critical: float = Field(0.9, gt=0, le=1)
+
+
+class TrunkWebhookSettings(_Section):
+    """Receiving the trunks' CallInitiated and Hangup webhooks (see `detector.webhooks`).
+
+    Off by default. The receiver listens on its own address so only it need face the trunks
+    (put TLS in front); requests must be signed with the secret (HMAC-SHA256 of the body).
+    """
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:9110"
+    path: str = "/webhooks/vobiz"
+    secret_env: str = "CDR_DETECTOR_TRUNK_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+    secret_file: Path | None = None
+    signature_header: str = "X-Vobiz-Signature"
+    """Vobiz does not publish the header its HMAC-SHA256 goes in: set what your trunks send."""
+    timestamp_header: str = "X-Vobiz-Timestamp"
+    """Used only when the body carries no timestamp of its own."""
+    window_s: float = Field(300.0, gt=0)
+    """An event older (or newer) than this is refused as stale; request ids are remembered
+    this long to refuse replays."""
+    max_body_bytes: int = Field(65_536, ge=1024)
+    max_queue: int = Field(10_000, ge=1)
+    attempts: AttemptSettings = AttemptSettings()
+
+
 class Settings(_Section):
     """The whole daemon configuration."""
 
@@ -266,6 +305,7 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     health: HealthSettings = HealthSettings()
     delivery: DeliverySettings = DeliverySettings()
+    trunk_webhooks: TrunkWebhookSettings = TrunkWebhookSettings()
     allowed_lateness_s: float = Field(600.0, ge=0)
 
     @model_validator(mode="after")

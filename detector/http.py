@@ -289,8 +289,12 @@ class HttpServer:
         token: str | None = None,
         backend: ApiBackend | None = None,
         limits: HttpLimits = HttpLimits(),
+        app: Callable[..., Iterable[bytes]] | None = None,
     ) -> None:
-        self.app = HttpApp(metrics, status, ready, live, api=api, token=token, backend=backend)
+        """`app` replaces the endpoint's own routes (the trunk webhook receiver's listener)."""
+        self.app = app or HttpApp(
+            metrics, status, ready, live, api=api, token=token, backend=backend
+        )
         self.limits = limits
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

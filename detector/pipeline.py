@@ -149,6 +149,17 @@ class Detector:
                     found[i] = findings
         return found
 
+    def consider(self, findings: Iterable[Finding]) -> Step:
+        """Findings made outside the rules and the model (call attempts from trunk webhooks,
+        `detector.attempts`) through the alert policy like any other, on their event time."""
+        step = Step()
+        for finding in findings:
+            alerts = self.state_of(finding.account).alerts
+            step.findings.append(finding)
+            step.alerts.extend(self.policy.on_finding(finding, alerts))
+            self.dirty.add(finding.account)
+        return step
+
     def advance(self, watermark: datetime) -> Step:
         """Let event time pass up to `watermark`: close windows, resolve quiet alerts."""
         step = Step()

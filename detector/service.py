@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from detector.alerting.delivery import Delivery
 from detector.alerting.policy import AlertPolicy
 from detector.alerting.silences import from_request
-from detector.domain import Alert, AlertTiming
+from detector.domain import CDR, Alert, AlertTiming
 from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
 from detector.health import Health, HealthPolicy
 from detector.housekeeping import Housekeeping, Retention
@@ -44,6 +44,8 @@ from detector.source.rows import PollResult
 from detector.state.notifications import SilenceBook
 from detector.state.store import Cycle, Snapshot, StateStore
 from detector.summary import CycleSummary
+from detector.webhooks import merge
+from detector.webhooks.intake import Intake, latencies
 
 DEFAULT_HEALTH = HealthPolicy()
 DEFAULT_RETENTION = Retention()
@@ -114,6 +116,7 @@ class Service:
         observer: Callable[[PollResult, Step], None] | None = None,
         health: HealthPolicy = DEFAULT_HEALTH,
         retention: Retention = DEFAULT_RETENTION,
+        hooks: Intake | None = None,
         rebuild: Callable[[Snapshot], Detector] | None = None,
         summary_every_s: float = 300.0,
     ) -> None:
@@ -121,7 +124,7 @@ class Service:
         self.store, self.delivery, self.metrics = store, delivery, metrics
         self.receivers, self.interval_s, self.seen_ttl = receivers, interval_s, seen_ttl
         self.log, self.clock, self.observer = log, clock, observer
-        self.retention, self.rebuild = retention, rebuild
+        self.retention, self.rebuild, self.hooks = retention, rebuild, hooks
         self.cursor: dict[str, Any] | None = None
         self.keep_from: datetime | None = None
         """The tailing cursor's low-water mark: seen ids from it on stay (`PollResult`)."""
@@ -183,7 +186,7 @@ class Service:
             self.housekeeping.run()
             if (summary := self.summary.take(self.clock())) is not None:
                 self.log.info("summary", **summary)
-            self.stopping.wait(0.0 if self.catching_up else self.interval_s + self.backoff_s)
+            self._idle(0.0 if self.catching_up else self.interval_s + self.backoff_s)
         return 0
 
     def cycle(self) -> Step | None:
@@ -205,18 +208,62 @@ class Service:
         self.catching_up = not result.complete
         return self.apply(result, started)
 
-    def apply(self, result: PollResult, started: float, *, tailing: bool = True) -> Step:
-        """Detect over one poll's CDRs and commit the outcome.
+    def apply(
+        self, result: PollResult, started: float, *, tailing: bool = True, polled: bool = True
+    ) -> Step:
+        """Detect over one poll's CDRs, and the webhook events waiting, and commit the outcome.
 
-        Backfill passes `tailing=False`: its results carry a progress marker, not a cursor.
+        Backfill passes `tailing=False`: its results carry a progress marker, not a cursor; a
+        cycle run for webhooks alone passes `polled=False` too (`hook_cycle`).
         """
+        confirmed = merge.confirm(result, self.store.early)
+        fetched = list(result.cdrs)
+        folded = self._drain_hooks([key for key, _ in result.new_ids])
+        result.cdrs += folded.cdrs
+        result.rejected += folded.rejected
         step = self.detector.process(result.cdrs)
-        changed = self._commit(result, step, tailing)
-        self._record(result, step, started)
+        if folded.attempts and self.hooks is not None:
+            step.extend(self.detector.consider(self.hooks.attempts.observe(folded.attempts)))
+        changed = self._commit(result, step, tailing, folded.early, confirmed)
+        self._record(result, step, started, polled=polled)
+        self._hook_latency(step, folded, fetched)
         self._record_accounts(changed)
         if self.observer is not None:
             self.observer(result, step)
         return step
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for the next poll; with webhooks on, run a cycle whenever events arrive."""
+        if self.hooks is None:
+            self.stopping.wait(seconds)
+        else:
+            self.hooks.idle(seconds, self.stopping, self.hook_cycle)
+
+    def hook_cycle(self) -> Step | None:
+        """A cycle for the queued webhook events alone: no API request, committed at once.
+
+        A state failure is left to the next poll cycle, which handles it (rewind or exit)."""
+        try:
+            if self.rewind_pending:
+                self._rewind()
+            step = self.apply(PollResult([], [], {}, []), self.clock(), tailing=False, polled=False)
+        except StateError as exc:
+            self.log.error("webhook cycle not committed; the next poll retries", error=str(exc))
+            if exc.transient and self.rebuild is not None:
+                self.rewind_pending = True
+            return None
+        self.delivery.wake()
+        return step
+
+    def _drain_hooks(self, taken: Collection[str]) -> merge.Folded:
+        """The webhook events queued since the last cycle (nothing without webhooks)."""
+        if self.hooks is None:
+            return merge.Folded()
+        return self.hooks.fold(self.store.seen, self.store.early, taken)
+
+    def _hook_latency(self, step: Step, folded: merge.Folded, polled: list[CDR]) -> None:
+        for path, seconds in latencies(step.alerts, folded, polled, self.clock()):
+            self.metrics.alert_latency(path, seconds)
 
     def _fetch_failed(self, exc: SourceError, started: float) -> None:
         self.summary.add(failed=True)
@@ -257,7 +304,14 @@ class Service:
         self.rewind_pending = False
         self.log.info("resumed from the last commit", cdrs_processed=snapshot.cdrs_processed)
 
-    def _commit(self, result: PollResult, step: Step, tailing: bool) -> Collection[str]:
+    def _commit(
+        self,
+        result: PollResult,
+        step: Step,
+        tailing: bool,
+        early: Collection[tuple[str, datetime]] = (),
+        confirmed: Collection[str] = (),
+    ) -> Collection[str]:
         """Commit the cycle; returns the accounts whose state changed."""
         self.detector.evict_idle()
         changed, evicted = self.detector.take_dirty()
@@ -276,6 +330,8 @@ class Service:
                 alerts=step.alerts,
                 now=self.clock(),
                 rejected=result.rejected,
+                early=early,
+                confirmed=confirmed,
             )
         )
         self.metrics.state_commit(self.clock() - began, len(changed))
@@ -295,7 +351,9 @@ class Service:
                 cutoff = min(cutoff, self.keep_from)
             self.store.purge_seen(cutoff)
 
-    def _record(self, result: PollResult, step: Step, started: float) -> None:
+    def _record(
+        self, result: PollResult, step: Step, started: float, *, polled: bool = True
+    ) -> None:
         m = self.metrics
         m.calls(result.cdrs)
         for rej in result.rejected:
@@ -309,16 +367,18 @@ class Service:
                 example=result.rejected[0].detail,
             )
         m.late_cdrs(step.late)
-        self._gaps(result)
+        if polled:
+            self._gaps(result)
         for f in step.findings:
             m.finding(f.source, f.severity.label)
         for a in step.alerts:
             m.alert(a, self.clock())
         m.accounts_tracked(len(self.detector.accounts))
-        newest = self.detector.newest.timestamp() if self.detector.newest else None
-        m.poll_cycle(self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest)
-        self.health.succeeded(self.clock())
-        self.backoff_s = 0.0
+        if polled:
+            newest = self.detector.newest.timestamp() if self.detector.newest else None
+            m.poll_cycle(self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest)
+            self.health.succeeded(self.clock())
+            self.backoff_s = 0.0
         self.health.counts.update(
             cdrs=len(result.cdrs), rejected=len(result.rejected), alerts=len(step.alerts)
         )

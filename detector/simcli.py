@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV
+from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV, TrunkWebhookSettings
 from detector.errors import ConfigError
 from detector.simulate import (
     SimOptions,
@@ -23,6 +23,8 @@ from detector.simulate.scenario import parse_span
 from detector.simulate.traffic import write_mispriced_jsonl
 from detector.simulate.world import draw_world
 from detector.simulate.world.rows import served
+
+HOOK_SECRET_ENV = TrunkWebhookSettings().secret_env
 
 
 def _start(start: str | None) -> datetime:
@@ -79,6 +81,7 @@ def main(
     labels_out: Path | None,
     mispriced_out: Path | None = None,
     world_seed: int | None = None,
+    webhook_url: str | None = None,
     **options: object,
 ) -> None:
     """Serve the fake API on `listen`, or write the traffic to `to_file` and exit."""
@@ -90,7 +93,13 @@ def main(
         return
     if to_file is None:
         host, _, port = listen.rpartition(":")
-        serve_forever(opts, host or "127.0.0.1", int(port), labels_out, mispriced_out)
+        secret = os.environ.get(HOOK_SECRET_ENV, "")
+        if webhook_url and not secret:
+            raise ConfigError(f"--webhook-url: set {HOOK_SECRET_ENV} to the signing secret")
+        serve_forever(
+            opts, host or "127.0.0.1", int(port), labels_out, mispriced_out,
+            webhook_url=webhook_url, webhook_secret=secret.encode(),
+        )  # fmt: skip
         return
     traffic = generate(opts)
     write_rows_jsonl(traffic, to_file)

@@ -89,7 +89,7 @@ def spawn(
 class Simulator:
     """`cdr-detector simulate` in a child process."""
 
-    def __init__(self, tmp: Path, *extra: str) -> None:
+    def __init__(self, tmp: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.labels = tmp / "labels.jsonl"
         args = [
@@ -100,7 +100,7 @@ class Simulator:
             str(self.labels),
             *extra,
         ]
-        self.proc = spawn(args, tmp / "simulator.log")
+        self.proc = spawn(args, tmp / "simulator.log", env)
         self.url = f"http://127.0.0.1:{self.port}"
         wait_for(self._up, 60, "the simulator to listen")
 

@@ -43,10 +43,13 @@ from detector.domain import CDR, REJECT_REASONS, Alert, AlertStatus, Direction, 
 from detector.enrich.kpi import FAILURE_CLASSES, Tally
 from detector.metrics.accounts import PREFIX, AccountCollector, RuleSeverity
 from detector.metrics.lag import LagCollector
+from detector.webhooks.ingest import OUTCOMES as WEBHOOK_OUTCOMES
 
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 COMMIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 API_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+ALERT_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
+"""Alert latency: a webhook's alert in a second or two, a polled call's within the poll's."""
 LATENCY_BUCKETS = (15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0)
 """Detection latency: the poller delivers short calls in ~90 s, long ones up to hours later."""
 
@@ -164,6 +167,20 @@ class Metrics:
             "Stretches of the feed a list could not read within one cycle (outage, backlog); "
             "each is read before that list goes on.",
         )
+        self._alert_latency = self._histogram(
+            "alert_latency_seconds",
+            "From what tipped an alert to its commit: a webhook's arrival (path=webhook) or "
+            "the end of the newest polled call in its evidence (path=poll).",
+            ALERT_BUCKETS,
+            ("path",),
+        )
+        for path in ("poll", "webhook"):
+            self._alert_latency.labels(path)
+        self._webhooks = self._counter(
+            "webhook_requests", "Trunk webhook requests by outcome.", ("outcome",)
+        )
+        for outcome in WEBHOOK_OUTCOMES:
+            self._webhooks.labels(outcome)
         self._beyond = self._counter(
             "cdrs_beyond_horizon",
             "CDRs of calls longer than poll.lateness_horizon_s: read late (never dropped).",
@@ -314,6 +331,14 @@ class Metrics:
     def feed_gaps(self, n: int) -> None:
         """Count feed gaps opened (stretches left to read in later cycles)."""
         self._gaps.inc(n)
+
+    def alert_latency(self, path: str, seconds: float) -> None:
+        """Observe how long an alert took from what tipped it (see `webhooks.intake`)."""
+        self._alert_latency.labels(path).observe(seconds)
+
+    def webhook(self, outcome: str) -> None:
+        """Count one webhook request by outcome (`webhooks.ingest.OUTCOMES`)."""
+        self._webhooks.labels(outcome).inc()
 
     def beyond_horizon(self, n: int) -> None:
         """Count CDRs of calls longer than the poller's horizon."""

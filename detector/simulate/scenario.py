@@ -77,6 +77,17 @@ class Outage:
 
 
 @dataclass(frozen=True)
+class HookFaults:
+    """Trunk webhook faults (`--webhook-url`): shares of events dropped, sent twice (the same
+    request id) and signed wrongly, and how long one may be held back (reordering)."""
+
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    bad_signature_rate: float = 0.0
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Chaos:
     """Faults the simulated API injects; every rate is a probability per request or row."""
 
@@ -93,6 +104,7 @@ class Chaos:
     cost_mismatch_rate: float = 0.0
     """Share of calls billed wrong on purpose, labelled (see `detector.simulate.mispricing`)."""
     outages: tuple[Outage, ...] = ()
+    webhooks: HookFaults = HookFaults()
 
 
 @dataclass(frozen=True)
@@ -241,6 +253,7 @@ def _chaos(data: Any, where: str) -> Chaos:
     rates = {k: _rate(data.get(k, 0.0), f"{where}.{k}") for k in names}
     return Chaos(
         outages=_outages(data.get("outages") or [], f"{where}.outages"),
+        webhooks=_hook_faults(data.get("webhooks") or {}, f"{where}.webhooks"),
         error_rates=errors,
         rate_limit_bursts=_bursts(data.get("rate_limit_bursts"), f"{where}.rate_limit_bursts"),
         latency_ms=_number(data.get("latency_ms", 0.0), f"{where}.latency_ms"),
@@ -249,6 +262,14 @@ def _chaos(data: Any, where: str) -> Chaos:
         sort=sort,
         **rates,
     )
+
+
+def _hook_faults(data: Any, where: str) -> HookFaults:
+    """The validated webhook faults."""
+    names = {"drop_rate", "duplicate_rate", "bad_signature_rate", "delay_s"}
+    _require_map(data, where, "", names)
+    rates = {k: _rate(data.get(k, 0.0), f"{where}.{k}") for k in names - {"delay_s"}}
+    return HookFaults(delay_s=_number(data.get("delay_s", 0.0), f"{where}.delay_s"), **rates)
 
 
 def _outages(data: Any, where: str) -> tuple[Outage, ...]:

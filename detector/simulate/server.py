@@ -21,6 +21,7 @@ from detector.simulate.chaos import ChaosGate, Fault
 from detector.simulate.clock import SimClock
 from detector.simulate.feed import Feed
 from detector.simulate.filters import BadRequest, paging, parse_query
+from detector.simulate.hooks import HookSender
 from detector.simulate.options import SimOptions
 from detector.simulate.traffic import Traffic, generate, write_labels_jsonl, write_mispriced_jsonl
 
@@ -235,8 +236,11 @@ def serve_forever(
     labels_out: Path | None,
     mispriced_out: Path | None = None,
     traffic: Traffic | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: bytes = b"",
 ) -> None:
-    """Generate traffic (unless given), write labels, serve until Ctrl-C or SIGTERM, then stop."""
+    """Generate traffic (unless given), write labels, serve until Ctrl-C or SIGTERM, then stop;
+    with `webhook_url`, also post the trunks' signed webhooks there (`simulate.hooks`)."""
     if traffic is None:
         traffic = generate(options)
     if labels_out is not None:
@@ -245,6 +249,13 @@ def serve_forever(
         write_mispriced_jsonl(traffic.mispriced, mispriced_out)
     server = SimulatorServer(traffic, options)
     bound_host, bound_port = server.start(host, port)
+    sender = None
+    if webhook_url:
+        sender = HookSender(
+            traffic, webhook_url, webhook_secret, lambda: server.sim_now().timestamp(),
+            traffic.chaos.webhooks, options.seed,
+        )  # fmt: skip
+        sender.start()
     sys.stderr.write(
         f"simulator: http://{bound_host}:{bound_port}{PREFIX} · {len(traffic.accounts)} accounts · "
         f"{len(traffic.rows)} calls · {len(traffic.labels)} incidents · speed {options.speed}x\n"
@@ -258,4 +269,6 @@ def serve_forever(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if sender is not None:
+            sender.stop()
         server.stop()

@@ -50,6 +50,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
+CREATE TABLE IF NOT EXISTS early (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS early_at ON early (at);
 CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts (
@@ -85,6 +87,11 @@ class Cycle:
     alerts: list[Alert] = field(default_factory=list)
     now: float = 0.0
     rejected: Collection[Rejected] = ()
+    early: Iterable[tuple[str, datetime]] = ()
+    """Ids of CDRs a webhook delivered before the poller (`webhooks.merge`), with their start."""
+    confirmed: Collection[str] = ()
+    """Early ids whose poller copy this cycle returned: they leave `early` (they are in
+    `new_ids`, so they join `seen`)."""
 
 
 class StateStore:
@@ -160,13 +167,17 @@ class StateStore:
         """Which of `ids` earlier cycles already committed."""
         return self._run("reading seen ids", lambda _: self._seen(list(ids)))
 
-    def _seen(self, batch: list[str]) -> set[str]:
+    def early(self, ids: Collection[str]) -> set[str]:
+        """Which of `ids` a webhook delivered (and a cycle processed) before the poller did."""
+        return self._run("reading early ids", lambda _: self._seen(list(ids), "early"))
+
+    def _seen(self, batch: list[str], table: str = "seen") -> set[str]:
         found: set[str] = set()
         for i in range(0, len(batch), 500):
             chunk = batch[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(f"SELECT id FROM seen WHERE id IN ({marks})", chunk)  # noqa: S608
-            found.update(str(r[0]) for r in rows)
+            sql = f"SELECT id FROM {table} WHERE id IN ({marks})"  # noqa: S608 - our own names
+            found.update(str(r[0]) for r in self.conn.execute(sql, chunk))
         return found
 
     def load(self) -> Snapshot:
@@ -236,10 +247,18 @@ class StateStore:
                 if new and not alert.shadow:
                     notifications.enqueue(c, body)
             rejected.add(c, cycle.rejected, cycle.now)
+            c.executemany(
+                "INSERT OR IGNORE INTO early (id, at) VALUES (?, ?)",
+                ((i, at.timestamp()) for i, at in cycle.early),
+            )
+            c.executemany("DELETE FROM early WHERE id = ?", ((i,) for i in cycle.confirmed))
 
     def purge_seen(self, older_than: datetime) -> int:
-        """Forget seen ids whose event time is older than the late-arrival horizon."""
-        return self._write("DELETE FROM seen WHERE at < ?", (older_than.timestamp(),))
+        """Forget seen (and unconfirmed early) ids of calls that started before `older_than`."""
+        cut = (older_than.timestamp(),)
+        return self._write("DELETE FROM seen WHERE at < ?", cut) + self._write(
+            "DELETE FROM early WHERE at < ?", cut
+        )
 
     def purge_alerts(self, older_than: datetime) -> int:
         """Forget alert episodes that resolved before `older_than` (event time); return rows."""

@@ -1,0 +1,1 @@
+"""Trunk webhooks: signed CallInitiated and Hangup events, received beside the poller."""

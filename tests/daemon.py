@@ -159,26 +159,32 @@ def check_delivery(state: Path, bodies: list[Any], resends: int) -> None:
     """Every alert the state recorded was told as the receiver would expect, none invented.
 
     A notice carries each alert's latest transition; a firing resolved before its notice went
-    out is never told (Alertmanager's meaning). So: nothing delivered that was not recorded,
-    every alert whose last transition fires was delivered, every alert whose firing was
-    delivered had its resolution delivered when it resolved, and repeats are at most
-    `resends` (a kill between send and bookkeeping).
+    out is never told (Alertmanager's meaning), episode by episode: an alert that fired, was
+    told, resolved, then fired and resolved again before a notice could go out (a restarted
+    daemon catching up does that) has nothing more to tell. So: nothing delivered that was not
+    recorded, every alert whose last transition fires was delivered, every episode whose
+    firing was delivered had its resolution delivered when it resolved, and repeats are at
+    most `resends` (a kill between send and bookkeeping).
     """
     with sqlite3.connect(state) as conn:
         rows = conn.execute("SELECT delivery_id, fingerprint, at, body FROM alerts").fetchall()
     recorded = {d: json.loads(b) for d, _, _, b in rows if '"shadow": true' not in b}
-    last: dict[str, dict[str, Any]] = {}
+    episode: dict[str, list[dict[str, Any]]] = {}
     # an alert's transitions are ordered by the sequence in its delivery id, not by event time
-    # (a late finding is stamped at the end of the window it reports on, maybe earlier)
+    # (a late finding is stamped at the end of the window it reports on, maybe earlier); its
+    # last episode is what followed its last resolution but one
     for d, fp, _at, _ in sorted(rows, key=lambda r: int(r[0].rsplit(":", 1)[1])):
         if d in recorded:
-            last[fp] = recorded[d]
+            before = episode.get(fp, [])
+            fresh = bool(before) and before[-1]["status"] == "resolved"
+            episode[fp] = [*([] if fresh else before), recorded[d]]
     sent = delivered_alerts(bodies)
     ids = [a["delivery_id"] for a in sent]
     assert set(ids) <= set(recorded), "a delivered alert was never recorded"
-    told = {a["fingerprint"] for a in sent if a["status"] == "firing"}
-    for fp, final in last.items():
-        if final["status"] == "firing" or fp in told:
+    for fp, transitions in episode.items():
+        final = transitions[-1]
+        told = any(t["delivery_id"] in ids for t in transitions if t["status"] == "firing")
+        if final["status"] == "firing" or told:
             assert final["delivery_id"] in ids, f"{fp}: its last transition was not told"
     assert len(ids) - len(set(ids)) <= resends
 

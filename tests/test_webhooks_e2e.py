@@ -30,7 +30,8 @@ def _first_alert(state: Path, source: str) -> float | None:
             rows = conn.execute("SELECT created_at, payload FROM outbox").fetchall()
     except sqlite3.OperationalError:
         return None
-    times = [at for at, body in rows if json.loads(body).get("rule") == source]
+    notices = [(at, json.loads(body)) for at, body in rows]
+    times = [at for at, notice in notices if any(a["rule"] == source for a in notice["alerts"])]
     return min(times, default=None)
 
 

@@ -263,3 +263,19 @@ class GroupingMachine(RuleBasedStateMachine):
 
 TestGroupingMachine = GroupingMachine.TestCase
 TestGroupingMachine.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+def test_a_group_made_again_under_its_key_sends_notices_with_new_ids() -> None:
+    """Fire, resolve (the group is gone), fire again: the new group's first notice does not
+    reuse the old one's delivery id (the outbox would take it as already queued and drop it)."""
+    d = Driver()
+    d.add(alert("a"))
+    d.advance(30)
+    d.add(alert("a", "resolved", seq=2))
+    d.advance(300)
+    assert d.groups == {}
+    d.add(alert("a", seq=3))
+    d.advance(30)
+    ids = [message.delivery_id for _, message in d.sent]
+    assert len(ids) == 3
+    assert len(set(ids)) == 3

@@ -204,7 +204,10 @@ def _send(
     group.repeats = 0 if changed else group.repeats + 1
     group.sent_digest, group.last_sent_at = digest, now
     return Message(
-        delivery_id=f"{group.key}:{group.seq}",
+        # a group deleted (all resolved) and made again under its key starts its seq anew:
+        # its creation time keeps the new notices' ids apart from the old ones', or the
+        # outbox would take a new notice for one already sent and drop it
+        delivery_id=f"{group.key}.{int(group.created_at * 1000)}:{group.seq}",
         group_key=group.key,
         receiver=group.receiver,
         group_labels=dict(group.labels),

@@ -36,6 +36,12 @@ def test_default_pack_uses_every_rule_kind() -> None:
                      "flatline", "sequence"}  # fmt: skip
 
 
+def test_every_default_rule_names_its_next_step() -> None:
+    """Every shipped rule has a `runbook:` line, which every notification channel shows."""
+    missing = [rule.id for rule in check_rules(PACK).rules if len(rule.runbook) < 20]
+    assert missing == []
+
+
 def test_every_rule_fixture_passes_and_every_rule_has_one() -> None:
     """`rules test rules/` passes with a positive and a negative case for every rule."""
     report = run_rule_tests(PACK)

@@ -122,6 +122,9 @@ class RuleBase(Frozen):
     repeat: Duration = 0.0
     labels: dict[str, str] = Field(default_factory=dict)
     summary: str = "{account}: {rule} at {value:.4g} (threshold {threshold:.4g}) in {window}"
+    runbook: str = Field(default="", max_length=1000)
+    """The next step for whoever gets the alert, one or two sentences (what to check, what to
+    do); every notification channel shows it under the facts."""
     mode: Literal["live", "shadow"] = "live"
     overrides: dict[str, Override] = Field(default_factory=dict)
     allow: Allow = Allow()

@@ -7,6 +7,7 @@ the backtest and the daemon all assemble the same pieces the same way.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 import yaml
 
 from detector import logs
+from detector.alerting.briefer import Briefer, calls_from
+from detector.alerting.cards import Cards
 from detector.alerting.content import CallDetail
 from detector.alerting.delivery import Delivery
 from detector.alerting.enrichment import Enricher
@@ -24,12 +27,13 @@ from detector.alerting.notifiers import Notifier
 from detector.alerting.policy import AlertPolicy
 from detector.alerting.receivers import build_destinations, build_receivers, pacing_of
 from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
-from detector.domain import Rejected
+from detector.domain import CDR, Rejected
 from detector.enrich.causes import sip_meaning
 from detector.errors import ConfigError
 from detector.health import HealthPolicy
 from detector.housekeeping import Retention
 from detector.http import HttpLimits, HttpServer
+from detector.investigate.reader import Filters, Reader
 from detector.metrics import Metrics
 from detector.models.loader import ModelsFile, model_config, read_models_file
 from detector.models.scorer import AnomalyModel
@@ -117,13 +121,17 @@ def detector_for(
 
 
 def build_delivery(settings: Settings, store: StateStore, metrics: Metrics, log: Any,
-                   receivers: dict[str, Notifier]) -> Delivery:  # fmt: skip
+                   receivers: dict[str, Notifier],
+                   cards: Callable[[], Cards] = Cards) -> Delivery:  # fmt: skip
     """The delivery task: the notification stage (route, group, silence) and a paced courier
-    per receiver, each on its own connection to the state file."""
+    per receiver, each on its own connection to the state file. `cards`: the live rules'
+    headlines and runbooks (read again for every notice, so a reload is seen)."""
     alerting = settings.alerting
     enricher = build_enricher(settings, metrics, log) if alerting.enrichment.enabled else None
     masker = Masker(alerting.mask.enabled, alerting.mask.keep_start, alerting.mask.keep_end)
-    notice = NoticeMaker(masker, alerting.links, f"http://{settings.metrics.listen}", enricher)
+    briefer = build_briefer(settings, metrics, log, masker, cards)
+    notice = NoticeMaker(masker, alerting.links, f"http://{settings.metrics.listen}", enricher,
+                         cards, briefer)  # fmt: skip
     stage = NotificationStage(
         store.notifications(), build_destinations(settings, receivers), notice,
         record_silenced=metrics.silenced, log=log,
@@ -156,6 +164,30 @@ def build_enricher(settings: Settings, metrics: Metrics, log: Any) -> Enricher |
 
     return Enricher(fetch, calls=e.calls, rate_per_s=e.rate_per_s, queue_size=e.queue,
                     record=metrics.enrichment, log=log)  # fmt: skip
+
+
+def build_briefer(settings: Settings, metrics: Metrics, log: Any, masker: Masker,
+                  cards: Callable[[], Cards]) -> Briefer | None:  # fmt: skip
+    """Briefings (facts and chart data) from the account's last 24 h of calls, listed from the
+    partner API on the side (None without credentials or with enrichment off)."""
+    e = settings.alerting.enrichment
+    if not e.enabled:
+        return None
+    try:
+        auth_id, token = credentials(settings.api)
+    except ConfigError:
+        return None
+    api = CdrApi(
+        settings.api.url, auth_id, token.reveal(), timeout=min(settings.api.timeout_s, 10.0),
+        max_retries=1, rate_per_s=e.rate_per_s, on_request=metrics.api_request,
+    )  # fmt: skip
+    reader = Reader(api, _normalizer(settings))
+    every = Filters.parse()
+
+    def read_day(day: date, account: str) -> list[CDR]:
+        return reader.day(day, every, account).cdrs
+
+    return Briefer(calls_from(read_day), lambda rule: cards().of(rule).scope, masker, log=log)
 
 
 def build_metrics(settings: Settings) -> Metrics:
@@ -220,6 +252,11 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         log.warning(detector.model.restored_note)
     notifiers = build_receivers(settings, log)
     health, keep = settings.health, settings.state.retention
+    live: list[Service] = []
+
+    def cards() -> Cards:
+        current = live[0].detector if live else detector
+        return Cards.of_ruleset(current.engine.ruleset)
 
     def rebuild(last: Snapshot) -> Detector:
         return build_detector(settings.rules.dir, settings.model, last, settings.allowed_lateness_s)
@@ -229,7 +266,7 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         detector=detector,
         model=detector.model,
         store=store,
-        delivery=build_delivery(settings, store, metrics, log, notifiers),
+        delivery=build_delivery(settings, store, metrics, log, notifiers, cards),
         metrics=metrics,
         receivers=sorted(notifiers),
         rules_dir=settings.rules.dir,
@@ -248,6 +285,7 @@ def build_service(settings: Settings, metrics: Metrics, log: Any) -> Service:
         hooks=build_intake(settings, metrics, _normalizer(settings)),
     )
     service.cursor = snapshot.cursor
+    live.append(service)
     metrics.rules_loaded(len(detector.engine.timings()))
     return service
 

@@ -62,6 +62,10 @@ class ApiBackend(Protocol):
         """Active silences."""
         ...
 
+    def alert_chart(self, fingerprint: str) -> bytes | None:
+        """The alert's chart as PNG, None when there is none (yet)."""
+        ...
+
     def add_silence(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a silence from a request body; ValueError says what is wrong."""
         ...
@@ -167,8 +171,7 @@ class HttpApp:
         self, environ: Environ, method: str, path: str, start: StartResponse, api: ApiBackend
     ) -> Iterable[bytes]:
         if method == "GET" and path.startswith("/api/alerts/"):
-            history = api.alert_history(path.removeprefix("/api/alerts/"))
-            return _json(start, 200 if history else 404, {"transitions": history})
+            return _alert(start, api, path.removeprefix("/api/alerts/"))
         if path == "/api/silences" and method == "GET":
             return _json(start, 200, {"silences": api.list_silences()})
         if path == "/api/silences" and method == "POST":
@@ -212,6 +215,18 @@ def _json(
 ) -> list[bytes]:
     data = json.dumps(body, default=str, sort_keys=True).encode()
     return _send(start, code, "application/json", data, headers)
+
+
+def _alert(start: StartResponse, api: ApiBackend, rest: str) -> list[bytes]:
+    """`FINGERPRINT`: the alert's transitions; `FINGERPRINT/chart.png`: its chart."""
+    if not rest.endswith("/chart.png"):
+        history = api.alert_history(rest)
+        return _json(start, 200 if history else 404, {"transitions": history})
+    png = api.alert_chart(rest.removesuffix("/chart.png"))
+    if png is None:
+        why = "no chart for this alert: its calls were not fetched (yet) or had nothing to draw"
+        return _json(start, 404, {"error": why})
+    return _send(start, 200, "image/png", png)
 
 
 def _text(start: StartResponse, code: int, text: str) -> list[bytes]:

@@ -497,6 +497,24 @@ class Service:
         """/api/alerts/FINGERPRINT: the alert's recorded transitions, newest first."""
         return self.store.alert_history(fingerprint)
 
+    def alert_chart(self, fingerprint: str) -> bytes | None:
+        """/api/alerts/FINGERPRINT/chart.png: drawn on request from the alert's briefing (the
+        HTTP thread's work, never the cycle's); None without one."""
+        stage = self.delivery.stage
+        briefer = stage.notice.briefer if stage is not None else None
+        found = briefer.latest(fingerprint) if briefer is not None else None
+        history = self.store.alert_history(fingerprint, 1) if found is not None else []
+        if found is None or found.series is None or not history:
+            return None
+        from detector.alerting.chart import draw  # noqa: PLC0415 - matplotlib on demand
+        from detector.alerting.render import COLOURS  # noqa: PLC0415 - with it
+
+        last = history[0]
+        ended = last.get("status") != "firing"
+        accent = COLOURS["resolved" if ended else str(last.get("severity", "info"))]
+        zone = stage.notice.cards().zone_of(str(last.get("account", ""))) if stage else "UTC"
+        return draw(found.series, zone, accent, found.currency)
+
     def list_silences(self) -> list[dict[str, Any]]:
         """GET /api/silences: the silences not yet ended."""
         return self.silence_book().active(self.clock())

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from detector.alerting import render
+from detector.alerting import mail, render
 from detector.alerting.content import CallDetail, Notice
 from detector.alerting.grouping import Message
 from detector.alerting.masking import Masker
@@ -86,7 +86,7 @@ def test_mrkdwn_keeps_ordinary_identifiers() -> None:
 def test_slack_blocks_hold_no_raw_untrusted_text() -> None:
     """Every text object of the Block Kit payload is escaped: no ping, link or tag survives."""
     payload = render.slack_payload(notice())
-    texts = [payload["text"], *_texts(payload["blocks"])]
+    texts = [payload["text"], *_texts(payload["blocks"]), *_texts(payload["attachments"])]
     assert texts
     for text in texts:
         assert "<!channel>" not in text
@@ -108,11 +108,13 @@ def test_slack_blocks_show_the_facts() -> None:
     detail = CallDetail("c1", "NORMAL_CLEARING", 200, "OK")
     enricher = type("E", (), {"details": lambda self, fp: [detail], "submit": lambda *a: True})()
     payload = render.slack_payload(notice(enricher=enricher))
-    text = " ".join(_texts(payload["blocks"]))
+    text = " ".join(_texts(payload["blocks"]) + _texts(payload["attachments"]))
     for expected in ("CRITICAL", "robocall", "MA_1", "120 (threshold 100)", "10 min",
-                     "+9198•••••321 ×12", "c1 (NORMAL_CLEARING SIP 200), c2"):  # fmt: skip
+                     "+9198•••••321 ×12", "id c1 (NORMAL_CLEARING SIP 200)", "id c2"):  # fmt: skip
         assert expected in text, expected
-    [button] = next(b for b in payload["blocks"] if b["type"] == "actions")["elements"]
+    [attachment] = payload["attachments"]
+    assert attachment["color"] == render.COLOURS["critical"]
+    [button] = next(b for b in attachment["blocks"] if b["type"] == "actions")["elements"]
     assert button["url"] == "http://127.0.0.1:9108/api/alerts/abcd"
 
 
@@ -129,7 +131,7 @@ def test_numbers_are_masked_everywhere_but_call_ids_are_not() -> None:
     """The full number appears in no channel; call ids and the delivery id stay intact."""
     n = notice()
     rendered = [
-        str(render.slack_payload(n)), render.email_text(n), render.email_html(n),
+        str(render.slack_payload(n)), mail.email_text(n), mail.email_html(n),
         render.plain_text(n), str(n.to_json()),
         str(render.alertmanager_alerts(n, datetime(2024, 6, 3, 12, 5, tzinfo=UTC),
                                        ends_after_s=3600)),
@@ -143,21 +145,21 @@ def test_numbers_are_masked_everywhere_but_call_ids_are_not() -> None:
 
 def test_masking_can_be_turned_off() -> None:
     """With masking disabled the number is shown in clear."""
-    assert NUMBER in render.email_text(notice(masker=Masker(enabled=False)))
+    assert NUMBER in mail.email_text(notice(masker=Masker(enabled=False)))
 
 
 def test_email_subject_and_escaped_html() -> None:
     """The subject is the notice's title; the HTML has no raw untrusted tags."""
     n = notice()
-    assert render.email_subject(n) == "[CRITICAL] MA_1: robocall"
-    html = render.email_html(n)
+    assert mail.email_subject(n) == "[CRITICAL] MA_1: robocall"
+    html = mail.email_html(n)
     assert "<b>x</b>" not in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
 
 
 def test_subject_cannot_inject_headers() -> None:
     """Line breaks in an untrusted account id do not reach the subject line."""
-    subject = render.email_subject(notice(alert_json(account="MA_1\r\nBcc: x@example.com")))
+    subject = mail.email_subject(notice(alert_json(account="MA_1\r\nBcc: x@example.com")))
     assert "\n" not in subject
     assert "\r" not in subject
 

@@ -261,6 +261,8 @@ class Delivery:
         self._stop.clear()
         if self.enricher is not None:
             self.enricher.start()
+        if self.stage is not None and self.stage.notice.briefer is not None:
+            self.stage.notice.briefer.start()
         if self.stage is not None:
             thread = threading.Thread(
                 target=self._stage_loop, args=(self.stage,), name="cdr-detector-notify",
@@ -324,6 +326,8 @@ class Delivery:
         self._threads = []
         if self.enricher is not None:
             self.enricher.stop()
+        if self.stage is not None and self.stage.notice.briefer is not None:
+            self.stage.notice.briefer.stop()
 
     def _stage_loop(self, stage: NotificationStage) -> None:
         while not self._stop.is_set():

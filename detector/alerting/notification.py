@@ -25,7 +25,9 @@ from typing import Any
 
 import structlog
 
-from detector.alerting.content import Notice, alert_link, view
+from detector.alerting.briefer import Briefer
+from detector.alerting.cards import Cards
+from detector.alerting.content import Notice, alert_link, links_of, view
 from detector.alerting.enrichment import Enricher
 from detector.alerting.grouping import Entry, Group, Message, admit, evict, flush
 from detector.alerting.masking import Masker
@@ -69,21 +71,33 @@ class Destinations:
 
 @dataclass(frozen=True, slots=True)
 class NoticeMaker:
-    """Turns a group's message into the notice every channel renders."""
+    """Turns a group's message into the notice every channel renders.
+
+    `cards` (the rules' headlines, runbooks, units; the accounts' timezones) is a callable so
+    a rule reload is seen by the next notice; `briefer` supplies what the account's calls say.
+    """
 
     masker: Masker = field(default_factory=Masker)
     links: LinkSettings = field(default_factory=LinkSettings)
     base_url: str = ""
     enricher: Enricher | None = None
+    cards: Callable[[], Cards] = Cards
+    briefer: Briefer | None = None
 
     def __call__(self, message: Message) -> Notice:
         """The notice for `message`."""
-        views = []
+        views, cards = [], self.cards()
+        base = self.links.external_url or self.base_url
         for alert in message.alerts:
             fingerprint = str(alert.get("fingerprint", ""))
             calls = self.enricher.details(fingerprint) if self.enricher else []
             link = alert_link(alert, self.links, self.base_url)
-            views.append(view(alert, self.masker, link, calls))
+            status = str(alert.get("status", ""))
+            found = self.briefer.briefing(fingerprint, status) if self.briefer else None
+            chart = found is not None and found.series is not None
+            links = links_of(alert, self.links, self.base_url, chart)
+            views.append(view(alert, self.masker, link, calls, cards=cards, briefing=found,
+                              links=links, base=base))  # fmt: skip
         return Notice(
             delivery_id=message.delivery_id, receiver=message.receiver,
             group_key=message.group_key,
@@ -181,6 +195,8 @@ class NotificationStage:
         enricher = self.notice.enricher
         if enricher is not None and alert.get("status") == "firing":
             enricher.submit(alert)
+        if self.notice.briefer is not None:
+            self.notice.briefer.submit(alert)
 
     def _move_out(self, fingerprint: str, receiver: str, key: str, work: _Round) -> Entry | None:
         """Take the alert out of another group of `receiver` holding it (grouping by severity

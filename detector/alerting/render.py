@@ -1,4 +1,10 @@
-"""Pure renderers: one `Notice` → Slack Block Kit, email, Alertmanager alerts, plain text.
+"""Pure renderers: one `Notice` → Slack Block Kit, plain text, Alertmanager alerts (the
+email's HTML is `alerting.mail`).
+
+Slack: a header block with the notice's title, then one attachment per alert whose `color` is
+its severity (red critical, amber warning, green resolved) holding its blocks: the headline,
+up to ten fact fields, destinations, sample calls, the runbook's next step, link buttons and
+the silence and call-listing commands.
 
 Every value that can come from a CDR or a rule (accounts, caller ids, destinations, summaries,
 label values) is untrusted. For Slack it goes through `mrkdwn`, which escapes `&`, `<` and `>`
@@ -12,18 +18,17 @@ models, which check Slack's limits (10 fields, 150-character headers, 50 blocks)
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slack_sdk.models.attachments import BlockAttachment
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
@@ -31,6 +36,13 @@ from slack_sdk.models.blocks import (
 )
 
 from detector.alerting.content import AlertView, Notice
+from detector.alerting.facts import (
+    destination_lines,
+    rows,
+    sample_lines,
+    value_text,
+    window_text,
+)
 
 MAX_ALERTS = 8
 """Alerts shown in one Slack message or email; the rest are counted."""
@@ -42,6 +54,8 @@ _LOOKALIKES = str.maketrans({"*": "∗", "~": "∼", "`": "ˋ"})
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 """Underscores that can open or close italics; inside a word (`MA_1`) they cannot."""
 SEVERITY_ORDER = ("info", "warning", "critical")
+COLOURS = {"critical": "#D92D20", "warning": "#F79009", "info": "#2E90FA", "resolved": "#12B76A"}
+"""Severity colours (Slack attachment `color`, the email's accent)."""
 
 
 def mrkdwn(text: object) -> str:
@@ -79,147 +93,114 @@ def number(value: object) -> str:
 
 
 def measure(alert: AlertView) -> str:
-    """`120 (threshold 100)`, or `score 0.97 (threshold 0.9)` for a model."""
-    lead = "score " if alert.is_model else ""
-    return f"{lead}{number(alert.value)} (threshold {number(alert.threshold)})"
+    """`₹672 (threshold ₹600)`, or `score 0.97 (threshold 0.9)` for a model."""
+    return value_text(alert)
 
 
 def window(alert: AlertView) -> str:
     """The window in words: `10 min`, `1 h`, `45 s`."""
-    if alert.window_s is None:
-        return "–"
-    seconds = alert.window_s
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
-
-
-def calls(alert: AlertView) -> str:
-    """Sample call ids, each with its hangup cause and SIP code when enrichment found them."""
-    found = {c.call_id: c for c in alert.calls}
-    parts = []
-    for call_id in alert.call_ids:
-        detail = found.get(call_id)
-        if detail is None:
-            parts.append(call_id)
-            continue
-        sip = f" SIP {detail.sip_code}" if detail.sip_code is not None else ""
-        parts.append(f"{call_id} ({detail.hangup_cause or 'no cause'}{sip})")
-    return ", ".join(parts)
+    return window_text(alert)
 
 
 def facts(alert: AlertView) -> list[tuple[str, str]]:
-    """The (name, value) lines every channel shows for an alert, unescaped."""
-    rows = [
-        ("Account", alert.account),
-        ("Score" if alert.is_model else "Value", measure(alert)),
-        ("Window", window(alert)),
-        ("Since", alert.since),
-        ("Status", alert.status),
-    ]
-    if alert.destinations:
-        rows.append(("Top destinations", alert.destinations))
-    if alert.call_ids:
-        rows.append(("Calls", calls(alert)))
-    rows += [(k.replace("_", " ").capitalize(), v) for k, v in alert.details[:3]]
-    return rows
+    """The (name, value) lines every channel shows for an alert, unescaped (`alerting.facts`)."""
+    return rows(alert)
+
+
+def heading(alert: AlertView) -> str:
+    """What happened in one line: the headline, else the rule's own summary."""
+    return alert.headline or alert.summary
+
+
+def colour(alert: AlertView) -> str:
+    """The severity colour of an alert (green once resolved)."""
+    if alert.status != "firing":
+        return COLOURS["resolved"]
+    return COLOURS.get(alert.severity, COLOURS["info"])
 
 
 # --- Slack -----------------------------------------------------------------------------------
 
 
 def slack_payload(notice: Notice) -> dict[str, Any]:
-    """The incoming-webhook body: Block Kit blocks plus an escaped `text` fallback."""
+    """The incoming-webhook body: a header block, then one attachment per alert with its
+    severity `color` holding the alert's blocks, plus an escaped `text` fallback."""
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=one_line(notice.title(), 150)))]
     shown = notice.alerts[:MAX_ALERTS]
-    for alert in shown:
-        blocks += _slack_alert(alert)
+    attachments = [
+        BlockAttachment(blocks=_slack_alert(a), color=colour(a)).to_dict() for a in shown
+    ]
+    trailer = f"delivery {mrkdwn(notice.delivery_id)}"
     if len(notice.alerts) > len(shown):
-        more = f"…and {len(notice.alerts) - len(shown)} more alerts in this group"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=f"delivery {mrkdwn(notice.delivery_id)}")])
-    )
-    return {
-        "text": mrkdwn(one_line(notice.title(), 300)),
-        "blocks": [b.to_dict() for b in blocks],
-    }
+        trailer = f"…and {len(notice.alerts) - len(shown)} more alerts in this group · {trailer}"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=trailer)]))
+    first = shown[0] if shown else None
+    title = f"{notice.title()} — {first.headline}" if first and first.headline else notice.title()
+    text = mrkdwn(one_line(title, 300))
+    return {"text": text, "blocks": [b.to_dict() for b in blocks], "attachments": attachments}
 
 
 def _slack_alert(alert: AlertView) -> list[Block]:
     mark = "✅" if alert.status != "firing" else ("🔴" if alert.severity == "critical" else "🟠")
-    head = f"{mark} *{mrkdwn(alert.severity.upper())}* {mrkdwn(alert.rule)}"
-    text = f"{head}\n{mrkdwn(one_line(alert.summary, 2500))}"
+    state = "RESOLVED" if alert.status != "firing" else alert.severity.upper()
+    head = f"{mark} *{mrkdwn(state)}* · {mrkdwn(alert.rule)}"
+    text = f"{head}\n*{mrkdwn(one_line(heading(alert), 2000))}*"
     fields = [
-        MarkdownTextObject(text=f"*{name}*\n{mrkdwn(one_line(value, 1900))}")
+        MarkdownTextObject(text=f"*{mrkdwn(name)}*\n{mrkdwn(one_line(value, 1900))}")
         for name, value in facts(alert)[:10]
     ]
-    blocks: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
     blocks.append(SectionBlock(fields=fields))
-    if alert.link:
-        button = ButtonElement(
-            text="Open", url=alert.link[:3000], action_id=f"open-{alert.fingerprint}"[:255]
-        )
-        blocks.append(ActionsBlock(elements=[button]))
+    for title, lines in _lists(alert):
+        if lines:
+            body = "\n".join(f"• {mrkdwn(one_line(line, 300))}" for line in lines)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}*\n{body}"[:3000])))
+    if alert.runbook:
+        step = f"*Next step:* {mrkdwn(one_line(alert.runbook, 2000))}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=step)))
+    buttons = [
+        ButtonElement(text=one_line(label, 75), url=url[:3000],
+                      action_id=f"{label.lower().replace(' ', '-')}-{alert.fingerprint}"[:255])
+        for label, url in _links(alert)
+    ]  # fmt: skip
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons[:5]))
+    commands = [f"{mrkdwn(label)}: `{mrkdwn(one_line(cmd, 600))}`" for label, cmd in alert.actions]
+    if commands:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=c) for c in commands[:10]]))
     return blocks
 
 
-# --- email -----------------------------------------------------------------------------------
+def _lists(alert: AlertView) -> tuple[tuple[str, list[str]], ...]:
+    return (("Destinations", destination_lines(alert)), ("Calls", sample_lines(alert)))
 
 
-def email_subject(notice: Notice) -> str:
-    """The notice's title on one line, safe as a header value."""
-    return one_line(notice.title(), 200)
+def _links(alert: AlertView) -> list[tuple[str, str]]:
+    """The alert's links; the older single `link` when a notice has none."""
+    return alert.links or ([("Open", alert.link)] if alert.link else [])
 
 
-def email_text(notice: Notice) -> str:
-    """The plain-text part."""
-    lines = [one_line(notice.title(), 300), ""]
-    for alert in notice.alerts[:MAX_ALERTS]:
-        lines += [f"{alert.severity.upper()} {alert.rule} ({alert.status})"]
-        lines += [f"  {one_line(alert.summary, 500)}"]
-        lines += [f"  {name}: {one_line(value, 500)}" for name, value in facts(alert)]
-        if alert.link:
-            lines += [f"  Link: {alert.link}"]
-        lines += [""]
-    if len(notice.alerts) > MAX_ALERTS:
-        lines += [f"…and {len(notice.alerts) - MAX_ALERTS} more alerts in this group", ""]
-    lines += [f"Delivery id: {one_line(notice.delivery_id)}"]
-    return "\n".join(lines) + "\n"
+# --- plain text (email's text part, apprise, logs) -------------------------------------------
 
 
-def email_html(notice: Notice) -> str:
-    """The HTML part; every value is HTML-escaped."""
-    esc = html.escape
-    parts = [f"<html><body><h2>{esc(notice.title())}</h2>"]
-    for alert in notice.alerts[:MAX_ALERTS]:
-        rows = "".join(
-            f'<tr><th align="left">{esc(n)}</th><td>{esc(v)}</td></tr>' for n, v in facts(alert)
-        )
-        link = f'<p><a href="{esc(alert.link)}">Open</a></p>' if alert.link else ""
-        parts.append(
-            f"<h3>{esc(alert.severity.upper())} {esc(alert.rule)} ({esc(alert.status)})</h3>"
-            f"<p>{esc(alert.summary)}</p><table>{rows}</table>{link}"
-        )
-    if len(notice.alerts) > MAX_ALERTS:
-        parts.append(f"<p>…and {len(notice.alerts) - MAX_ALERTS} more alerts in this group</p>")
-    parts.append(f"<p><small>Delivery id: {esc(notice.delivery_id)}</small></p></body></html>")
-    return "".join(parts)
-
-
-# --- plain text (apprise, logs) --------------------------------------------------------------
+def alert_text(alert: AlertView, width: int = 500) -> list[str]:
+    """One alert as plain-text lines (the email's text part and apprise)."""
+    state = "RESOLVED" if alert.status != "firing" else alert.severity.upper()
+    lines = [f"{state} {alert.rule}: {one_line(heading(alert), width)}"]
+    lines += [f"  {name}: {one_line(value, width)}" for name, value in facts(alert)]
+    for title, found in _lists(alert):
+        if found:
+            lines += [f"  {title}:"] + [f"    - {one_line(line, width)}" for line in found]
+    if alert.runbook:
+        lines += [f"  Next step: {one_line(alert.runbook, 1000)}"]
+    lines += [f"  {label}: {url}" for label, url in _links(alert)]
+    lines += [f"  {label}: {one_line(cmd, 600)}" for label, cmd in alert.actions]
+    return lines
 
 
 def plain_text(notice: Notice) -> str:
     """A compact text body: one paragraph per alert."""
-    blocks = []
-    for alert in notice.alerts[:MAX_ALERTS]:
-        body = "; ".join(f"{n}: {one_line(v, 300)}" for n, v in facts(alert))
-        link = f"\n{alert.link}" if alert.link else ""
-        blocks.append(f"{alert.severity.upper()} {alert.rule}: {one_line(alert.summary, 500)}\n"
-                      f"{body}{link}")  # fmt: skip
+    blocks = ["\n".join(alert_text(a, 300)) for a in notice.alerts[:MAX_ALERTS]]
     if len(notice.alerts) > MAX_ALERTS:
         blocks.append(f"…and {len(notice.alerts) - MAX_ALERTS} more alerts in this group")
     return "\n\n".join(blocks)
@@ -269,9 +250,10 @@ def _am_alert(
     body: dict[str, Any] = {
         "labels": labels,
         "annotations": {
-            "summary": alert.summary,
-            "description": "\n".join(f"{n}: {v}" for n, v in facts(alert)),
+            "summary": heading(alert),
+            "description": "\n".join(line.strip() for line in alert_text(alert)[1:]),
             "delivery_id": alert.delivery_id,
+            **({"runbook": alert.runbook} if alert.runbook else {}),
         },
         "startsAt": _stamp(starts),
         "endsAt": _stamp(max(ends, starts)),

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from detector.alerting.content import Notice
+from detector.alerting.mail import chart_cid, email_html, email_subject, email_text, has_chart
 from detector.alerting.notifiers.secret import Redactor, SecretLike, reveal
-from detector.alerting.render import email_html, email_subject, email_text, one_line
+from detector.alerting.render import MAX_ALERTS, one_line
 from detector.errors import PermanentDelivery, RetryableDelivery
 
 SmtpFactory = Callable[..., smtplib.SMTP]
@@ -27,15 +28,41 @@ TLS_MODES = ("none", "starttls", "implicit")
 
 
 def build_message(notice: Notice, sender: str, to: Sequence[str]) -> EmailMessage:
-    """The multipart/alternative message for one notice."""
+    """The multipart/alternative message for one notice: the text part, and the HTML part
+    with each alert's chart inline (multipart/related, drawn here on the courier's thread;
+    an alert whose chart cannot be drawn simply has none)."""
     msg = EmailMessage()
     msg["Subject"] = email_subject(notice)
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["X-Delivery-ID"] = one_line(notice.delivery_id)
     msg.set_content(email_text(notice))
-    msg.add_alternative(email_html(notice), subtype="html")
+    charts = _charts(notice)
+    msg.add_alternative(email_html(notice, frozenset(charts)), subtype="html")
+    html_part = msg.get_body(("html",))
+    if html_part is None:
+        return msg
+    for cid, png in charts.items():
+        html_part.add_related(png, "image", "png", cid=f"<{cid}>",
+                              filename=f"{cid.split('@')[0]}.png")  # fmt: skip
     return msg
+
+
+def _charts(notice: Notice) -> dict[str, bytes]:
+    """Content-ID → PNG of every shown alert with a chart."""
+    found: dict[str, bytes] = {}
+    for alert in notice.alerts[:MAX_ALERTS]:
+        if not has_chart(alert):
+            continue
+        from detector.alerting.chart import chart_png  # noqa: PLC0415 - matplotlib on demand
+
+        try:
+            png = chart_png(alert)
+        except Exception:  # a picture is an extra: the email goes without it
+            png = None
+        if png:
+            found[chart_cid(alert)] = png
+    return found
 
 
 class EmailNotifier:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench clean system-deps generate
+.PHONY: demo test lint types unit bench clean system-deps generate goldens
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # Debian packages the tests run (we are root in CI), each installed only when its tool is
 # missing: prometheus (prometheus, promtool), prometheus-alertmanager (amtool), systemd
 # (systemd-analyze verify), kubectl (kustomize rendering; best effort: it is not in every
-# Debian release, and the tests that need it skip without it). Python validators (hadolint,
+# Debian release, and the tests that need it skip without it), chromium (the alert email
+# rendered by a headless browser). Python validators (hadolint,
 # kubernetes-validate, check-jsonschema) come with the dev extras in pyproject.toml.
 SYSTEM_TOOLS := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
-	amtool:prometheus-alertmanager systemd-analyze:systemd
+	amtool:prometheus-alertmanager systemd-analyze:systemd chromium:chromium
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; \
@@ -65,6 +66,11 @@ test: $(STAMP) system-deps lint types
 generate: $(STAMP)
 	$(BIN)/python -m tools.dashboards
 	$(BIN)/python -m tools.k8s
+
+# Golden notifications of every rule in rules/ (review the diff), and the docs' screenshots.
+goldens: $(STAMP)
+	$(BIN)/python -m tools.goldens
+	$(BIN)/python -m tools.emailshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

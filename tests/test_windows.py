@@ -214,19 +214,23 @@ def test_distinct_stops_growing_at_its_cap_and_says_so() -> None:
 
 
 def test_seasonal_baseline_learns_each_hour_of_week_and_zeros_for_silent_hours() -> None:
-    """Completed hours fold into their slot; hours without events fold in as zeros."""
+    """Completed hours fold into their slot (the first, partial one is skipped); hours without
+    events fold in as zeros."""
     baseline = Seasonal()
-    baseline.add(0, 50.0)
-    baseline.add(3, 1.0)  # hours 1 and 2 were silent
+    baseline.add(0, 7.0)  # the key's first hour: partial, never learned
+    baseline.add(1, 50.0)
+    baseline.add(4, 1.0)  # hours 2 and 3 were silent
     assert baseline.hours_seen == 3
-    assert baseline.expected(0) == 50.0
-    assert baseline.expected(1) == 0.0
-    assert baseline.expected(168) == 50.0  # same hour one week later
+    assert baseline.history(0) == 0
+    assert baseline.expected(1) == 50.0
+    assert baseline.expected(2) == 0.0
+    assert baseline.expected(169) == 50.0  # same hour one week later
 
 
 def test_seasonal_baseline_ignores_hours_already_folded() -> None:
     """A value for an hour already folded does not rewrite history."""
     baseline = Seasonal()
+    baseline.add(4, 3.0)  # the first, partial hour
     baseline.add(5, 10.0)
     baseline.add(6, 1.0)
     baseline.add(5, 1000.0)
@@ -250,21 +254,22 @@ def test_seasonal_baseline_says_when_an_hour_has_no_history() -> None:
     """An hour of the day never folded has no history and falls back to the overall mean."""
     baseline = Seasonal()
     assert baseline.history(0) == NONE
-    baseline.add(0, 4.0)
+    baseline.add(0, 4.0)  # the first, partial hour: not learned
     baseline.add(1, 4.0)
-    assert (baseline.history(0), baseline.history(5)) == (WEEK, NONE)
+    baseline.add(2, 4.0)
+    assert (baseline.history(0), baseline.history(1), baseline.history(5)) == (NONE, WEEK, NONE)
     assert baseline.expected(5) == 4.0
 
 
 def test_seasonal_baseline_does_not_learn_a_burst_as_the_norm() -> None:
     """After a day of 10 an hour, a 1,000-call hour is learned as at most three times 10."""
     baseline = Seasonal()
-    for hour in range(24):
+    for hour in range(25):  # hour 0 is the first, partial hour (not learned)
         baseline.add(hour, 10.0)
-    baseline.add(24, 1000.0)
-    baseline.add(25, 10.0)
-    assert baseline.expected(24) <= 30.0
-    assert baseline.expected(24 + 24) <= 30.0
+    baseline.add(25, 1000.0)
+    baseline.add(26, 10.0)
+    assert baseline.expected(25) <= 30.0
+    assert baseline.expected(25 + 24) <= 30.0
 
 
 def test_window_states_are_small_when_pickled() -> None:

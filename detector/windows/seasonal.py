@@ -5,6 +5,10 @@ into 24 hour-of-day slots (one per local hour of the day, learning faster) and i
 hourly mean; hours with no events fold in as zeros, so a quiet night teaches the baseline that
 nights are quiet. The hour in progress is kept apart and only counted once it is complete.
 
+The hour in which a key is first seen is not learned: its first event may come at any minute,
+and at the start of observation the calls in progress are missing (so it would teach a norm
+far below the truth, and every later hour would look like a surge).
+
 An hour of the week not seen yet (an account's first week) falls back to its hour of the day:
 the lower of that hour's running level and its latest day, so after two days a quiet night
 already looks quiet and a one-off burst (a dialer run on an account's first night, before
@@ -16,13 +20,13 @@ hour is learned as at most `CAP` times its usual level (or the mean), so a burst
 become the norm.
 
 >>> s = Seasonal()
->>> for h in range(3):
+>>> for h in range(4):
 ...     s.add(h, 10.0)
->>> s.add(3, 0.0)        # hours 0..2 complete, 10 each
+>>> s.add(4, 0.0)        # hour 0 (the first, partial) is skipped; hours 1..3 learned
 >>> s.hours_seen, round(s.expected(2), 2), round(s.expected(100), 2)
 (3, 10.0, 10.0)
->>> s.expected(26), s.history(2), s.history(26), s.history(5)  # hour 26 = 2 of the next day
-(10.0, 2, 1, 0)
+>>> s.expected(26), s.history(2), s.history(26), s.history(5), s.history(0)
+(10.0, 2, 1, 0, 0)
 """
 
 from __future__ import annotations
@@ -96,17 +100,24 @@ class Seasonal:
 
     def _roll(self, hour: int) -> None:
         if self.hour >= 0:
-            self._fold(self.hour, self.current)
+            if self.slots:
+                self._fold(self.hour, self.current)
+            else:  # the key's first hour is partial: not learned (see the module docstring)
+                self._start()
             for gap in range(self.hour + 1, min(hour, self.hour + 1 + HOURS_PER_WEEK)):
                 self._fold(gap, 0.0)
         self.hour = hour
         self.current = 0.0
 
+    def _start(self) -> None:
+        self.slots = [UNSET] * HOURS_PER_WEEK
+        self.daily = [UNSET] * HOURS_PER_DAY
+        self.recent = [UNSET] * HOURS_PER_DAY
+
     def _fold(self, hour: int, value: float) -> None:
         if not self.slots:
-            self.slots = [UNSET] * HOURS_PER_WEEK
-            self.daily = [UNSET] * HOURS_PER_DAY
-            self.recent = [UNSET] * HOURS_PER_DAY
+            self._start()
+        if self.hours_seen == 0:
             self.mean = value
         slot, day = hour_of_week(hour), hour % HOURS_PER_DAY
         old, old_day = self.slots[slot], self.daily[day]

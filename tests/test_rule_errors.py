@@ -36,7 +36,7 @@ RULE_FILE_ERRORS = [
                  "missing; set kind to one of threshold, ratio, shift, match", 1,
                  id="missing-kind"),
     pytest.param(GOOD + "group_by: [acount]\n", "group_by[0]",
-                 "Input should be 'account', 'trunk',", 9, id="unknown-choice"),
+                 "Input should be 'account', 'direction', 'trunk',", 9, id="unknown-choice"),
     # spec.py validators
     pytest.param(GOOD.replace("window: 60m", "window: 60 minutes"), "window",
                  "bad duration '60 minutes' (use e.g. 30s, 5m, 4h, 1h30m, 2d)", 4,

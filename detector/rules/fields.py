@@ -40,7 +40,17 @@ TEXT_FIELDS = frozenset(
 FIELDS = NUMERIC_FIELDS | BOOL_FIELDS | TEXT_FIELDS
 """Every name a rule may use in `match`, `group_by`, `field` or `aggregate`."""
 
-GROUP_FIELDS = ("account", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block")
+GROUP_FIELDS = (
+    "account",
+    "direction",
+    "trunk",
+    "from",
+    "to",
+    "dest_country",
+    "pair",
+    "peer",
+    "to_block",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,9 @@ def parse_duration(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-GroupField = Literal["account", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block"]
+GroupField = Literal[
+    "account", "direction", "trunk", "from", "to", "dest_country", "pair", "peer", "to_block"
+]
 SumField = Literal["cost", "talk_s", "ring_s"]
 Predicate = Annotated[dict[str, Any], "predicate"]
 """A predicate mapping (`match`, `where` …): the loader checks every field typed so, in any kind."""
@@ -167,26 +169,34 @@ class ShiftRule(RatioRule):
     `prior` is the usual share of similar accounts, worth `prior_weight` calls until the key
     has history; `max_weight` caps how many calls the learned share is worth (hour-to-hour
     variation beyond chance); `min_surprise` is the least ``-log10`` tail bound that emits.
-    Thresholds are excesses in points of share (0.3 = 30 points above the usual share).
+    Thresholds are excesses in points of share (0.3 = 30 points above the usual share), or
+    odds ratios with ``measure: odds``.
     """
 
     kind: Literal["shift"]  # type: ignore[assignment]
     min_volume: int = Field(default=10, ge=1)
-    prior: float = Field(ge=0.0, le=1.0)
+    prior: float = Field(gt=0.0, lt=1.0)
     prior_weight: float = Field(default=20.0, ge=0.0)
     max_weight: float = Field(default=200.0, gt=0.0)
     min_surprise: float = Field(default=6.0, ge=0.0)
+    measure: Literal["points", "odds"] = "points"
 
-    @field_validator("thresholds")
-    @classmethod
-    def _points(cls, thresholds: Thresholds) -> Thresholds:
-        for level in (thresholds.warning, thresholds.critical):
-            if level is not None and not 0.0 < level <= 1.0:
+    @model_validator(mode="after")
+    def _levels_fit_the_measure(self) -> ShiftRule:
+        for level in (self.thresholds.warning, self.thresholds.critical):
+            if level is None:
+                continue
+            if self.measure == "points" and not 0.0 < level <= 1.0:
                 raise ValueError(
-                    f"a shift threshold is an excess in points of share, above 0 and at most 1"
+                    f"a shift threshold in points is an excess of share, above 0 and at most 1"
                     f" (got {level:g}; 0.3 means 30 points above the account's usual share)"
                 )
-        return thresholds
+            if self.measure == "odds" and level <= 1.0:
+                raise ValueError(
+                    f"a shift threshold in odds is a ratio above 1 (got {level:g}; 3 means the"
+                    " part grew three times as fast as the rest)"
+                )
+        return self
 
 
 class MatchRule(RuleBase):
@@ -209,6 +219,15 @@ class SpikeRule(RuleBase):
     min_surprise: float = Field(default=6.0, ge=0.0)
     dispersion: float = Field(default=20.0, gt=0.0)
     clock: Clock = "start"
+    per: Literal["hour", "call"] = "hour"
+    """hour: against the seasonal baseline; call: against the window's calls times the key's
+    usual amount per call (sum aggregates: the mean per call, e.g. ACD)."""
+
+    @model_validator(mode="after")
+    def _per_call_sums(self) -> SpikeRule:
+        if self.per == "call" and self.aggregate == "count":
+            raise ValueError("per: call compares an amount per call: use aggregate: {sum: FIELD}")
+        return self
 
 
 class OutlierRule(RuleBase):
@@ -219,6 +238,7 @@ class OutlierRule(RuleBase):
     field: SumField = "talk_s"
     quantile: float = Field(default=0.99, gt=0.5, lt=1.0)
     min_history: int = Field(default=50, ge=1)
+    warmup: Duration = 6 * 3600.0
     floor: float = Field(default=3.0, ge=1.0)
     min_surprise: float = Field(default=6.0, ge=0.0)
     max_weight: float = Field(default=500.0, gt=0.0)
@@ -244,14 +264,13 @@ class NewValueRule(RuleBase):
 
 class FlatlineRule(RuleBase):
     """No matching CDR for at least `window` while the seasonal baseline expected many (the
-    value), when surprising (`min_surprise`, negative binomial shape `dispersion`) and at least
-    `margin` times the key's longest ordinary silence."""
+    value, at the key's recent pace), when surprising (`min_surprise`, negative binomial shape
+    `dispersion`)."""
 
     kind: Literal["flatline"]
     warmup: Duration = 3 * 86400.0
     min_surprise: float = Field(default=6.0, ge=0.0)
     dispersion: float = Field(default=10.0, gt=0.0)
-    margin: float = Field(default=2.0, ge=0.0)
 
 
 class SequenceRule(RuleBase):

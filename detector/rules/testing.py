@@ -141,12 +141,15 @@ def ruleset_of(
 
 def run_case(engine: RuleEngine, case: Case, factor: float = 1.0) -> list[Finding]:
     """Feed a case's CDRs (its background, then its rows, in start order; the account
-    `factor` times as busy) through one engine; return every finding."""
+    `factor` times as busy) through one engine, event time following them as the pipeline's
+    watermark does (the engine's lateness behind); return every finding."""
     cdrs = sorted(case_cdrs(case, factor), key=lambda c: c.start)
     states: dict[str, Any] = {}
     findings: list[Finding] = []
+    lag = timedelta(seconds=engine.lateness_s)
     for cdr in cdrs:
         state = states.setdefault(cdr.account, engine.new_state())
+        findings.extend(engine.advance(cdr.account, cdr.start - lag, state))
         findings.extend(engine.observe(cdr, state))
     if case.advance is not None and cdrs:
         last = cdrs[-1].start

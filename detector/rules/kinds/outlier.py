@@ -7,7 +7,9 @@ outliers; its value is the factor ``outliers / expected outliers``, where the ex
 the window's calls times the share of history beyond the limit, and it emits only when the count
 is surprising for its volume (`binomial_surprise` against that share, worth at most `max_weight`
 calls) and at least `floor` outliers were seen. Nothing is judged before `min_history` calls
-were learned (a first hour of a new account gives it a distribution to compare with). While the
+were learned and `warmup` has passed since the key was first seen: the first calls to end after
+observation starts are the short ones (the long ones are still running), so an early limit
+would make every long call look like an outlier. While the
 window is suspicious, outliers are not learned, so a burst of long calls does not move the
 limit it is judged by.
 
@@ -32,6 +34,10 @@ LEARN_LIMIT = 0.5
 """Outliers are not learned while the window's surprise reaches this share of `min_surprise`."""
 REFRESH = 64
 """Values learned between two recomputations of the limit."""
+RAREST = 0.1
+"""The share beyond the limit is never taken below this fraction of ``1 - quantile``: when a
+key's longest calls pile up in one bin (a hard cap on call length, say) the limit lands past
+everything seen, and a share of almost 0 would make any longer call look impossible."""
 NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
 
@@ -47,6 +53,8 @@ class Tail:
     fresh: int = 0
     """Values learned since the limit was computed."""
     hot: bool = False
+    since: int = -1
+    """When the key was first seen (epoch s, on the kind's clock)."""
 
 
 class Outlier:
@@ -65,6 +73,7 @@ class Outlier:
         self.field = spec.field
         self.quantile = spec.quantile
         self.min_history = spec.min_history
+        self.warmup_s = int(spec.warmup)
         self.floor = spec.floor
         self.min_surprise = spec.min_surprise
         self.max_weight = spec.max_weight
@@ -84,7 +93,11 @@ class Outlier:
         if not (outlier and tail.hot):
             self._learn(tail, x)
         t, _ = moment(facts, self.on_end)
+        if tail.since < 0:
+            tail.since = t
         if not tail.window.add(t // self.width, 1.0 if outlier else 0.0, self.span, 1.0, self.keep):
+            return None
+        if t - tail.since < self.warmup_s:
             return None
         return self._judge(tail, t if self.on_end else None)
 
@@ -96,7 +109,7 @@ class Outlier:
             tail.fresh >= REFRESH or tail.limit == NEVER
         ):
             tail.limit = tail.history.limit(self.quantile)
-            tail.beyond = tail.history.beyond(tail.limit)
+            tail.beyond = max(tail.history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 
     def _judge(self, tail: Tail, at: int | None) -> Reading | None:

@@ -5,8 +5,11 @@ The window is a `ratio` window (same late-CDR handling); the baseline is the key
 a *prior* (`prior`, worth `prior_weight` calls: the share similar accounts show) so that an
 account is judged from its first calls on. A window emits when its share is both
 
-- far above the usual share: the value is the excess in points (0.3 = 30 points above), and
-  the thresholds are excesses; and
+- far above the usual share: the value is the excess in points (0.3 = 30 points above), or
+  with ``measure: odds`` the odds ratio (``odds(window) / odds(usual)``: 3 means the part
+  grew three times as fast as the rest, e.g. three times the usual short calls for the same
+  long ones, which is what a burst added on top of ordinary traffic does whatever the usual
+  share); the thresholds are in that measure; and
 - surprising for its volume: `binomial_surprise` of the window against the usual share, with
   the usual share worth at most `max_weight` calls, is at least `min_surprise`.
 
@@ -22,6 +25,7 @@ hour to hour than its volume does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -36,6 +40,8 @@ from detector.windows.usual import UsualShare
 
 LEARN_LIMIT = 0.5
 """An hour is not learned when its own surprise reaches this share of `min_surprise`."""
+LEARN_AFTER = 30.0
+"""Calls of history (beyond the prior's weight) before suspicious hours are left out."""
 
 
 @dataclass(slots=True)
@@ -65,6 +71,7 @@ class Shift:
         self.prior_weight = spec.prior_weight
         self.max_weight = spec.max_weight
         self.min_surprise = spec.min_surprise
+        self.odds = spec.measure == "odds"
 
     def new_key(self) -> Share:
         """No window, no history: the prior alone."""
@@ -84,22 +91,32 @@ class Shift:
         return None if reading is None else self.judge(reading, usual)
 
     def judge(self, reading: Reading, usual: UsualShare) -> Reading:
-        """The window's excess over the usual share (0 unless surprising), usual as expected."""
+        """The window's change from the usual share (0 unless surprising), usual as expected."""
         usual_share = usual.share(self.prior, self.prior_weight)
         share, volume = reading.value, reading.volume
-        excess = share - usual_share
-        if excess < self.level:
-            return Reading(excess, volume, "", reading.at, usual_share)
+        change = self.change(share, usual_share)
+        if change < self.level:
+            return Reading(change, volume, "", reading.at, usual_share)
         weight = usual.weight(self.prior_weight, self.max_weight)
         if binomial_surprise(share * volume, volume, usual_share, weight) < self.min_surprise:
             return Reading(0.0, volume, "", reading.at, usual_share)
         note = f"{share:.0%} against a usual {usual_share:.0%}"
-        return Reading(excess, volume, note, reading.at, usual_share)
+        return Reading(change, volume, note, reading.at, usual_share)
+
+    def change(self, share: float, usual: float) -> float:
+        """The window's share against the usual one: points above it, or the odds ratio."""
+        if not self.odds:
+            return share - usual
+        if share >= 1.0:
+            return math.inf
+        return (share / (1.0 - share)) / (usual / (1.0 - usual))
 
     def _learnable(self, usual: UsualShare) -> bool:
-        """Whether the hour closing now may join the baseline (it was not suspicious)."""
+        """Whether the hour closing now may join the baseline: it was not suspicious, or the
+        key has too little history for anything to be suspicious yet (else an account whose
+        share differs from the prior would never learn its own)."""
         n = usual.open_population
-        if n <= 0.0:
+        if n <= 0.0 or usual.population < self.prior_weight + LEARN_AFTER:
             return True
         p = usual.share(self.prior, self.prior_weight)
         weight = usual.weight(self.prior_weight, self.max_weight)

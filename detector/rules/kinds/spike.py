@@ -16,6 +16,11 @@ sum by ``E[x^2] / E[x]`` (both learned per key) gives a quantity whose variance 
 which the count test then judges. Long, irregular calls thus need a larger excess to be
 believed than short, regular ones.
 
+With ``per: call`` the expectation is the window's own calls times the key's usual amount per
+call (say, talk time: the value is then the window's mean call length over the usual one, the
+ACD jump), which a campaign that doubles an account's calls leaves unchanged; it judges once
+`PER_CALL_HISTORY` calls were learned.
+
 Nothing is judged before `warmup` of history, nor in an hour of the day the baseline has never
 seen (a first morning after a first night would look like a surge: the share-based kinds and
 the absolute rules judge an account's first hours). With `clock: end` the window is filled by
@@ -32,14 +37,15 @@ from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, mom
 from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import Clock
+from detector.windows.moments import Moments
 from detector.windows.seasonal import DAY, WEEK
 from detector.windows.surprise import poisson_surprise
 
 LEARN_LIMIT = 0.5
-"""Amounts are not learned into the moments while the window's surprise reaches this share of
-`min_surprise` (a burst of long calls must not teach the key that calls are long)."""
-MOMENTS_MEMORY = 2000.0
-"""Calls of memory of the per-call moments of a summed field."""
+"""An hour in which the window's surprise reaches this share of `min_surprise` is not learned
+into the moments (a burst of long calls must not teach the key that calls are long)."""
+PER_CALL_HISTORY = 50
+"""Calls learned before a `per: call` rule judges (the usual amount per call must be known)."""
 
 
 @dataclass(slots=True)
@@ -48,10 +54,8 @@ class Trend:
 
     window: Buckets = field(default_factory=Buckets)
     baseline: Seasonal = field(default_factory=Seasonal)
-    moments: list[float] = field(default_factory=list)
-    """Calls learned, mean amount and mean squared amount (summed aggregates only)."""
-    hot: bool = False
-    """The last reading was suspicious: amounts are not learned meanwhile."""
+    moments: Moments = field(default_factory=Moments)
+    """The amount per call (summed aggregates only)."""
 
 
 class Spike:
@@ -75,6 +79,7 @@ class Spike:
         self.min_surprise = spec.min_surprise
         self.dispersion = spec.dispersion
         self.on_end = spec.clock == "end"
+        self.per_call = spec.per == "call"
 
     def new_key(self) -> Trend:
         """No history yet."""
@@ -87,35 +92,44 @@ class Spike:
         t, hour = moment(facts, self.on_end)
         x = self.amount(facts) if self.amount else 1.0
         data.baseline.add(hour, x)
-        if self.amount and not data.hot:
-            _learn(data.moments, x)
+        if self.amount:
+            data.moments.add(hour, x)
         if not data.window.add(t // self.width, x, self.span):
             return None
         current = data.window.total
         baseline: Seasonal = data.baseline
         if baseline.hours_seen < self.warmup_hours or current < self.floor:
-            data.hot = False
             return None
-        backing = baseline.history(hour)
-        if backing < DAY:
+        norm = self._expected(data, hour)
+        if norm is None:
             return None
-        expected = max(baseline.expected_high(hour) * self.hours, self.min_baseline)
+        expected, backing = norm
         surprise = self._surprise(current, expected, data.moments, backing)
-        data.hot = surprise >= LEARN_LIMIT * self.min_surprise
+        if surprise >= LEARN_LIMIT * self.min_surprise:
+            data.moments.taint()
         at = t if self.on_end else None
         if surprise < self.min_surprise:
             return Reading(0.0, current, "", at, expected)
         return Reading(current / expected, current, f"usually {expected:.4g}", at, expected)
 
-    def _surprise(
-        self, current: float, expected: float, moments: list[float], backing: int
-    ) -> float:
+    def _expected(self, data: Trend, hour: int) -> tuple[float, int] | None:
+        """What the window is expected to hold and what backs it; None when not known yet."""
+        if self.per_call:
+            if data.moments.calls < PER_CALL_HISTORY:
+                return None
+            return max(data.window.count * data.moments.mean, self.min_baseline), WEEK
+        backing = data.baseline.history(hour)
+        if backing < DAY:
+            return None
+        return max(data.baseline.expected_high(hour) * self.hours, self.min_baseline), backing
+
+    def _surprise(self, current: float, expected: float, moments: Moments, backing: int) -> float:
         """How surprising `current` is against `expected` (sums in equivalent calls)."""
         size = self.dispersion if backing == WEEK else self.dispersion / 2.0
         if self.amount:
-            if not moments or moments[2] <= 0.0:
+            if moments.square <= 0.0:
                 return 0.0
-            scale = moments[1] / moments[2]
+            scale = moments.mean / moments.square
             current, expected = current * scale, expected * scale
         return poisson_surprise(current, expected, size)
 
@@ -126,13 +140,3 @@ class Spike:
     def expired(self, data: Any, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
         return False
-
-
-def _learn(moments: list[float], x: float) -> None:
-    """Fold one amount into [calls, mean, mean of squares] (a running mean, then forgetting)."""
-    if not moments:
-        moments.extend((0.0, 0.0, 0.0))
-    n = min(moments[0] + 1.0, MOMENTS_MEMORY)
-    moments[0] = n
-    moments[1] += (x - moments[1]) / n
-    moments[2] += (x * x - moments[2]) / n

@@ -58,8 +58,8 @@ def test_try_prints_firings_days_accounts_and_a_histogram(
 ) -> None:
     """The report lists the alerts, a line per local day, the accounts and the value bins."""
     rows, backtest = simulated
-    mine = [a for a in backtest if a["rule"] == "irsf-spend-velocity-5m"]
-    result = CliRunner().invoke(app, ["rules", "try", "irsf-spend-velocity-5m", str(rows)])
+    mine = [a for a in backtest if a["rule"] == "sequential-dialing-range"]
+    result = CliRunner().invoke(app, ["rules", "try", "sequential-dialing-range", str(rows)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     accounts = {a["account"] for a in mine}
@@ -68,8 +68,8 @@ def test_try_prints_firings_days_accounts_and_a_histogram(
     assert "per day (Asia/Kolkata)" in lines
     assert any(line.startswith("2026-03-02  █") for line in lines)
     assert {line.split()[0] for line in lines if line.startswith("MA_")} == accounts
-    assert "── warning 600" in lines
-    assert "── critical 2,500" in lines
+    assert "── warning 15" in lines
+    assert "── critical 40" in lines
     assert any(line.startswith("value: each key's daily peak,") for line in lines)
 
 

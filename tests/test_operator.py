@@ -97,7 +97,7 @@ def test_doctor_names_a_broken_rule_set(tmp_path: Path, simulator: tuple[str, Si
     """A rule file with an error fails the rules check, naming the file."""
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
-    (rules / "robocall-short-call-burst.yaml").write_text("id: x\nkind: threshold\nwindow: -1\n")
+    (rules / "robocall-short-answered.yaml").write_text("id: x\nkind: threshold\nwindow: -1\n")
     result = runner.invoke(
         app, ["doctor", "--rules", str(rules), "--api-url", simulator[0],
               "--metrics-addr", f"127.0.0.1:{free_port()}"],
@@ -105,7 +105,7 @@ def test_doctor_names_a_broken_rule_set(tmp_path: Path, simulator: tuple[str, Si
     assert result.exit_code == 1
     [line] = [x for x in result.stdout.splitlines() if " rules " in x]
     assert line.startswith("FAIL")
-    assert "robocall-short-call-burst.yaml" in line
+    assert "robocall-short-answered.yaml" in line
 
 
 @pytest.mark.usefixtures("credentials")

@@ -33,7 +33,7 @@ from tests.feed import FakeFeed
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 SPEND = "irsf-spend-velocity-5m"
-"""The shipped rule the scenarios lean on: warning at a spend of 600 within 5 minutes."""
+"""The shipped rule the scenarios lean on: warning at a spend of 25,000 within 5 minutes."""
 
 
 class Log:
@@ -104,10 +104,10 @@ def scrape(svc: Service) -> str:
 
 def test_unchanged_rule_state_survives_a_reload(service: Service, rules: Path) -> None:
     """A window half-filled before a reload that edits another rule completes a finding after it."""
-    assert feed(service, spend(1, 400)) == []
+    assert feed(service, spend(1, 20000)) == []
     edit(rules / "failure-surge.yaml", "description: ", "description: (edited) ")
     assert service.reload_rules()
-    assert feed(service, spend(2, 400, at_s=60)) == [f"{SPEND}:firing"]
+    assert feed(service, spend(2, 20000, at_s=60)) == [f"{SPEND}:firing"]
     assert service.health.last_reload["changed"] == ["failure-surge"]
 
 
@@ -121,18 +121,18 @@ def test_reload_keeps_the_configured_lateness(service: Service, rules: Path) -> 
 
 def test_changed_rule_starts_fresh(service: Service, rules: Path) -> None:
     """A rule whose spec changed forgets what its window held before the reload."""
-    feed(service, spend(1, 400))
-    edit(rules / f"{SPEND}.yaml", "warning: 600", "warning: 700")
+    feed(service, spend(1, 20000))
+    edit(rules / f"{SPEND}.yaml", "warning: 25000", "warning: 35000")
     assert service.reload_rules()
-    assert feed(service, spend(2, 400, at_s=60)) == []
-    assert feed(service, spend(3, 400, at_s=120)) == [f"{SPEND}:firing"]
+    assert feed(service, spend(2, 20000, at_s=60)) == []
+    assert feed(service, spend(3, 20000, at_s=120)) == [f"{SPEND}:firing"]
 
 
 def test_removed_rule_state_is_dropped_and_committed(
     service: Service, rules: Path, tmp_path: Path
 ) -> None:
     """Deleting a rule file removes its state from every account, also in the state file."""
-    feed(service, spend(1, 400, "MA_a"), spend(2, 400, "MA_b"))
+    feed(service, spend(1, 20000, "MA_a"), spend(2, 20000, "MA_b"))
     (rules / f"{SPEND}.yaml").unlink()
     assert service.reload_rules()
     feed(service, spend(3, 1, "MA_c", at_s=60))
@@ -147,7 +147,7 @@ def test_invalid_rule_set_is_refused_and_the_old_rules_keep_firing(
     service: Service, rules: Path
 ) -> None:
     """A broken rule file is refused with file, rule and field in logs, /readyz and metrics."""
-    feed(service, spend(1, 400))
+    feed(service, spend(1, 20000))
     edit(rules / f"{SPEND}.yaml", "window: 5m", "window: soon")
     assert not service.reload_rules()
     ready, detail = service.ready()
@@ -159,7 +159,7 @@ def test_invalid_rule_set_is_refused_and_the_old_rules_keep_firing(
     assert fields["file"].endswith(f"{SPEND}.yaml")
     assert "cdr_detector_rules_last_reload_success 0.0" in scrape(service)
     assert 'cdr_detector_rule_reloads_total{outcome="error"} 1.0' in scrape(service)
-    assert feed(service, spend(2, 400, at_s=60)) == [f"{SPEND}:firing"]
+    assert feed(service, spend(2, 20000, at_s=60)) == [f"{SPEND}:firing"]
     assert service.status()["rule_reload_error"] == detail.removeprefix("rule reload failed: ")
 
 
@@ -180,7 +180,7 @@ def test_alert_timings_follow_the_new_rule_set(service: Service, rules: Path) ->
     edit(rules / f"{SPEND}.yaml", "window: 5m", "window: 5m\nfor: 10m")
     assert service.reload_rules()
     assert service.detector.policy.timing(SPEND).for_s == 600
-    assert feed(service, spend(1, 700)) == []
+    assert feed(service, spend(1, 35000)) == []
 
 
 def test_rule_watch_sees_edits_but_not_its_first_look(rules: Path) -> None:

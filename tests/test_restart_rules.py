@@ -43,7 +43,7 @@ def test_unchanged_rules_keep_state_across_a_restart(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "rules", rules)
     before = _run_and_save(rules, tmp_path / "state.sqlite")
     after, dirty = _restart(rules, tmp_path / "state.sqlite")
-    assert "robocall-short-call-burst" in before
+    assert "robocall-short-answered" in before
     assert after == before
     assert not dirty
 
@@ -53,9 +53,9 @@ def test_a_rule_edited_while_down_starts_fresh_after_restart(tmp_path: Path) -> 
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     before = _run_and_save(rules, tmp_path / "state.sqlite")
-    path = rules / "robocall-short-call-burst.yaml"
-    path.write_text(path.read_text().replace("window: 60m", "window: 45m"))
+    path = rules / "robocall-short-answered.yaml"
+    path.write_text(path.read_text().replace("window: 30m", "window: 45m"))
     after, dirty = _restart(rules, tmp_path / "state.sqlite")
-    assert "robocall-short-call-burst" in before
-    assert after == before - {"robocall-short-call-burst"}
+    assert "robocall-short-answered" in before
+    assert after == before - {"robocall-short-answered"}
     assert dirty == {"MA_test"}

@@ -128,7 +128,7 @@ class Notice:
         return max((a.severity for a in pool), key=lambda s: ranks.get(s, -1), default="")
 
     def title(self) -> str:
-        """`[CRITICAL] MA_1: robocall-short-call-burst (+2 more)` / `[RESOLVED] …`, one line."""
+        """`[CRITICAL] MA_1: robocall-short-answered (+2 more)` / `[RESOLVED] …`, one line."""
         tag = "RESOLVED" if self.status == "resolved" else self.severity.upper()
         pool = self.firing or self.alerts
         accounts = sorted({a.account for a in pool})

@@ -3,7 +3,7 @@
 A fixture file tests one rule with named cases; each case lists CDR rows (any `CDR` field,
 plus generators) and the findings it expects::
 
-    rule: robocall-short-call-burst
+    rule: robocall-short-answered
     cases:
       - name: a dialer burst fires critical
         start: 2026-01-05T10:00:00Z        # case epoch; row `at` is an offset from it

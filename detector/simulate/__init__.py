@@ -2,7 +2,8 @@
 
 `generate(options)` builds a deterministic run (rows, labels, accounts); `SimulatorServer`
 serves it over HTTP as simulated time passes; `serve_forever` is what `cdr-detector simulate`
-runs.
+runs. `detector.simulate.world` draws whole worlds per seed (varied accounts, graded
+incidents) and streams their calls; it is the quality yardstick (`python -m bench.quality`).
 """
 
 from detector.simulate.incidents import Label

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 
@@ -102,6 +102,24 @@ class World:
             else:
                 raise ConfigError(f"world {self.seed}: no account {key!r}")
         return sorted(chosen, key=lambda a: a.index)
+
+    @overload
+    def stream(
+        self,
+        accounts: Collection[str | int] | None = None,
+        *,
+        form: Literal["rows"] = "rows",
+        shape: Literal["a", "b"] = "a",
+    ) -> Iterator[Row]: ...
+
+    @overload
+    def stream(
+        self,
+        accounts: Collection[str | int] | None = None,
+        *,
+        form: Literal["cdrs"],
+        shape: Literal["a", "b"] = "a",
+    ) -> Iterator[CDR]: ...
 
     def stream(
         self,

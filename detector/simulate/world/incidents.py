@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -194,8 +195,7 @@ def _place_one(
         start = float(np.floor(rng.uniform(earliest, latest)))
         if kind.night_bias and not _off_hours(account, start) and rng.random() < 0.7:
             continue
-        at = Placing(account, start, direction, grade, span[1],
-                     lambda t0, t1, a=account: norm(a, t0, t1))  # type: ignore[misc]  # fmt: skip
+        at = Placing(account, start, direction, grade, span[1], partial(norm, account))
         plan = kind.plan(rng, at)
         if plan is not None and plan.end <= span[1]:
             return account, plan, start

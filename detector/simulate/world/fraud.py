@@ -108,8 +108,8 @@ class Robocall(Kind):
             return None
         count = whole(line * factor * norm.hours, line * norm.hours)
         dial = count / norm.hours
-        ratio = (usual + dial) / usual if usual > 0.01 else float("inf")
-        detail = f"short answered calls {ratio:.1f}x usual ({usual:.1f}/h), +{dial:.0f}/h"
+        ratio = f" ({(usual + dial) / usual:.1f}x)" if usual >= 0.05 else ""
+        detail = f"short answered calls +{dial:.0f}/h on a usual {usual:.1f}/h{ratio}"
         params = (("answered", float(count)), ("answer_share", rng.uniform(0.3, 0.7)))
         return Plan(end, dial, line, usual, detail, params)
 

@@ -133,6 +133,9 @@ def format_report(title: str, report: dict[str, Any]) -> str:
             found = round((s["recall"] or 0.0) * s["incidents"]) if s else 0
             cells.append(f"{found}/{s['incidents']}" if s and s["incidents"] else "-")
         lines.append(f"{name:20}" + "".join(f"{c:>12}" for c in cells))
+    worst = [(r, c) for r, c in report.get("by_rule", {}).items() if c["false"]][:12]
+    if worst:
+        lines += ["", "false alerts by rule: " + ", ".join(f"{r} {c['false']}" for r, c in worst)]
     rate = report["overall"]["false_alerts_per_1000_account_days"]
     missed = misses(report)
     verdict = "meets targets" if not missed else "MISSES " + ", ".join(missed)
@@ -152,7 +155,7 @@ def run_world(
 
 
 def speed_line(seed: int, replayed: Replayed, wall: float, incidents: int) -> str:
-    """One line per world: size, wall time, generation and detection speed per core."""
+    """One line per world: size, wall time, generation and detection speed per core (CPU)."""
     gen = replayed.cdrs / replayed.generate_s if replayed.generate_s else 0.0
     det = replayed.cdrs / replayed.detect_s if replayed.detect_s else 0.0
     return (f"world {seed}: {replayed.cdrs:,} CDRs, {incidents} incidents, {wall:.0f} s wall; "

@@ -15,7 +15,8 @@ Definitions (DETECTION.md "How quality is measured"):
 - false alerts per 1,000 account-days: alerts that hit nothing, over the clean account-days
   (accounts × days spanned, minus the days covered by incidents and their grace).
 Per type, an alert belongs to the type of the incident it hits, else to its rule's `pattern`
-label, else to "unlabelled". Given each account's size band (`bands`), the same figures are
+label, else to "unlabelled"; `by_rule` counts each rule's alerts and false alerts. Given each
+account's size band (`bands`), the same figures are
 reported per band (`by_band`, with its own false-alert rate) and per type and band
 (`by_type_band`).
 """
@@ -62,6 +63,7 @@ class _Alert:
     account: str
     type: str
     hit: bool
+    rule: str
 
 
 def load_labels(path: Path) -> list[Incident]:
@@ -105,7 +107,7 @@ def _match(
             delay = max((at - inc.start).total_seconds(), 0.0)
             first_hit[inc] = min(first_hit.get(inc, delay), delay)
         kind = hit[0].type if hit else str(a.get("labels", {}).get("pattern", "unlabelled"))
-        scored.append(_Alert(str(a["account"]), kind, bool(hit)))
+        scored.append(_Alert(str(a["account"]), kind, bool(hit), str(a.get("rule", ""))))
     return first_hit, scored
 
 
@@ -167,9 +169,19 @@ def evaluate(
         scored, incidents, accounts, span, grace
     )
     result["overall"] = overall
+    result["by_rule"] = _by_rule(scored)
     if bands is not None:
         result.update(_by_band(bands, incidents, first_hit, scored, span, grace, types))
     return result
+
+
+def _by_rule(scored: list[_Alert]) -> dict[str, dict[str, int]]:
+    """Alerts and false alerts per rule (or model), most false alerts first."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"alerts": 0, "false": 0})
+    for a in scored:
+        counts[a.rule]["alerts"] += 1
+        counts[a.rule]["false"] += not a.hit
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1]["false"], kv[0])))
 
 
 def _by_band(

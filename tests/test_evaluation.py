@@ -85,3 +85,14 @@ def test_scenario_labels_without_grades_are_all_scored(tmp_path: Path) -> None:
     loaded = load_labels(path)
     assert [i.scored for i in loaded] == [True, False]
     assert loaded[1].band == "<100"
+
+
+def test_false_alerts_are_counted_per_rule() -> None:
+    """Each rule's alerts and false alerts are counted, the noisiest rule first."""
+    incidents = [_incident("A", "clear")]
+    alerts = [_alert("A", 1.1, rule="hit"), _alert("D", 50, rule="noisy"),
+              _alert("C", 60, rule="noisy")]  # fmt: skip
+    by_rule = _score(alerts, incidents)["by_rule"]
+    assert list(by_rule) == ["noisy", "hit"]
+    assert by_rule["noisy"] == {"alerts": 2, "false": 2}
+    assert by_rule["hit"] == {"alerts": 1, "false": 0}

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk.models.attachments import BlockAttachment
 from slack_sdk.models.blocks import Block
 
-from detector.alerting.cards import show
+from detector.alerting.cards import card_of, show
 from tools import goldens
 
 RULES = goldens.ruleset()
@@ -105,3 +105,17 @@ def test_currency_and_timezone_come_from_the_data() -> None:
     assert "₹" not in text
     assert "EST (" in text
     assert "IST" not in text
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "unit", "norm"),
+    [("robocall-short-answered", "times", "share"), ("no-answer-surge", "share", "share"),
+     ("duration-long-calls", "times", "count"), ("flatline", "count", "count")],
+)  # fmt: skip
+def test_each_kind_shows_its_value_and_norm_in_their_units(
+    rule_id: str, unit: str, norm: str
+) -> None:
+    """A shift by odds reads as a factor over a usual share, an outlier as a factor over a
+    usual count of long calls, a shift by points and a flatline in their own units."""
+    card = card_of(BY_ID[rule_id])
+    assert (card.unit, card.norm_unit) == (unit, norm)

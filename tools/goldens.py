@@ -69,14 +69,21 @@ def made_up_alert(rule: Any) -> dict[str, Any]:
     }
     card = card_of(rule)
     if getattr(KINDS.get(rule.kind), "baseline", False):
-        evidence["expected"] = {"money": 12.0, "duration": 1800.0}.get(card.norm_unit, 17.0)
+        evidence["expected"] = {"money": 12.0, "duration": 1800.0, "share": 0.3}.get(
+            card.norm_unit, 17.0
+        )
     if rule.kind == "flatline":  # nothing to show but the silence; its value is the norm
         evidence.update(call_ids=[], top_destinations="", expected=value)
     if rule.kind in NOTES:
         evidence["note"] = NOTES[rule.kind]
     labels = {"account": ACCOUNT, **dict(rule.labels)}
     for name in rule.group_by:
-        labels.setdefault(name, {"to": "+84328391186", "to_block": "+843283911"}.get(name, "x"))
+        labels.setdefault(
+            name,
+            {"to": "+84328391186", "to_block": "+843283911", "direction": "outbound"}.get(
+                name, "x"
+            ),
+        )
     return {
         "fingerprint": f"{rule.id[:10]}-0001", "delivery_id": f"{rule.id}:1",
         "account": ACCOUNT, "rule": rule.id, "severity": severity, "status": "firing",

@@ -73,8 +73,7 @@ def card_of(rule: Any) -> RuleCard:
     """The card of one rule object (read by attribute, so every kind works)."""
     kind = str(getattr(rule, "kind", ""))
     base = _base_unit(rule)
-    unit: Unit = "share" if kind in {"ratio", "shift"} else "times" if kind == "spike" else base
-    norm: Unit = "count" if kind == "flatline" else unit if unit != "times" else base
+    unit, norm = _units(kind, str(getattr(rule, "measure", "points")), base)
     match = dict(getattr(rule, "match", {}) or {})
     direction = match.get("direction")
     answered = match.get("answered")
@@ -85,6 +84,23 @@ def card_of(rule: Any) -> RuleCard:
     )
     return RuleCard(str(getattr(rule, "summary", "")), str(getattr(rule, "runbook", "") or ""),
                     unit, norm, scope)  # fmt: skip
+
+
+def _units(kind: str, measure: str, base: Unit) -> tuple[Unit, Unit]:
+    """The unit of a kind's value and of its norm (`expected`).
+
+    A ratio's or shift's value is a share (a shift by odds: a factor on the odds) and its norm
+    the usual share; a spike's and an outlier's value is a factor over the usual (an outlier's
+    usual is a count of calls beyond the account's quantile); a flatline counts calls.
+
+    >>> _units("shift", "odds", "count"), _units("spike", "points", "duration")
+    (('times', 'share'), ('times', 'duration'))
+    """
+    if kind in {"ratio", "shift"}:
+        return ("times" if measure == "odds" else "share"), "share"
+    if kind in {"spike", "outlier"}:
+        return "times", "count" if kind == "outlier" else base
+    return base, "count" if kind == "flatline" else base
 
 
 def _base_unit(rule: Any) -> Unit:
@@ -138,7 +154,7 @@ def headline(
         "note": Shown(str((alert.get("evidence") or {}).get("note", ""))),
         "expected": Shown(show(expected, card.norm_unit, currency)),
     }  # fmt: skip
-    text = _fill(card.summary, values) or str(alert.get("summary", ""))
+    text = _fill(card.summary, values).replace("××", "×") or str(alert.get("summary", ""))
     where = _main_country(briefing, home_country)
     if where and where not in text:
         text += f", mostly to {where}"

@@ -319,3 +319,23 @@ def test_a_call_older_than_the_retention_is_counted_late_by_the_detector() -> No
     assert [detector.process([cdr]).late for cdr in cdrs] == [0, 0, 1]
     hits = detector.accounts["MA_test"].rules.by_rule["short-calls"]["MA_test"].data.hits
     assert (hits.count, hits.older, len(hits.cells), len(hits.kept)) == (1, 1, 1, 1)  # 799 s: no
+
+
+def test_sweep_keeps_a_baseline_but_drops_its_spent_window_and_evidence() -> None:
+    """A shift key survives a sweep with its learned share; its old window and call ids go."""
+    shift = {"id": "unanswered", "kind": "shift", "match": {"direction": "outbound"},
+             "where": {"status": "no_answer"}, "window": "20m", "prior": 0.3,
+             "thresholds": {"warning": 0.2}}  # fmt: skip
+    engine = RuleEngine(ruleset_of(shift))
+    state = engine.new_state()
+    for i in range(200):
+        status = "no_answer" if i % 3 == 0 else "answered"
+        engine.observe(make_cdr(T0 + timedelta(minutes=i), f"c{i}", {"status": status}), state)
+    [track] = state.by_rule["unanswered"].values()
+    learned = track.data.usual.population
+    assert track.data.window.cells
+    assert track.evidence
+    engine.sweep(state, int((T0 + timedelta(days=1)).timestamp()))
+    [kept] = state.by_rule["unanswered"].values()
+    assert kept.data.usual.population == learned > 0
+    assert (kept.data.window.cells, kept.data.window.count, kept.evidence) == ({}, 0.0, [])

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from detector.domain import CDR, AlertTiming, Finding
 from detector.domain.cdr import Direction
 from detector.rules.fields import Facts, Locale
 from detector.rules.kinds import KindContext, Reading
-from detector.rules.kinds.base import LATENESS_S
+from detector.rules.kinds.base import LATENESS_S, Compacting
 from detector.rules.loader import RuleSet
 from detector.rules.predicate import Test
 from detector.rules.runner import Runner, Subject, Track
@@ -62,6 +62,10 @@ class RuleEngine:
         self.forgetful = tuple(r for r in self.runners if r.kind.forgets)
         """Rules whose keys can expire (the others keep baselines until the account goes)."""
         self.forgetful_by_id = {r.id: r for r in self.forgetful}
+        self.compacting_by_id = {
+            r.id: r for r in self.runners if not r.kind.forgets and hasattr(r.kind, "compact")
+        }
+        """Rules that keep baselines but drop spent windows (and their evidence) on sweeps."""
         self.rule_ids = frozenset(r.id for r in self.runners)
         self.plan = tuple(
             (r.predicate, r.kind.watches_all, r.gate, r, r.key, r.kind.observe)
@@ -201,6 +205,8 @@ class RuleEngine:
             if runner is None:
                 if rule_id not in self.rule_ids:  # a rule removed by a reload
                     gone.append(rule_id)
+                elif rule_id in self.compacting_by_id:
+                    self._compact(self.compacting_by_id[rule_id], tracks, now)
                 continue
             expired, heartbeat = runner.kind.expired, runner.heartbeat
             idle = []
@@ -213,6 +219,15 @@ class RuleEngine:
                 gone.append(rule_id)
         for rule_id in gone:
             del by_rule[rule_id]
+
+    @staticmethod
+    def _compact(runner: Runner, tracks: dict[str, Track], now: int) -> None:
+        """Keys of a baseline rule keep their baseline; a spent window and its evidence go."""
+        compact, heartbeat = cast(Compacting, runner.kind).compact, runner.heartbeat
+        for track in tracks.values():
+            if now - track.emitted > heartbeat and compact(track.data, now):
+                track.evidence.clear()
+                track.peers.clear()
 
 
 Step = tuple[

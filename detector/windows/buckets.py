@@ -233,6 +233,21 @@ class Buckets:
             return False
         return all(b <= floor for b in cells)
 
+    def clear_at(self, head: int, span: int) -> bool:
+        """When nothing of the window survives at `head` (`span` as for `empty_at`), drop its
+        cells and totals, keeping `head` so a late value is judged as before; True if empty.
+
+        >>> w = Buckets()
+        >>> _ = w.add(10, 2.0, 5)
+        >>> w.clear_at(12, 5), w.clear_at(20, 5), w.cells, w.head
+        (False, True, {}, 10)
+        """
+        if not self.empty_at(head, span):
+            return False
+        self.cells, self.count, self.total, self.low = {}, 0.0, 0.0, NEVER
+        self.kept, self.older, self.older_total, self.first = {}, 0.0, 0.0, NONE
+        return True
+
     def __getstate__(self) -> tuple[None, dict[str, object]]:
         """The slots to pickle; an empty retention is left out (idle state stays small)."""
         state: dict[str, object] = {"head": self.head, "cells": self.cells}

@@ -98,6 +98,14 @@ class Kind(Protocol):
         ...
 
 
+class Compacting(Protocol):
+    """A kind that keeps a baseline (never expires) but can drop its spent window on sweeps."""
+
+    def compact(self, data: Any, now: int) -> bool:
+        """Drop what no later reading needs at `now`; True when the window is empty."""
+        ...
+
+
 def amount_of(aggregate: Any) -> Callable[[Facts], float] | None:
     """Getter of the summed field for ``{sum: field}``; None for ``count``."""
     if isinstance(aggregate, SumOf):

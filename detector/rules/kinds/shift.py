@@ -127,6 +127,11 @@ class Shift:
         """Nothing happens on ticks."""
         return None
 
+    def compact(self, data: Any, now: int) -> bool:
+        """On a sweep: drop the window once it is spent (the baseline stays)."""
+        ratio = self.ratio
+        return bool(data.window.clear_at(now // ratio.width, ratio.span + ratio.keep))
+
     def expired(self, data: Any, now: int) -> bool:
         """Never: the usual share is the point (the account's TTL evicts it)."""
         return False

@@ -137,6 +137,10 @@ class Spike:
         """Nothing happens on ticks."""
         return None
 
+    def compact(self, data: Any, now: int) -> bool:
+        """On a sweep: drop the window once it is spent (the baseline stays)."""
+        return bool(data.window.clear_at(now // self.width, self.span))
+
     def expired(self, data: Any, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
         return False

@@ -147,6 +147,7 @@ class Service:
         metrics.poll_interval(interval_s)
         self._record_accounts(detector.accounts)
         self._silences: SilenceBook | None = None
+        self._expired_seen = 0
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
@@ -222,8 +223,8 @@ class Service:
         result.cdrs += folded.cdrs
         result.rejected += folded.rejected
         step = self.detector.process(result.cdrs)
-        if folded.attempts and self.hooks is not None:
-            step.extend(self.detector.consider(self.hooks.attempts.observe(folded.attempts)))
+        if self.hooks is not None:
+            step.extend(self._watch_calls(self.hooks, result, folded, confirmed))
         changed = self._commit(result, step, tailing, folded.early, confirmed)
         self._record(result, step, started, polled=polled)
         self._hook_latency(step, folded, fetched)
@@ -260,6 +261,28 @@ class Service:
         if self.hooks is None:
             return merge.Folded()
         return self.hooks.fold(self.store.seen, self.store.early, taken)
+
+    def _watch_calls(
+        self, hooks: Intake, result: PollResult, folded: merge.Folded, confirmed: list[str]
+    ) -> Step:
+        """Attempt rules and calls in progress (`detector.opencalls`), with their metrics."""
+        ended = {c.call_id for c in result.cdrs} | set(confirmed)
+        ended |= {r.call_id for r in result.rejected if r.call_id}
+        wall = self.clock()
+        found = hooks.findings(
+            folded, result.cdrs, ended, self._processed, self.detector.engine, wall
+        )
+        census, calls = hooks.census(wall), hooks.calls
+        if census is not None:
+            expired, self._expired_seen = calls.expired - self._expired_seen, calls.expired
+            self.metrics.open_calls(
+                census.by_account, census.by_destination, census.oldest_s, expired
+            )
+        return self.detector.consider(found)
+
+    def _processed(self, ids: Collection[str]) -> set[str]:
+        """The ids among `ids` whose CDR was committed (polled, or early from a Hangup)."""
+        return self.store.seen(ids) | self.store.early(ids)
 
     def _hook_latency(self, step: Step, folded: merge.Folded, polled: list[CDR]) -> None:
         for path, seconds in latencies(step.alerts, folded, polled, self.clock()):

@@ -41,7 +41,8 @@ from prometheus_client import (
 from detector import __version__
 from detector.domain import CDR, REJECT_REASONS, Alert, AlertStatus, Direction, Status
 from detector.enrich.kpi import FAILURE_CLASSES, Tally
-from detector.metrics.accounts import PREFIX, AccountCollector, RuleSeverity
+from detector.metrics.accounts import OTHER_ACCOUNT as OTHER
+from detector.metrics.accounts import PREFIX, AccountCollector, RuleSeverity, account_label
 from detector.metrics.lag import LagCollector
 from detector.webhooks.ingest import OUTCOMES as WEBHOOK_OUTCOMES
 
@@ -184,6 +185,27 @@ class Metrics:
         self._beyond = self._counter(
             "cdrs_beyond_horizon",
             "CDRs of calls longer than poll.lateness_horizon_s: read late (never dropped).",
+        )
+        self._open_calls = self._gauge(
+            "open_calls",
+            "Calls in progress (trunk CallInitiated without Hangup or CDR yet) per account "
+            "(top accounts; _other is the rest).",
+            ("account",),
+        )
+        self._open_by_country = self._gauge(
+            "open_calls_by_destination",
+            "Calls in progress per destination country (ISO alpha-2, empty when unknown).",
+            ("dest_country",),
+        )
+        self._open_calls.labels(OTHER).set(0)
+        self._open_by_country.labels("").set(0)
+        self._open_oldest = self._gauge(
+            "open_call_oldest_seconds", "How long the oldest call in progress has been open."
+        )
+        self._open_expired = self._counter(
+            "open_calls_expired",
+            "Open calls forgotten at the platform's longest call (poll.lateness_horizon_s) "
+            "with no Hangup or CDR.",
         )
         self._unread = self._gauge(
             "feed_unread_seconds",
@@ -339,6 +361,29 @@ class Metrics:
     def webhook(self, outcome: str) -> None:
         """Count one webhook request by outcome (`webhooks.ingest.OUTCOMES`)."""
         self._webhooks.labels(outcome).inc()
+
+    def open_calls(
+        self,
+        by_account: Mapping[str, int],
+        by_country: Mapping[str, int],
+        oldest_s: float,
+        expired: int,
+    ) -> None:
+        """Set the calls in progress (`detector.opencalls.Census`); count `expired` more."""
+        shown = set(self.accounts.selected())
+        accounts: Tally_[str] = Tally_()
+        for account, n in by_account.items():
+            accounts[account_label(account) if account_label(account) in shown else OTHER] += n
+        self._open_calls.clear()
+        self._open_calls.labels(OTHER).set(0)
+        for account, n in accounts.items():
+            self._open_calls.labels(account).set(n)
+        self._open_by_country.clear()
+        self._open_by_country.labels("").set(0)
+        for country, n in by_country.items():
+            self._open_by_country.labels(country[:8]).set(n)
+        self._open_oldest.set(oldest_s)
+        self._open_expired.inc(expired)
 
     def beyond_horizon(self, n: int) -> None:
         """Count CDRs of calls longer than the poller's horizon."""

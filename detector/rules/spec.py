@@ -284,6 +284,15 @@ class SequenceRule(RuleBase):
     thresholds: Thresholds = Thresholds(warning=1.0)
 
 
+class OpenRule(RuleBase):
+    """A call still in progress (a trunk `CallInitiated` with no `Hangup` or CDR yet) open for
+    at least a threshold (seconds); `match` sees it as an answered outbound call whose talk
+    time is its age so far (`detector.opencalls`; needs `trunk_webhooks`)."""
+
+    kind: Literal["open"]
+    window: Duration = 600.0
+
+
 AnyRule = (
     ThresholdRule
     | RatioRule
@@ -295,6 +304,7 @@ AnyRule = (
     | NewValueRule
     | FlatlineRule
     | SequenceRule
+    | OpenRule
 )
 """Any rule (the type)."""
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from detector.source.normalize import to_e164
 from detector.webhooks.signature import Refused
 
 CAMEL = {
@@ -58,6 +59,7 @@ class Attempt:
     allowed: bool
     reason: str
     """Why it was refused (e.g. a rate or concurrency limit), "" when allowed."""
+    from_number: str = ""
 
 
 Event = Hangup | Attempt
@@ -92,9 +94,11 @@ def _attempt(fields: dict[str, Any], at: datetime | None) -> Attempt:
         allowed = allowed.strip().lower() not in {"false", "0", "no"}
     account = fields.get("account_auth_id") or fields.get("account_id") or ""
     to = fields.get("to_number") or fields.get("destination_number") or ""
+    caller = fields.get("from_number") or fields.get("caller_id_number") or ""
     return Attempt(
         call_id[:128], str(account)[:128], str(fields.get("trunk_id") or "")[:128],
-        str(to)[:64], at, bool(allowed), "" if allowed else str(fields.get("reason") or "")[:64],
+        to_e164(str(to)[:64]), at, bool(allowed),
+        "" if allowed else str(fields.get("reason") or "")[:64], to_e164(str(caller)[:64]),
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """The poll loop's side of the webhooks: drain the receiver between polls, fold the events
-into a cycle (`merge.fold`), watch the attempts, and time each alert from what tipped it.
+into a cycle (`merge.fold`), watch the attempts and the calls still in progress
+(`detector.opencalls`), and time each alert from what tipped it.
 
 Between two polls the loop waits in `idle`: as soon as the receiver queues an event it runs a
 cycle for the events alone (no API request), so a burst announced by CallInitiated is judged,
@@ -12,10 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from detector.attempts import AttemptMonitor
-from detector.domain import CDR, Alert, AlertStatus
+from detector.domain import CDR, Alert, AlertStatus, Finding
+from detector.opencalls import Census, OpenCalls
+from detector.rules.engine import RuleEngine
 from detector.source.rows import Normalize
 from detector.webhooks.events import Attempt
 from detector.webhooks.ingest import WebhookIngest
@@ -23,12 +27,38 @@ from detector.webhooks.merge import Folded, Lookup, fold
 
 
 @dataclass
+class EventClock:
+    """Event time now: the newest event time seen, moved on by the wall clock since it was
+    seen. Live, events arrive every few seconds and this is the wall clock to within their
+    delay; against a simulator running faster than real time it follows the simulated clock
+    (never ahead of it), so open calls age in the feed's own time."""
+
+    base: datetime | None = None
+    wall: float = 0.0
+
+    def saw(self, at: datetime | None, wall: float) -> None:
+        """An event of time `at` arrived at `wall` (epoch s)."""
+        now = self.now(wall)
+        if at is not None and (now is None or at > now):
+            self.base, self.wall = at, wall
+
+    def now(self, wall: float) -> datetime | None:
+        """Event time at `wall`, None before the first event."""
+        if self.base is None:
+            return None
+        return self.base + timedelta(seconds=max(0.0, wall - self.wall))
+
+
+@dataclass
 class Intake:
-    """The receiver, the normaliser its Hangups go through, and the attempt rules."""
+    """The receiver, the normaliser its Hangups go through, the attempt rules and the calls
+    still in progress."""
 
     ingest: WebhookIngest
     normalize: Normalize
     attempts: AttemptMonitor
+    calls: OpenCalls = field(default_factory=lambda: OpenCalls(max_s=86400.0))
+    clock: EventClock = field(default_factory=EventClock)
 
     def fold(self, seen: Lookup, early: Lookup, taken: Collection[str] = ()) -> Folded:
         """Everything queued since the last call, deduped against committed ids and the ids
@@ -39,6 +69,36 @@ class Intake:
             if isinstance(item.event, Attempt):
                 folded.received.setdefault(item.event.call_id, item.at)
         return folded
+
+    def findings(
+        self,
+        folded: Folded,
+        cdrs: Iterable[CDR],
+        ended: Collection[str],
+        done: Lookup,
+        engine: RuleEngine,
+        wall: float,
+    ) -> list[Finding]:
+        """The attempt rules' findings for this drain, then the `open` rules' at event time
+        now, after closing the calls whose CDR or Hangup came (`ended`, and the ids `done`
+        reports among the attempts: processed before their CallInitiated arrived)."""
+        found = self.attempts.observe(folded.attempts) if folded.attempts else []
+        for attempt in folded.attempts:
+            self.clock.saw(attempt.at, wall)
+        for cdr in cdrs:
+            self.clock.saw(cdr.end, wall)
+        self.calls.close(ended)
+        finished = done([a.call_id for a in folded.attempts]) | set(ended)
+        self.calls.open(folded.attempts, finished)
+        now = self.clock.now(wall)
+        if now is not None:
+            found += self.calls.judge(now, engine)
+        return found
+
+    def census(self, wall: float) -> Census | None:
+        """The calls in progress now, None before the first event."""
+        now = self.clock.now(wall)
+        return None if now is None else self.calls.census(now)
 
     def idle(self, seconds: float, stopping: threading.Event, cycle: Callable[[], object]) -> None:
         """Wait `seconds` for the next poll, running `cycle` whenever events are queued."""

@@ -10,6 +10,7 @@ from detector.config import Settings, read_secret
 from detector.errors import ConfigError
 from detector.http import HttpLimits, HttpServer
 from detector.metrics import Metrics
+from detector.opencalls import OpenCalls
 from detector.source.rows import Normalize
 from detector.webhooks.ingest import WebhookIngest, WebhookSettings
 from detector.webhooks.intake import Intake
@@ -32,7 +33,8 @@ def build_intake(settings: Settings, metrics: Metrics, normalize: Normalize) -> 
     )  # fmt: skip
     ingest = WebhookIngest(secret.reveal().encode(), checks, count=metrics.webhook)
     rules = AttemptRules(**hooks.attempts.model_dump())
-    return Intake(ingest, normalize, AttemptMonitor(rules))
+    calls = OpenCalls(max_s=settings.poll.lateness_horizon_s)
+    return Intake(ingest, normalize, AttemptMonitor(rules), calls)
 
 
 def start_intake(

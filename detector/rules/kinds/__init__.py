@@ -4,6 +4,7 @@ from detector.rules.kinds.base import Kind, KindContext, KindFactory, Reading
 from detector.rules.kinds.distinct import Cardinality
 from detector.rules.kinds.flatline import Flatline
 from detector.rules.kinds.novelty import NewValue
+from detector.rules.kinds.open import OpenCall
 from detector.rules.kinds.outlier import Outlier
 from detector.rules.kinds.ratio import Ratio
 from detector.rules.kinds.sequence import Sequence
@@ -23,6 +24,7 @@ KINDS: dict[str, KindFactory] = {
     "new_value": NewValue,
     "flatline": Flatline,
     "sequence": Sequence,
+    "open": OpenCall,
 }
 """Kind name → factory building the kind from its validated rule."""
 

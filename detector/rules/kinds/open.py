@@ -1,0 +1,49 @@
+"""`open`: a call still running after a threshold of seconds (IRSF and takeover calls last hours).
+
+CDRs never feed this kind: a CDR is a call that has ended. The open-call tracker
+(`detector.opencalls`) keeps the calls announced by trunk `CallInitiated` webhooks that have no
+`Hangup` or CDR yet and, as event time passes, asks each `open` rule about the ones that match
+it (`read`): the value is how long the call has been open (s), compared with the thresholds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from detector.rules.fields import Facts
+from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.spec import AnyRule, OpenRule
+from detector.windows.clock import Clock
+
+
+class OpenCall:
+    """Value = the open call's age (s); volume 1 (one call)."""
+
+    name: ClassVar[str] = "open"
+    watches_all = False
+    ticks = False
+    forgets = True
+
+    def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
+        narrow(rule, OpenRule)
+
+    def new_key(self) -> Any:
+        """No per-key state: the tracker holds the open calls."""
+        return None
+
+    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+        """A CDR is a call that ended: nothing to read."""
+        return None
+
+    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+        """Nothing happens on ticks (the tracker reads open calls)."""
+        return None
+
+    def expired(self, data: Any, now: int) -> bool:
+        """Always evictable: the key holds nothing."""
+        return True
+
+    @staticmethod
+    def read(open_s: float) -> Reading:
+        """The reading for a call open for `open_s` seconds."""
+        return Reading(open_s, 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from detector.config import ModelSettings
 from detector.opencalls import OpenCalls
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
+from detector.rules.testing import make_cdr, ruleset_of
 from detector.webhooks.events import Attempt
 from tests.daemon import ROOT, processed
 from tests.feed import Call, FakeFeed
@@ -76,6 +78,19 @@ def test_open_calls_close_on_their_cdr_and_expire_at_the_longest_call(engine: Ru
     assert calls.census(T0 + timedelta(hours=1)).by_destination == {"CU": 1}
     assert calls.judge(T0 + timedelta(hours=4), engine) == []
     assert (calls.expired, calls.census(T0).total) == (1, 0)
+
+
+def test_an_open_rule_never_fires_on_cdrs_and_keeps_no_state() -> None:
+    """CDRs are calls that ended: the `open` kind reads none of them (it fires only through
+    the tracker), so a day of mixed traffic leaves no finding and almost no state."""
+    from tests.test_rule_kinds_contract import run, stream
+
+    rule = {"id": "open-any", "kind": "open", "thresholds": {"warning": 1}}
+    engine = RuleEngine(ruleset_of(rule))
+    state = engine.new_state()
+    assert run(engine, stream(1), state) == []
+    engine.observe(make_cdr(T0 + timedelta(days=60), "idle", {"talk_s": 1}), state)
+    assert len(pickle.dumps(state)) < 8192
 
 
 @pytest.fixture

@@ -181,3 +181,22 @@ def test_the_notice_links_the_chart_once_briefed() -> None:
     assert ("Chart", f"http://127.0.0.1:9108/api/alerts/{alert['fingerprint']}/chart.png") in (
         after.links
     )
+
+
+def test_a_resolved_alert_says_how_long_it_lasted_and_what_it_cost() -> None:
+    """The facts of a resolved alert name its duration and the episode's total cost."""
+    from detector.alerting.content import view
+    from detector.alerting.facts import rows
+
+    alert = {**goldens.made_up_alert(RULE), "status": "resolved"}
+    found = brief(alert, calls(), SCOPE, Masker())
+    shown = dict(rows(view(alert, Masker(), briefing=found)))
+    assert shown["Lasted"] == "4 min"
+    assert shown["Total cost"].startswith("₹")
+    assert found is not None
+    assert shown["Total cost"] == f"₹{found.spend:,.0f}"
+
+
+def test_the_models_alerts_name_a_next_step_too() -> None:
+    """An anomaly-model alert (no rule file) still carries a runbook line."""
+    assert "dashboard" in Cards().of("model:account-behaviour").runbook

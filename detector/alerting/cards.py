@@ -50,7 +50,9 @@ class Cards:
     timezones: Mapping[str, str] = field(default_factory=dict)
 
     def of(self, rule: str) -> RuleCard:
-        """The card of `rule` (an empty one for models and unknown rules)."""
+        """The card of `rule`; the model's alerts get `MODEL_RUNBOOK`, unknown rules nothing."""
+        if rule.startswith("model:"):
+            return MODEL_CARD
         return self.by_rule.get(rule, RuleCard())
 
     def zone_of(self, account: str) -> str:
@@ -67,6 +69,14 @@ class Cards:
             timezone=str(getattr(settings, "timezone", "UTC")),
             timezones=dict(getattr(settings, "timezones", {}) or {}),
         )
+
+
+MODEL_RUNBOOK = (
+    "The account behaves unlike its own usual week (the summary names how): open its dashboard, "
+    "compare the named features with the same hours of past weeks, and ask the customer; if "
+    "it cannot explain them, act as for the rule of that pattern (e.g. block the destinations)."
+)
+MODEL_CARD = RuleCard(runbook=MODEL_RUNBOOK)
 
 
 def card_of(rule: Any) -> RuleCard:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -39,7 +40,7 @@ def test_injected_burst_alerts_on_slack_and_email_and_metrics_count_ingest(tmp_p
     with HttpReceiver() as slack, SmtpReceiver() as smtp:
         config = write_config(
             tmp_path, email={"host": "127.0.0.1", "port": smtp.port, "to": ["fraud@example.com"]},
-            alerting=fast_route("slack", "email"),
+            alerting=fast_route("slack", "email"), metrics={"status_api": True},
         )  # fmt: skip
         port = free_port()
         env = {"CDR_DETECTOR_SLACK_WEBHOOK": f"{slack.url}/services/T000/B000/secret"}
@@ -55,11 +56,13 @@ def test_injected_burst_alerts_on_slack_and_email_and_metrics_count_ingest(tmp_p
                 30,
                 "an email on the victim",
             )
+            chart = _chart_of_an_alert(slack, port)
             exposition = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         finally:
             code = proc.stop()
         sim.proc.stop()
     assert code == 0, proc.text()
+    assert chart[:4] == b"\x89PNG"
     ingested = [
         line
         for line in exposition.splitlines()
@@ -78,6 +81,28 @@ def test_injected_burst_alerts_on_slack_and_email_and_metrics_count_ingest(tmp_p
         )
         assert check.returncode == 0, check
         assert not (check.stdout + check.stderr).strip(), check
+
+
+def _chart_of_an_alert(slack: HttpReceiver, port: int) -> bytes:
+    """The PNG the status page serves for an alert Slack was told about, once the daemon has
+    read the account's calls from the simulator's API on its side thread."""
+    pages = re.findall(
+        r"/api/alerts/([0-9a-f]{16})", " ".join(r.body.decode() for r in slack.requests)
+    )
+    found: list[bytes] = []
+
+    def served() -> bool:
+        for fingerprint in dict.fromkeys(pages):
+            got = httpx.get(
+                f"http://127.0.0.1:{port}/api/alerts/{fingerprint}/chart.png", timeout=5
+            )
+            if got.status_code == 200:
+                found.append(got.content)
+                return True
+        return False
+
+    wait_for(served, 30, "a chart on the status page")
+    return found[0]
 
 
 def test_sigkilled_daemon_resumes_without_losing_or_recounting_a_cdr(tmp_path: Path) -> None:

@@ -39,6 +39,13 @@ ACCOUNT = "MA_85AF703A"
 AT = datetime(2026, 3, 5, 8, 38, 22, tzinfo=UTC)
 BASE_URL = "http://detector.example:9108"
 INCIDENT_CALLS = 12
+USUAL_SHARE = 0.3
+GROUPS = {
+    "to": "+84328391186", "to_block": "+843283911", "direction": "outbound",
+    "dest_country": "VN", "trunk": "trunk-1", "from": "+918045671234", "peer": "+84328391186",
+    "pair": "+918045671234>+84328391186",
+}  # fmt: skip
+"""Made-up values of the group fields a rule may group by."""
 NOTES = {
     "spike": "usually 1800", "new_value": "new dest_country VN",
     "sequence": "callback to +84328391186", "flatline": "no calls for 2h",
@@ -69,21 +76,18 @@ def made_up_alert(rule: Any) -> dict[str, Any]:
     }
     card = card_of(rule)
     if getattr(KINDS.get(rule.kind), "baseline", False):
-        evidence["expected"] = {"money": 12.0, "duration": 1800.0, "share": 0.3}.get(
-            card.norm_unit, 17.0
+        evidence["expected"] = {"money": 12.0, "duration": 180.0, "share": USUAL_SHARE}.get(
+            card.norm_unit, 1.5 if rule.kind == "outlier" else 17.0
         )
     if rule.kind == "flatline":  # nothing to show but the silence; its value is the norm
         evidence.update(call_ids=[], top_destinations="", expected=value)
     if rule.kind in NOTES:
         evidence["note"] = NOTES[rule.kind]
+    if rule.kind == "shift":
+        evidence["note"] = f"{_share(value, unit):.0%} against a usual {USUAL_SHARE:.0%}"
     labels = {"account": ACCOUNT, **dict(rule.labels)}
     for name in rule.group_by:
-        labels.setdefault(
-            name,
-            {"to": "+84328391186", "to_block": "+843283911", "direction": "outbound"}.get(
-                name, "x"
-            ),
-        )
+        labels.setdefault(name, GROUPS.get(name, "x"))
     return {
         "fingerprint": f"{rule.id[:10]}-0001", "delivery_id": f"{rule.id}:1",
         "account": ACCOUNT, "rule": rule.id, "severity": severity, "status": "firing",
@@ -91,6 +95,14 @@ def made_up_alert(rule: Any) -> dict[str, Any]:
         "summary": f"{ACCOUNT}: {rule.id} at {value:g}", "value": value, "threshold": level,
         "labels": labels, "evidence": evidence, "shadow": False,
     }  # fmt: skip
+
+
+def _share(value: float, unit: str) -> float:
+    """The window's share behind a shift's value: points above, or odds times the usual."""
+    if unit == "times":
+        odds = value * USUAL_SHARE / (1 - USUAL_SHARE)
+        return odds / (1 + odds)
+    return min(USUAL_SHARE + value, 1.0)
 
 
 def made_up_calls(rule: Any) -> list[CDR]:

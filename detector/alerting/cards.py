@@ -16,6 +16,7 @@ rule has a baseline and the template does not show it, as are the main destinati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from string import Formatter
@@ -24,9 +25,10 @@ from typing import Any, Literal
 from detector.alerting.briefing import Briefing, Measure, Scope
 from detector.alerting.wording import amount, country, duration, money, percent
 
-Unit = Literal["money", "duration", "share", "times", "count"]
+Unit = Literal["money", "duration", "share", "points", "times", "count"]
 MEASURES: dict[Unit, Measure] = {"money": "spend", "duration": "minutes"}
 _SUMS: dict[str, Unit] = {"cost": "money", "talk_s": "duration", "ring_s": "duration"}
+_SECONDS = re.compile(r"(\{(?:value|threshold)(?::[^}]*)?\})[ -]?(?:seconds|s)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ def card_of(rule: Any) -> RuleCard:
     """The card of one rule object (read by attribute, so every kind works)."""
     kind = str(getattr(rule, "kind", ""))
     base = _base_unit(rule)
-    unit, norm = _units(kind, str(getattr(rule, "measure", "points")), base)
+    unit, norm = _units(kind, str(getattr(rule, "measure", "")), base)
     match = dict(getattr(rule, "match", {}) or {})
     direction = match.get("direction")
     answered = match.get("answered")
@@ -97,20 +99,16 @@ def card_of(rule: Any) -> RuleCard:
 
 
 def _units(kind: str, measure: str, base: Unit) -> tuple[Unit, Unit]:
-    """The unit of a kind's value and of its norm (`expected`).
-
-    A ratio's or shift's value is a share (a shift by odds: a factor on the odds) and its norm
-    the usual share; a spike's and an outlier's value is a factor over the usual (an outlier's
-    usual is a count of calls beyond the account's quantile); a flatline counts calls.
-
-    >>> _units("shift", "odds", "count"), _units("spike", "points", "duration")
-    (('times', 'share'), ('times', 'duration'))
-    """
-    if kind in {"ratio", "shift"}:
-        return ("times" if measure == "odds" else "share"), "share"
-    if kind in {"spike", "outlier"}:
-        return "times", "count" if kind == "outlier" else base
-    return base, "count" if kind == "flatline" else base
+    """(unit of the value, unit of the norm) of a rule kind (see `detector.rules.kinds`)."""
+    if kind == "shift":  # an excess in points of share, or an odds ratio; the norm is a share
+        return ("times" if measure == "odds" else "points"), "share"
+    if kind == "ratio":
+        return "share", "share"
+    if kind == "spike":  # the window against its usual amount
+        return "times", base
+    if kind == "outlier":  # outliers against the expected number
+        return "times", "count"
+    return base, base
 
 
 def _base_unit(rule: Any) -> Unit:
@@ -124,6 +122,8 @@ def show(value: float | None, unit: Unit, currency: str) -> str:
 
     >>> show(672.4, "money", "INR"), show(0.764, "share", ""), show(300, "duration", "")
     ('₹672', '76 %', '5 min')
+    >>> show(0.3, "points", ""), show(3.42, "times", "")
+    ('30 points', '3.42')
     """
     if value is None:
         return "–"
@@ -133,8 +133,8 @@ def show(value: float | None, unit: Unit, currency: str) -> str:
         return duration(value)
     if unit == "share":
         return percent(value)
-    if unit == "times":
-        return f"{amount(value)}×"
+    if unit == "points":
+        return f"{value * 100:.0f} points"
     return amount(value)
 
 
@@ -164,14 +164,26 @@ def headline(
         "note": Shown(str((alert.get("evidence") or {}).get("note", ""))),
         "expected": Shown(show(expected, card.norm_unit, currency)),
     }  # fmt: skip
-    text = _fill(card.summary, values).replace("××", "×") or str(alert.get("summary", ""))
+    template = card.summary
+    if card.unit == "duration":  # `{value:.0f} s` reads `4 h 29 min` once filled for people
+        template = _SECONDS.sub(r"\1", template)
+    text = _fill(template, values) or str(alert.get("summary", ""))
     where = _main_country(briefing, home_country)
     if where and where not in text:
         text += f", mostly to {where}"
-    value = _float(alert.get("value"))
-    if expected is not None and expected != value and not _uses(card.summary, "expected"):
+    if _shows_norm(card.summary, alert, expected):
+        return text
+    if expected is not None:
         text += f" — usually {show(expected, card.norm_unit, currency)}"
     return text
+
+
+def _shows_norm(template: str, alert: Mapping[str, Any], expected: float | None) -> bool:
+    """True when the headline already says the norm: `{expected}`, a note naming the usual or
+    expected value, or a value that is the norm itself (a flatline's expected calls)."""
+    note = str((alert.get("evidence") or {}).get("note", ""))
+    noted = _uses(template, "note") and ("usual" in note or "expected" in note)
+    return _uses(template, "expected") or noted or expected == _float(alert.get("value"))
 
 
 def _fill(template: str, values: Mapping[str, object]) -> str:

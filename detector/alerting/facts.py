@@ -33,8 +33,9 @@ def value_text(alert: AlertView) -> str:
         score, threshold = show(alert.value, "count", ""), show(alert.threshold, "count", "")
         return f"score {score} (threshold {threshold})"
     unit = cast(Unit, alert.unit)
+    mark = "×" if unit == "times" else ""
     value = show(alert.value, unit, alert.currency)
-    return f"{value} (threshold {show(alert.threshold, unit, alert.currency)})"
+    return f"{value}{mark} (threshold {show(alert.threshold, unit, alert.currency)}{mark})"
 
 
 def window_text(alert: AlertView) -> str:
@@ -46,9 +47,9 @@ def rows(alert: AlertView) -> list[tuple[str, str]]:
     """The facts in reading order."""
     zone = alert.timezone
     out = [("Account", alert.account), ("Score" if alert.is_model else "Value", value_text(alert))]
-    if alert.expected is not None:
+    if alert.expected is not None and alert.expected != alert.value:
         usual = show(alert.expected, cast(Unit, alert.norm_unit), alert.currency)
-        out.append(("Usual", f"{usual} for this time of week"))
+        out.append(("Usual", usual))
     out.append(("Window", window_text(alert)))
     out.append(("Since", clock(alert.since, zone, date=True)))
     brief = alert.briefing

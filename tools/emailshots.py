@@ -61,10 +61,13 @@ def _run(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)  # noqa: S603
 
 
-def screenshot(html: Path, png: Path, width: int = WIDTH, height: int = HEIGHT) -> Path:
-    """A PNG of the page in a `width` × `height` window."""
+def screenshot(
+    html: Path, png: Path, width: int = WIDTH, height: int = HEIGHT, *, dark: bool = False
+) -> Path:
+    """A PNG of the page in a `width` × `height` window (`dark`: prefers-color-scheme dark)."""
+    scheme = ["--blink-settings=preferredColorScheme=0"] if dark else []
     with tempfile.TemporaryDirectory() as profile:
-        _run([f"--window-size={width},{height}", f"--screenshot={png}", html.as_uri()],
+        _run([*scheme, f"--window-size={width},{height}", f"--screenshot={png}", html.as_uri()],
              Path(profile))  # fmt: skip
     return png
 
@@ -87,7 +90,10 @@ def main() -> None:
         notice = goldens.notice_of(by_id[rule_id], rules)
         message = build_message(notice, "cdr-detector@example.com", ["noc@example.com"])
         with tempfile.TemporaryDirectory() as tmp:
-            shot = screenshot(page(message, Path(tmp)), DOCS / f"{rule_id}.email.png")
+            html = page(message, Path(tmp))
+            shot = screenshot(html, DOCS / f"{rule_id}.email.png")
+            if rule_id == DOC_RULES[0]:
+                screenshot(html, DOCS / f"{rule_id}.email-dark.png", dark=True)
         (DOCS / f"{rule_id}.slack.json").write_text(
             json.dumps(slack_payload(notice), indent=2, ensure_ascii=False) + "\n"
         )

@@ -65,8 +65,13 @@ def rows(alert: AlertView) -> list[tuple[str, str]]:
         out.append(("First / last call", f"{first} / {last}"))
     if alert.destinations and (brief is None or not brief.destinations):
         out.append(("Top destinations", alert.destinations))
-    out += [(k.replace("_", " ").capitalize(), v) for k, v in alert.details if k == "note"]
+    out += [("Note", v) for k, v in alert.details if k == "note" and v not in heading_of(alert)]
     return out
+
+
+def heading_of(alert: AlertView) -> str:
+    """The alert's headline, else its rule's summary."""
+    return alert.headline or alert.summary
 
 
 def share_text(brief: Briefing) -> str:

@@ -76,7 +76,7 @@ def email_html(notice: Notice, charts: frozenset[str] | None = None) -> str:
         f'<meta name="supported-color-schemes" content="light dark"><style>{DARK}</style>'
         f"<title>{esc(notice.title())}</title></head>"
         f'<body class="body" style="margin:0;padding:0;background:#f3f4f6;font-family:{FONT}">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+        '<table role="presentation" class="body" width="100%" cellpadding="0" cellspacing="0" '
         'style="background:#f3f4f6"><tr><td align="center" style="padding:12px 8px">'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
         'style="max-width:600px;width:100%">'

@@ -254,6 +254,7 @@ def _am_alert(
             "description": "\n".join(line.strip() for line in alert_text(alert)[1:]),
             "delivery_id": alert.delivery_id,
             **({"runbook": alert.runbook} if alert.runbook else {}),
+            **{label.lower().replace(" ", "_"): url for label, url in alert.links},
         },
         "startsAt": _stamp(starts),
         "endsAt": _stamp(max(ends, starts)),

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from detector.alerting.content import Notice
-from detector.alerting.render import measure, one_line
+from detector.alerting.render import heading, measure, one_line
 
 
 class ConsoleNotifier:
@@ -29,7 +29,7 @@ class ConsoleNotifier:
                 rule=one_line(alert.rule),
                 account=one_line(alert.account),
                 value=measure(alert),
-                summary=one_line(alert.summary, 300),
+                summary=one_line(heading(alert), 300),
                 delivery_id=alert.delivery_id,
             )
 

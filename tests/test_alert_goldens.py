@@ -109,7 +109,7 @@ def test_currency_and_timezone_come_from_the_data() -> None:
 
 @pytest.mark.parametrize(
     ("rule_id", "unit", "norm"),
-    [("robocall-short-answered", "times", "share"), ("no-answer-surge", "share", "share"),
+    [("robocall-short-answered", "times", "share"), ("no-answer-surge", "points", "share"),
      ("duration-long-calls", "times", "count"), ("flatline", "count", "count")],
 )  # fmt: skip
 def test_each_kind_shows_its_value_and_norm_in_their_units(

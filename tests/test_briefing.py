@@ -200,3 +200,16 @@ def test_a_resolved_alert_says_how_long_it_lasted_and_what_it_cost() -> None:
 def test_the_models_alerts_name_a_next_step_too() -> None:
     """An anomaly-model alert (no rule file) still carries a runbook line."""
     assert "dashboard" in Cards().of("model:account-behaviour").runbook
+
+
+def test_a_spend_alert_says_what_the_account_usually_spends() -> None:
+    """Spend rules have no baseline: the headline's norm is the day's median for the window."""
+    from detector.alerting.content import view
+
+    alert = goldens.made_up_alert(RULE)
+    found = brief(alert, calls(), SCOPE, Masker())
+    assert found is not None
+    assert found.usual is not None
+    assert 0 < found.usual < float(alert["value"]) / 100
+    shown = view(alert, Masker(), cards=Cards.of_ruleset(goldens.ruleset()), briefing=found)
+    assert shown.headline.endswith(f"— usually ₹{found.usual:.3g}")

@@ -102,6 +102,9 @@ class Briefing:
     destinations: list[Destination] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     series: Series | None = None
+    usual: float | None = None
+    """The measure's median over a span as long as the alert's window, from the 24 hours before
+    it (None without enough of them): the norm of rules that have no baseline of their own."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (for the outbox)."""
@@ -142,6 +145,7 @@ def brief(
     every = [c for c in cdrs if c.start <= end]
     during = [c for c in every if begin <= c.start <= end]
     involved = sorted((c for c in during if scope.admits(c)), key=lambda c: c.start)
+    shape = series(every, scope, begin, end)
     currencies = Counter(c.currency for c in every if c.currency)
     return Briefing(
         currency=currencies.most_common(1)[0][0] if currencies else "",
@@ -154,7 +158,8 @@ def brief(
         last_call=_iso(involved[-1].start) if involved else "",
         destinations=destinations(involved),
         samples=[_sample(c, mask) for c in _spread(involved, SAMPLES)],
-        series=series(every, scope, begin, end),
+        series=shape,
+        usual=usual(shape, alert),
     )
 
 
@@ -194,6 +199,18 @@ def series(calls: list[CDR], scope: Scope, begin: datetime, end: datetime) -> Se
     rounded = [round(v, 4) for v in values]
     return Series(scope.measure, _iso(start), BUCKET_S, rounded, round(low, 4), round(high, 4),
                   _iso(begin), _iso(end))  # fmt: skip
+
+
+def usual(shape: Series | None, alert: Mapping[str, Any]) -> float | None:
+    """The median 15-minute bucket before the alert, scaled to the alert's window."""
+    window = float((alert.get("evidence") or {}).get("window_s") or 0)
+    start, begin = (parse_utc(shape.start), parse_utc(shape.alert_from)) if shape else (None, None)
+    if shape is None or start is None or begin is None or window <= 0:
+        return None
+    before = sorted(shape.values[: int((begin - start).total_seconds() // shape.step_s)])
+    if len(before) < 8:
+        return None
+    return round(before[len(before) // 2] * window / shape.step_s, 4)
 
 
 def _amount(cdr: CDR, measure: Measure) -> float:

@@ -173,6 +173,8 @@ def headline(
         text += f", mostly to {where}"
     if _shows_norm(card.summary, alert, expected):
         return text
+    if expected is None and card.unit == "money" and briefing is not None:
+        expected = briefing.usual  # spend rules have no baseline: the day's own norm
     if expected is not None:
         text += f" — usually {show(expected, card.norm_unit, currency)}"
     return text

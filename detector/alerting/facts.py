@@ -47,12 +47,15 @@ def rows(alert: AlertView) -> list[tuple[str, str]]:
     """The facts in reading order."""
     zone = alert.timezone
     out = [("Account", alert.account), ("Score" if alert.is_model else "Value", value_text(alert))]
+    brief = alert.briefing
     if alert.expected is not None and alert.expected != alert.value:
         usual = show(alert.expected, cast(Unit, alert.norm_unit), alert.currency)
         out.append(("Usual", usual))
+    elif alert.unit == "money" and brief is not None and brief.usual is not None:
+        usual = money(brief.usual, brief.currency)
+        out.append(("Usual", f"{usual} per {window_text(alert)} (median of the last 24 h)"))
     out.append(("Window", window_text(alert)))
     out.append(("Since", clock(alert.since, zone, date=True)))
-    brief = alert.briefing
     if alert.status != "firing":
         out.append(("Ended", clock(alert.at, zone, date=True)))
         out.append(("Lasted", _lasted(alert)))

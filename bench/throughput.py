@@ -132,7 +132,8 @@ BEFORE_ACCOUNT_RELATIVE = {
 """`x floor` of each stage with the pack before it judged accounts against themselves (commit
 672acb6, 20 rules; `python -m bench.throughput 200 24`, run back to back with today's on the
 same machine). Time relative to the parse-only floor is compared, not CDR/s, because the
-floor absorbs the machine's load."""
+floor absorbs a steady load on the machine (not a changing one: on a busy machine run the two
+versions back to back, several times)."""
 BEFORE_STATE = (5387.0, 7419.0)
 """Pickled rule state per idle and per active account with that pack (same run)."""
 

@@ -339,3 +339,15 @@ def test_sweep_keeps_a_baseline_but_drops_its_spent_window_and_evidence() -> Non
     [kept] = state.by_rule["unanswered"].values()
     assert kept.data.usual.population == learned > 0
     assert (kept.data.window.cells, kept.data.window.count, kept.evidence) == ({}, 0.0, [])
+
+
+def test_a_key_pickles_small_when_idle_and_loads_from_the_older_form() -> None:
+    """A key at its defaults pickles as its data alone; the `(None, slots)` form of earlier
+    releases and a busy key both load back unchanged."""
+    idle, busy = Track({"n": 1}), Track({"n": 2}, 1, 5, ["c1"], ["+911"])
+    assert idle.__getstate__() == ({"n": 1},)
+    assert [pickle.loads(pickle.dumps(t)) for t in (idle, busy)] == [idle, busy]  # noqa: S301
+    older = Track.__new__(Track)
+    older.__setstate__((None, {"data": {"n": 2}, "severity": 1, "emitted": 5,
+                               "evidence": ["c1"], "peers": ["+911"]}))  # fmt: skip
+    assert older == busy

@@ -387,3 +387,16 @@ def test_seasonal_state_pickled_before_hour_of_day_slots_still_loads() -> None:
     restored.add(31, 1.0)  # folds hour 29 (5 calls) and the silent hour 30
     assert restored.history(29 + 24 * 3) == DAY
     assert restored.expected(29 + 24 * 3) == 5.0
+
+
+def test_a_swept_window_pickles_its_head_alone_and_judges_late_values_as_before() -> None:
+    """After `clear_at`, only the head is pickled; a value older than the window is still
+    refused and a new one starts an empty window."""
+    window = Buckets()
+    window.add(100, 1.0, 10)
+    assert window.clear_at(200, 10)
+    restored = pickle.loads(pickle.dumps(window))  # noqa: S301 (our own bytes)
+    assert (restored.head, restored.cells, restored.count) == (100, {}, 0.0)
+    assert restored.add(80, 1.0, 10) == 0
+    assert restored.add(201, 1.0, 10)
+    assert restored.count == 1.0

@@ -9,6 +9,7 @@ and keys per rule per account are capped, so state stays bounded. Pure: no clock
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -134,7 +135,8 @@ class RuleEngine:
         if len(tracks) >= MAX_KEYS:
             state.dropped += 1
             return None
-        track = tracks[key] = Track(runner.kind.new_key())
+        # one string per key across rules: the state pickles (and sits in memory) once per key
+        track = tracks[sys.intern(key)] = Track(runner.kind.new_key())
         return track
 
     def _steps(self, direction: str, status: str, answered: bool) -> tuple[Step, ...]:

@@ -58,6 +58,20 @@ class Track:
         if len(peers) > PEERS:
             del peers[0]
 
+    def __getstate__(self) -> tuple[Any, ...]:
+        """Pickle as a short tuple, without what is still at its default (most swept keys)."""
+        if self.severity == 0 and self.emitted == NEVER and not self.evidence and not self.peers:
+            return (self.data,)
+        return (self.data, self.severity, self.emitted, self.evidence, self.peers)
+
+    def __setstate__(self, state: Any) -> None:
+        """Restore either form, and the `(None, slots)` form pickled before the tuple."""
+        if len(state) == 2 and isinstance(state[1], dict):
+            state = tuple(state[1][n] for n in ("data", "severity", "emitted", "evidence", "peers"))
+        if len(state) == 1:
+            state = (state[0], 0, NEVER, [], [])
+        self.data, self.severity, self.emitted, self.evidence, self.peers = state
+
 
 @dataclass(frozen=True, slots=True)
 class Subject:

@@ -250,8 +250,9 @@ class Buckets:
 
     def __getstate__(self) -> tuple[None, dict[str, object]]:
         """The slots to pickle; an empty retention is left out (idle state stays small)."""
-        state: dict[str, object] = {"head": self.head, "cells": self.cells}
-        state.update(count=self.count, total=self.total, low=self.low)
+        state: dict[str, object] = {"head": self.head}
+        if self.cells:  # a swept window keeps only its head
+            state.update(cells=self.cells, count=self.count, total=self.total, low=self.low)
         if self.kept:
             state.update(kept=self.kept, older=self.older, older_total=self.older_total)
             state.update(first=self.first)
@@ -259,6 +260,7 @@ class Buckets:
 
     def __setstate__(self, state: tuple[object, dict[str, object]]) -> None:
         """Restore a pickled state, also one saved before the retention existed."""
+        self.cells, self.count, self.total, self.low = {}, 0.0, 0.0, NEVER
         self.kept = {}
         self.older = self.older_total = 0.0
         self.first = NONE

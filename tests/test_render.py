@@ -211,3 +211,30 @@ def test_alertmanager_label_names_are_valid() -> None:
         notice(alert_json(labels={"dest-country": "GB", "1x": "y"})), NOW, ends_after_s=60
     )
     assert {"dest_country", "_1x"} <= set(alerts[-1]["labels"])
+
+
+def test_headlines_and_runbooks_are_escaped_in_every_channel() -> None:
+    """A headline filled with hostile CDR text and a runbook with markup stay inert."""
+    from detector.alerting.cards import Cards, RuleCard
+
+    cards = Cards({"robocall": RuleCard("{account} called {from}", "<b>run</b> *now* <!here>")})
+    n = notice(alert_json(account="MA_<i>1</i>"), cards=lambda: cards)
+    assert n.alerts[0].headline == "MA_<i>1</i> called +9198•••••321"
+    payload = render.slack_payload(n)
+    slack = str([payload["text"], payload["attachments"]])  # the header is plain_text: literal
+    assert "<i>" not in slack
+    assert "<!here>" not in slack
+    assert "*now*" not in slack
+    html = mail.email_html(n)
+    assert "<i>1</i>" not in html
+    assert "&lt;b&gt;run&lt;/b&gt;" in html
+
+
+def test_a_full_briefing_queue_skips_without_waiting() -> None:
+    """The notification stage never waits on the briefer: a full queue refuses at once."""
+    from detector.alerting.briefer import Briefer
+    from detector.alerting.briefing import Scope
+
+    briefer = Briefer(lambda a, s, u: [], lambda rule: Scope(), Masker(), queue_size=1)
+    assert briefer.submit(alert_json())
+    assert not briefer.submit(alert_json(fingerprint="other"))

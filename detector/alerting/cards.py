@@ -99,7 +99,13 @@ def card_of(rule: Any) -> RuleCard:
 
 
 def _units(kind: str, measure: str, base: Unit) -> tuple[Unit, Unit]:
-    """(unit of the value, unit of the norm) of a rule kind (see `detector.rules.kinds`)."""
+    """(unit of the value, unit of the norm) of a rule kind (see `detector.rules.kinds`).
+
+    >>> _units("shift", "odds", "count"), _units("open", "", "count")
+    (('times', 'share'), ('duration', 'duration'))
+    """
+    if kind == "open":  # a call in progress: its age so far
+        return "duration", "duration"
     if kind == "shift":  # an excess in points of share, or an odds ratio; the norm is a share
         return ("times" if measure == "odds" else "points"), "share"
     if kind == "ratio":

@@ -6,12 +6,15 @@ and batches, both timed in CPU seconds of this process (other processes on the m
 count), and prints:
 - the model's share of the pipeline's time (target <= 30 %) and its cost per CDR;
 - model state per account, pickled (mean and largest; target <= 4 KB) and the shared state;
-- the share of talk time the model judged (every call counts: 100 %), and the share judged
-  in a later bucket than its call's own (records that came after the horizon).
+- the share of talk time the model judged once the feed ended and time ran on past the
+  horizon (every call counts: 100 %), and the share judged in a later bucket than its call's
+  own (records that came after the horizon).
 
-`quality [--worlds N ...] [--jobs J]` scores the under-threshold incidents of simulator worlds
+`quality [--worlds N ... | --tune] [--accounts A] [--days D] [--jobs J]` scores the
+under-threshold incidents of simulator worlds
 (`detector.simulate.world.subtle`: volume drift, night shift, destination mix, duration
-creep, caller pool; default: the reporting worlds 11-30, never used for tuning) for the rules,
+creep, caller pool; default: the reporting worlds 11-30, never used for tuning; `--tune`: the
+tuning worlds 1-10; smaller worlds with `--accounts`/`--days` for quick looks) for the rules,
 the model and both: per world, the model alone (live) over every account, and the default
 rules over the accounts of those incidents (all a rule could find there). Recall counts clear
 and near incidents (subtle ones are reported apart); the model's false alerts are counted
@@ -33,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.quality import REPORTING, RULES, bands_of, incidents_of, keyed, score
+from bench.quality import REPORTING, RULES, TUNING, bands_of, incidents_of, keyed, score
 from bench.shards import SETTINGS_FILE, Replayed, Shard, replay, replay_shard, rules_with_zones
 from bench.throughput import write_file
 from detector.assembly import build_detector
@@ -94,13 +97,23 @@ def model_only(parts: list[list[CDR]]) -> tuple[AnomalyModel, dict[str, AccountM
     return model, states
 
 
+def settle(model: AnomalyModel, states: dict[str, AccountModelState], cdrs: list[CDR]) -> None:
+    """The feed ends and time runs on past the horizon: every open bucket is judged."""
+    if not cdrs:
+        return
+    settled = max(c.start for c in cdrs) + model.config.horizon + 2 * model.config.bucket
+    for account, state in states.items():
+        model.advance(account, settled, state)
+
+
 def report(path: Path) -> str:
     """Time both replays of `path` and describe the model's cost and state."""
     cdrs = [item for item in read_cdrs(path) if isinstance(item, CDR)]
     parts = batches(cdrs)
     _, whole = cpu(lambda: pipeline(parts))
     (model, states), alone = cpu(lambda: model_only(parts))
-    sizes = sorted(len(pickle.dumps(s)) for s in states.values())
+    sizes = sorted(len(pickle.dumps(s)) for s in states.values())  # open buckets included
+    settle(model, states, cdrs)
     mean = sum(sizes) / len(sizes) if sizes else 0.0
     per_cdr = alone / len(cdrs) * 1e6 if cdrs else 0.0
     return "\n".join(
@@ -110,8 +123,9 @@ def report(path: Path) -> str:
             f"= {alone / whole:.0%} of the pipeline (target <= 30 %), {per_cdr:.1f} us per CDR",
             f"model state per account: {mean:,.0f} B pickled on average, {sizes[-1]:,} B largest"
             f" (target <= 4,096 B); shared state {len(model.global_state()):,} B",
-            f"talk time judged: {model.talk.share_judged:.2%} of {model.talk.seen_s / 3600:,.0f} h"
-            f" ({model.talk.share_late:.2%} in a later bucket than its call's: records later "
+            f"talk time judged once the feed ended and the horizon passed: "
+            f"{model.talk.share_judged:.2%} of {model.talk.seen_s / 3600:,.0f} h "
+            f"({model.talk.share_late:.2%} in a later bucket than its call's: records later "
             "than the horizon)",
         ]
     )
@@ -135,10 +149,12 @@ def model_only_rules(rules: Path, directory: Path) -> Path:
     return target
 
 
-def replay_world(seed: int, jobs: int, directory: Path) -> tuple[World, Replayed, Replayed]:
+def replay_world(
+    seed: int, jobs: int, directory: Path, accounts: int = 500, days: float = 14.0
+) -> tuple[World, Replayed, Replayed]:
     """World `seed` through the live path twice: the model alone over every account, and the
     rules over the accounts of the under-threshold incidents."""
-    world = draw_world(seed)
+    world = draw_world(seed, accounts, days)
     rules = rules_with_zones(RULES, world, directory)
     models = replay(world, model_only_rules(rules, directory), jobs=jobs, model=True)
     members = tuple(sorted({i.account for i in world.incidents if i.type in SUBTLE_TYPES}))
@@ -204,14 +220,16 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def quality(seeds: Sequence[int], jobs: int) -> dict[str, dict[str, Any]]:
+def quality(
+    seeds: Sequence[int], jobs: int, accounts: int = 500, days: float = 14.0
+) -> dict[str, dict[str, Any]]:
     """Replay the worlds and score rules, model and both; prints a line per world."""
     alerts: dict[str, list[dict[str, Any]]] = {"rules": [], "model": []}
     incidents: list[Incident] = []
     bands: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            world, rules, models = replay_world(seed, jobs, Path(tmp))
+            world, rules, models = replay_world(seed, jobs, Path(tmp), accounts, days)
             alerts["rules"] += keyed(world, rules.alerts)
             alerts["model"] += keyed(world, models.alerts)
             incidents += incidents_of(world)
@@ -219,7 +237,6 @@ def quality(seeds: Sequence[int], jobs: int) -> dict[str, dict[str, Any]]:
             line = (f"world {seed}: {models.cdrs:,} CDRs; {len(models.alerts)} model and "
                     f"{len(rules.alerts)} rule notifications")  # fmt: skip
             print(line, file=sys.stderr, flush=True)
-    days = draw_world(seeds[0]).days if seeds else 14.0
     variants = {
         "rules": alerts["rules"],
         "model": alerts["model"],
@@ -239,13 +256,18 @@ def main(argv: list[str] | None = None) -> None:
     cost.add_argument("accounts", nargs="?", type=int, default=300)
     cost.add_argument("hours", nargs="?", type=int, default=72)
     qual = sub.add_parser("quality", help="recall on the under-threshold incidents")
-    qual.add_argument("--worlds", nargs="+", type=int, default=list(REPORTING))
+    qual.add_argument("--worlds", nargs="+", type=int, help="world seeds (default 11-30)")
+    qual.add_argument("--tune", action="store_true", help="the tuning worlds 1-10")
+    qual.add_argument("--accounts", type=int, default=500)
+    qual.add_argument("--days", type=float, default=14.0)
     qual.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args(argv or ["cost"])
+    args = parser.parse_args((sys.argv[1:] if argv is None else argv) or ["cost"])
     if args.command == "quality":
-        reports = quality(args.worlds, args.jobs)
-        worlds = ", ".join(map(str, args.worlds))
-        print(quality_table(f"under-threshold incidents, worlds {worlds}", reports))
+        seeds = args.worlds or (TUNING if args.tune else REPORTING)
+        reports = quality(seeds, args.jobs, args.accounts, args.days)
+        kind = "tuning" if set(seeds) <= set(TUNING) else "reporting"
+        head = f"under-threshold incidents, {kind} worlds {', '.join(map(str, seeds))}"
+        print(quality_table(f"{head}: {args.accounts} accounts x {args.days:g} d", reports))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = write_file(args.accounts, args.hours, Path(tmp))

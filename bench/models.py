@@ -44,8 +44,9 @@ from detector.backtest import BATCH
 from detector.config import ModelSettings
 from detector.domain import CDR
 from detector.evaluation import Incident
+from detector.models.account import AccountModelState
 from detector.models.loader import MODELS_FILE
-from detector.models.scorer import AccountModelState, AnomalyModel
+from detector.models.scorer import AnomalyModel
 from detector.simulate.world import World, draw_world
 from detector.simulate.world.subtle import SUBTLE_TYPES
 from detector.source.files import read_cdrs

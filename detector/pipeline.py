@@ -20,7 +20,8 @@ from typing import Any
 
 from detector.alerting.policy import AlertPolicy, AlertsState
 from detector.domain import CDR, Alert, Finding
-from detector.models.scorer import AccountModelState, AnomalyModel
+from detector.models.account import AccountModelState
+from detector.models.scorer import AnomalyModel
 from detector.rules.engine import RuleEngine, RulesState
 from detector.rules.reload import digests, trim_stale
 

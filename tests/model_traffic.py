@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from detector.domain import CDR, Direction, Finding, Status
-from detector.models.scorer import AccountModelState, AnomalyModel
+from detector.models.account import AccountModelState
+from detector.models.scorer import AnomalyModel
 
 START = datetime(2024, 3, 3, 18, 30, tzinfo=UTC)  # Monday 00:00 in India (UTC+05:30)
 IST = timedelta(hours=5, minutes=30)

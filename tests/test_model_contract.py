@@ -13,10 +13,11 @@ from model_traffic import START, Traffic, business, days, replay
 
 from detector.errors import StateError
 from detector.models import snapshot
+from detector.models.account import AccountModelState
 from detector.models.config import ModelConfig
 from detector.models.features import KEYS
 from detector.models.loader import FEATURE_KEYS
-from detector.models.scorer import AccountModelState, AnomalyModel
+from detector.models.scorer import AnomalyModel
 from detector.pipeline import AccountState
 
 FIXTURES = Path(__file__).parent / "fixtures"

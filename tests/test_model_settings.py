@@ -126,7 +126,7 @@ def simulated(tmp_path: Path) -> Path:
 def test_backtest_runs_rules_models_or_both(tmp_path: Path) -> None:
     """`--detectors rules|models|all` chooses who alerts; the JSON has the same keys."""
     rows = simulated(tmp_path)
-    rules = rules_with(tmp_path, "mode: live\n")
+    rules = rules_with(tmp_path, "mode: live\nwarmup: 1d\n")  # the second day is judged
     sources, bodies = {}, {}
     for chosen in ("rules", "models", "all"):
         out = tmp_path / f"{chosen}.jsonl"

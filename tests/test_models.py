@@ -244,11 +244,11 @@ def test_the_account_score_follows_the_last_judged_bucket() -> None:
     """The score the metrics show is set by each bucket's early look, before any final
     judgement, and is high for a burst and low for ordinary traffic."""
     model = AnomalyModel(CONFIG)
-    traffic = Traffic("MA_s").calls(business(3), START, START + days(2))
+    traffic = Traffic("MA_s").calls(business(3), START, START + days(3))
     _, state = replay(model, traffic.cdrs, settle=False)
     assert state.score is not None
     assert state.score < 0.5
-    at = START + days(2) + 11 * HOUR
+    at = START + days(3) + 11 * HOUR
     burst = Traffic("MA_s", seed=8).burst(at, 60, timedelta(minutes=10)).cdrs
     replay(model, burst, state, settle=False)
     model.advance("MA_s", at + timedelta(minutes=15), state)

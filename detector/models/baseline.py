@@ -2,11 +2,11 @@
 
 - **Seasonal level**: per slot (hour of the day in the account's timezone, weekday or
   weekend: 48 slots) the mean calls per bucket over the last `SLOT_CAP` buckets of that slot,
-  read as a Gamma posterior around a prior: its mean is the expected count and its shape says
-  how sure it is, so a slot seen for weeks is judged tightly and an unseen one loosely
-  (negative binomial with spread 1/shape). The prior of an unseen or rarely seen slot is the
-  same hour on the other kind of day scaled by the segment's weekend/weekday ratio, else the
-  account's overall level shaped by the segment's hour profile (`Segments`).
+  shrunk towards a prior that counts for a day of the slot's own buckets, with a spread that
+  says how sure it is, so a slot seen for weeks is judged tightly and an unseen one loosely.
+  The prior of an unseen or rarely seen slot is the nearest hour of the same kind of day that
+  has history, else the same hour on the other kind of day, scaled by the segment's hour
+  profile, else the account's overall level shaped by that profile (`Segments`).
 - **Shares** of the seven judged parts (and of answered and outbound calls, parents of some
   of them), as slowly decaying sums of counts and parents, shrunk towards the segment's share.
 - **Wobble** (overdispersion): how much more than pure chance the account varies, per
@@ -17,9 +17,10 @@
   account's "long call".
 - **Known callers**: a 512-bit set of outbound caller ids and trunks (`features.py`).
 
-Everything is learned only from what the model judged normal (the scorer decides per
-feature), so an anomaly is never absorbed, and a repeat of it is judged against the same
-baseline. State is a few flat arrays pickled as bytes: about 700 bytes per account.
+What looked normal is learned with full weight, what was unusual with a tenth (the scorer
+decides per feature, `learning.py`), so an anomaly is not absorbed and a repeat of it is
+judged against nearly the same baseline. State is a few flat arrays pickled as bytes: about
+700 bytes per account.
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ LEVEL_CAP = 96 * 7
 
 TALK_CAP = 1000
 """The talk-time fit weighs about the last 1,000 answered calls."""
+
+NEIGHBOURS = (-1, 1, -2, 2)
+"""Hours next to a slot, nearest first, whose history makes its prior (same kind of day)."""
+
+MIN_PRIOR_BUCKETS = 4
+"""Buckets a slot needs before it serves as another slot's prior."""
+
+PRIOR_WOBBLE = 1.0
+"""Squared relative error a slot's prior may have: a neighbouring hour, the other kind of day
+or the account's level shaped by its segment can be off severalfold (the first Saturday of a
+round-the-clock carrier, the morning ramp of a dialer), so an unseen slot is judged loosely
+until its own days accumulate; a prior of nearly nothing (a night) still makes a burst
+extreme."""
 
 LONG_Z = 1.2816
 """Standard normal 90th percentile: a long call is beyond the log-normal fit's 90 %."""
@@ -115,37 +129,65 @@ class Baseline:
         return int(self.misc[1])
 
     def slot_prior(self, slot: int, profile: array[float]) -> float:
-        """Expected calls per bucket in `slot` before the slot's own history: the same hour on
-        the other kind of day scaled by the segment's profile, else the level shaped by it."""
-        twin = (slot + 24) % SLOTS
-        if self.slot_n[twin] >= 4:
-            ratio = min(max(profile[slot] / max(profile[twin], 1e-3), 0.05), 20.0)
-            return float(self.slot_mean[twin]) * ratio
+        """Expected calls per bucket in `slot` before the slot's own history: the nearest
+        hour of the same kind of day that has history, else the same hour on the other kind
+        of day, each scaled by the segment's hour profile; else the level shaped by it."""
+        day, hour = slot - slot % 24, slot % 24
+        candidates = [day + (hour + step) % 24 for step in NEIGHBOURS]
+        candidates.append((slot + 24) % SLOTS)
+        for other in candidates:
+            if self.slot_n[other] >= MIN_PRIOR_BUCKETS:
+                ratio = min(max(profile[slot] / max(profile[other], 1e-3), 0.05), 20.0)
+                return float(self.slot_mean[other]) * ratio
         return self.level * float(profile[slot])
 
-    def expected(self, slot: int, profile: array[float], strength: float) -> tuple[float, float]:
-        """Expected calls in a bucket of `slot` and the spread (1/shape) of that expectation.
+    def expected(
+        self, slot: int, profile: array[float], prior_buckets: float, day_wobble: float
+    ) -> tuple[float, float, float, float]:
+        """Expected calls in a bucket of `slot`, and the parts of its spread (squared relative
+        uncertainty): what the prior may be off by, the estimate's Poisson noise, the days.
 
-        Gamma posterior: prior mean m0 with shape `strength`, then the slot's own buckets.
+        The slot's own mean shrunk towards its prior, which counts for `prior_buckets` of the
+        slot's own buckets (one day's worth by default). The spread adds what the prior may
+        be off by (severalfold, fading as the slot's own days accumulate), the day-to-day wobble
+        over the days the slot has seen (`day_wobble`: one unusual first day must not make
+        the next ordinary one look extreme) and the Poisson noise of the estimate.
         """
         m0 = max(self.slot_prior(slot, profile), 0.01 * self.level, 1e-4)
-        n = self.slot_n[slot]
-        shape = strength + float(self.slot_mean[slot]) * n
-        rate = min(strength / m0, 4.0 * SLOT_CAP) + n
-        return shape / rate, 1.0 / shape
+        n = float(self.slot_n[slot])
+        own = n * float(self.slot_mean[slot])
+        k = prior_buckets
+        mu = (own + k * m0) / (n + k)
+        lean = k / (n + k)
+        poisson = 1.0 / (own + k * m0 + 1.0)
+        return mu, PRIOR_WOBBLE * lean * lean, poisson, day_wobble * k / max(n, k)
 
-    def learn_level(self, slot: int, calls: float) -> None:
-        """Fold one judged-normal bucket's calls into its slot and the overall level."""
-        n = min(self.slot_n[slot] + 1, SLOT_CAP)
-        self.slot_n[slot] = n
-        self.slot_mean[slot] += (calls - self.slot_mean[slot]) / n
-        self.quiet_level(calls)
+    def learn_level(self, slot: int, calls: float, weight: float = 1.0) -> None:
+        """Fold one bucket's calls into its slot and the overall level; `weight` < 1 for an
+        unusual bucket (it moves the mean that much less and does not count as a bucket)."""
+        if weight >= 1.0:
+            n = min(self.slot_n[slot] + 1, SLOT_CAP)
+            self.slot_n[slot] = n
+            self.slot_mean[slot] += (calls - self.slot_mean[slot]) / n
+        elif self.slot_n[slot]:
+            n_eff = self.slot_n[slot] + weight
+            self.slot_mean[slot] += weight * (calls - self.slot_mean[slot]) / n_eff
+        self.quiet_level(calls, weight)
 
-    def quiet_level(self, calls: float) -> None:
-        """Fold a bucket into the overall level only."""
+    def rescale(self, ratio: float) -> None:
+        """A lasting change of level: every slot's and the overall level times `ratio`."""
+        for s in range(SLOTS):
+            self.slot_mean[s] *= ratio
+        self.misc[0] *= ratio
+
+    def quiet_level(self, calls: float, weight: float = 1.0) -> None:
+        """Fold a bucket into the overall level only (with `weight`, as `learn_level`)."""
         misc = self.misc
-        misc[1] = count = min(misc[1] + 1.0, LEVEL_CAP)
-        misc[0] += (calls - misc[0]) / count
+        if weight >= 1.0:
+            misc[1] = count = min(misc[1] + 1.0, LEVEL_CAP)
+            misc[0] += (calls - misc[0]) / count
+        elif misc[1]:
+            misc[0] += weight * (calls - misc[0]) / (misc[1] + weight)
 
     # --- shares -----------------------------------------------------------------------------
 
@@ -154,12 +196,12 @@ class Baseline:
         weight = strength + float(self.shares[N_SHARES + i])
         return (strength * prior + float(self.shares[i])) / weight, weight
 
-    def learn_share(self, i: int, count: float, parent: float) -> None:
+    def learn_share(self, i: int, count: float, parent: float, weight: float = 1.0) -> None:
         """Fold one bucket's count and parent into share `i` (sums fade by SHARE_DECAY)."""
         keep = 1.0 - SHARE_DECAY
         sums = self.shares
-        sums[i] = sums[i] * keep + count
-        sums[N_SHARES + i] = sums[N_SHARES + i] * keep + parent
+        sums[i] = sums[i] * keep + weight * count
+        sums[N_SHARES + i] = sums[N_SHARES + i] * keep + weight * parent
 
     # --- wobble -----------------------------------------------------------------------------
 
@@ -169,12 +211,12 @@ class Baseline:
         value = (float(w[f]) + strength * prior) / (float(w[N_FEATURES + f]) + strength)
         return min(max(value, 0.0), 4.0)
 
-    def learn_wobble(self, f: int, excess: float, scale: float) -> None:
+    def learn_wobble(self, f: int, excess: float, scale: float, weight: float = 1.0) -> None:
         """Fold one bucket's excess variance and its scale into feature `f`'s wobble."""
         keep = 1.0 - SHARE_DECAY
         w = self.wobble
-        w[f] = w[f] * keep + excess
-        w[N_FEATURES + f] = w[N_FEATURES + f] * keep + scale
+        w[f] = w[f] * keep + weight * excess
+        w[N_FEATURES + f] = w[N_FEATURES + f] * keep + weight * scale
 
     # --- talk time --------------------------------------------------------------------------
 
@@ -187,13 +229,13 @@ class Baseline:
         """Median talk of answered calls (the fit's), 0 before any."""
         return math.exp(self.misc[2]) if self.misc[4] else 0.0
 
-    def learn_talk(self, calls: int, log_sum: float, log_sq: float) -> None:
+    def learn_talk(self, calls: int, log_sum: float, log_sq: float, weight: float = 1.0) -> None:
         """Fold a bucket's answered calls' log-talk sums into the running fit."""
         if calls <= 0:
             return
         misc = self.misc
-        count = min(misc[4] + calls, TALK_CAP)
-        w = calls / count
+        count = min(misc[4] + weight * calls, TALK_CAP)
+        w = weight * calls / count
         mean = log_sum / calls
         var = max(log_sq / calls - mean * mean, 0.0)
         diff = mean - misc[2]

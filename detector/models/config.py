@@ -47,7 +47,7 @@ class ModelConfig:
     of calls that started in it (every ordinary call has ended within 3 h). A bucket is judged
     for good (and learned) only then; an early look at its end reports only extreme anomalies.
     A record later than that joins the oldest bucket still open."""
-    warmup: timedelta = timedelta(days=1)
+    warmup: timedelta = timedelta(days=2)
     """History an account needs (from its first call) before the model may alert on it."""
     features: frozenset[str] = frozenset(KEYS)
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -57,12 +57,17 @@ class ModelConfig:
     hour that has none, or a trickle of international calls, add up over it."""
     persist_buckets: int = 2
     """Unusual buckets in a row before a finding (unless one is beyond `immediate`)."""
-    learn_below: float = 3.0
+    learn_below: float = 2.0
     """A feature deviating by this many standard deviations (upper tail) in a bucket is not
     learned from it (nor while its drift statistic is above half its threshold)."""
     drift: DriftConfig = field(default_factory=DriftConfig)
     prior_strength: float = 1.0
-    """Shape of a slot's prior level (1: the fallback may be off by a factor of two or three)."""
+    """Days of a slot's own buckets its prior counts for (its other kind of day, or the
+    account's level shaped by the segment's hour profile)."""
+    unusual_weight: float = 0.1
+    """Weight with which a feature unusual in a bucket (or drifting) is still learned: a
+    one-off barely moves the normal, its repeat is judged against nearly the same normal, and
+    a lasting change is absorbed over days instead of alerting forever."""
     share_strength: float = 20.0
     """Parent calls the segment's usual share counts for in an account's share."""
     wobble_strength: float = 50.0

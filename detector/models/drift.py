@@ -23,6 +23,7 @@ Whole days are nearly independent, and their wobble is measured directly.
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass
 
@@ -30,6 +31,12 @@ from detector.models.counts import count_deviance
 from detector.models.features import N_FEATURES
 
 DAY_DECAY = 1.0 / 14.0
+_RUN = 1
+"""Offset after the windows of the run of unusual calls: observed, expected, buckets, and
+whether the model reported it."""
+_ESTIMATE = _RUN + 4
+"""Offset of the running day's expectation error sums (correlated, independent)."""
+_SIZE = 8 * N_FEATURES + _ESTIMATE + 2
 """Day-wobble sums fade by this much per learned day (about two weeks of days)."""
 
 
@@ -42,7 +49,8 @@ class Drift:
     sums: array[float] | None = None
     """observed (N_FEATURES), expected (N_FEATURES), CUSUM (N_FEATURES), day wobble
     moment sums (2 × N_FEATURES), alerted today (N_FEATURES, 0/1), the day's expected calls,
-    then the recent window's decayed observed and expected counts (2 × N_FEATURES)."""
+    then the recent window's decayed observed and expected counts (2 × N_FEATURES), then the
+    current run of unusually many calls (observed, expected, buckets)."""
     days: int = 0
     """Whole days closed."""
 
@@ -51,13 +59,16 @@ class Drift:
         return self.day, self._arrays().tobytes(), self.days
 
     def __setstate__(self, state: tuple[int, bytes, int]) -> None:
-        """Inverse of `__getstate__`."""
+        """Inverse of `__getstate__` (a shorter array from an earlier layout is padded)."""
         self.day, raw, self.days = state
         self.sums = array("f", raw)
+        missing = _SIZE - len(self.sums)
+        if missing > 0:
+            self.sums.extend([0.0] * missing)
 
     def _arrays(self) -> array[float]:
         if self.sums is None:
-            self.sums = array("f", bytes(4 * (8 * N_FEATURES + 1)))
+            self.sums = array("f", bytes(4 * _SIZE))
         return self.sums
 
     def add(self, f: int, observed: float, expected: float) -> None:
@@ -91,6 +102,45 @@ class Drift:
         sums[e] = sums[e] * keep + expected
         return float(sums[o]), float(sums[e])
 
+    def run(self, unusual: bool, observed: float, expected: float) -> tuple[float, float, int]:
+        """Extend (or, when `unusual` is false, end) the run of buckets with unusually many
+        calls; the run's observed and expected calls and its length."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _RUN
+        if not unusual:
+            sums[at] = sums[at + 1] = sums[at + 2] = sums[at + 3] = 0.0
+            return 0.0, 0.0, 0
+        sums[at] += observed
+        sums[at + 1] += expected
+        sums[at + 2] += 1.0
+        return float(sums[at]), float(sums[at + 1]), int(sums[at + 2])
+
+    def run_reported(self, mark: bool = False) -> bool:
+        """Whether the current run was reported (set it with `mark`)."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _RUN + 3
+        if mark:
+            sums[at] = 1.0
+        return bool(sums[at])
+
+    def add_estimate(self, expected: float, prior: float, noise: float) -> None:
+        """Add one bucket's expectation error: `prior` (correlated over the day: all slots
+        lean on the same priors) and `noise` (independent between slots), both squared
+        relative errors."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _ESTIMATE
+        sums[at] += expected * math.sqrt(prior)
+        sums[at + 1] += expected * expected * noise
+
+    def estimate(self) -> float:
+        """How uncertain the running day's expected calls are (squared relative error)."""
+        sums = self._arrays()
+        expected = float(sums[N_FEATURES])
+        if expected <= 0.0:
+            return 0.0
+        at = 8 * N_FEATURES + _ESTIMATE
+        return (float(sums[at]) ** 2 + float(sums[at + 1])) / (expected * expected)
+
     def full_day(self) -> float:
         """Calls the whole running day is expected to bring (set by `start_day`)."""
         return float(self._arrays()[6 * N_FEATURES])
@@ -117,13 +167,14 @@ class Drift:
             sums[s] = max(0.0, sums[s] + min(d, cap) - reference)
         return d
 
-    def learn_day(self, f: int) -> None:
-        """Fold the running day of feature `f` into its day wobble (a normal day)."""
+    def learn_day(self, f: int, excess: float) -> None:
+        """Fold the running day of feature `f` into its day wobble: `excess` is the day's
+        squared deviation beyond Poisson noise (winsorized by the caller)."""
         sums = self._arrays()
-        observed, expected = self.totals(f)
+        _, expected = self.totals(f)
         keep = 1.0 - DAY_DECAY
         num, den = 3 * N_FEATURES + f, 4 * N_FEATURES + f
-        sums[num] = sums[num] * keep + (observed - expected) ** 2 - expected
+        sums[num] = sums[num] * keep + excess
         sums[den] = sums[den] * keep + expected * expected
 
     def start_day(self, day: int, full_day: float) -> None:
@@ -134,6 +185,7 @@ class Drift:
         for f in range(N_FEATURES):
             sums[5 * N_FEATURES + f] = 0.0
         sums[6 * N_FEATURES] = full_day
+        sums[8 * N_FEATURES + _ESTIMATE] = sums[8 * N_FEATURES + _ESTIMATE + 1] = 0.0
         self.day = day
 
     def alert(self, f: int) -> None:

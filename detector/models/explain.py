@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detector.models.features import FEATURES
+from detector.models.baseline import Baseline
+from detector.models.features import FEATURES, Bucket
+from detector.models.judge import Verdict
+from detector.models.learning import LONG
 
 TOP_FEATURES = 3
 """How many deviating features a summary names at most."""
@@ -57,3 +60,32 @@ def long_words(long_s: float) -> str:
     if long_s == float("inf"):
         return ""
     return f"long calls are over {long_s / 60:.0f} min"
+
+
+def counts(verdict: Verdict, bucket: Bucket) -> str:
+    """An early look's summary: the deviating features' counts against their expectations."""
+    parts = bucket.parts()
+    return ", ".join(
+        f"{FEATURES[f].name} {ratio(parts[f], verdict.expected[f])}"
+        for f in top_features(verdict.z)
+    )
+
+
+def final(verdict: Verdict, bucket: Bucket, baseline: Baseline | None) -> str:
+    """A final judgement's summary: per deviating feature its recent window when that spoke,
+    else the bucket's count (calls) or share (parts)."""
+    parts = []
+    for f in top_features(verdict.z):
+        feature = FEATURES[f]
+        x, n = bucket.value(feature.part), bucket.value(feature.parent)
+        observed, expected = verdict.window[f] if verdict.window else (0.0, 0.0)
+        if expected > 0.0:
+            text = f"{feature.name} {ratio(observed, expected)} over the last hours"
+        elif f == 0:
+            text = f"calls {ratio(x, verdict.expected[0])}"
+        else:
+            text = share(f, x, n, verdict.usual[f])
+        if f == LONG and baseline is not None:
+            text += f" ({long_words(baseline.long_s())})"
+        parts.append(text)
+    return ", ".join(parts)

@@ -60,6 +60,10 @@ class Usual:
     """Weight of each share, in parent calls."""
     wobble: list[float]
     """Bucket wobble per feature (calls: NB spread; parts: beta-binomial rho)."""
+    prior: float = 0.0
+    """The part of the calls spread that is the prior's possible error."""
+    noise: float = 0.0
+    """The part of the calls spread that is the estimate's Poisson noise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +75,17 @@ class Context:
     slot: int
     config: ModelConfig
     enabled: tuple[bool, ...]
+    day_wobble: float = 0.0
+    """The account's day-to-day wobble of calls (how uncertain a slot seen on few days is)."""
 
 
 def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
     """The account's usual in the bucket's slot, shrunk towards its segment's (only the
     calls expectation when `calls_only`: a quiet bucket needs no more)."""
     baseline, segment, cfg = ctx.baseline, ctx.segment, ctx.config
-    mu, uncertainty = baseline.expected(ctx.slot, segment.profile, cfg.prior_strength)
+    prior_buckets = cfg.prior_strength * 3600.0 / cfg.bucket_s
+    mu, off, noise, days = baseline.expected(ctx.slot, segment.profile, prior_buckets,
+                                             ctx.day_wobble)  # fmt: skip
     own, prior, strength = baseline.wobble, segment.wobble, cfg.wobble_strength
     count = 1 if calls_only else N_FEATURES
     wobble = [
@@ -93,7 +101,7 @@ def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
             w = strength + sums[N_SHARES + i]
             share.append((strength * priors[i] / priors[N_SHARES + i] + sums[i]) / w)
             weight.append(w)
-    return Usual(mu, wobble[0] + uncertainty, share, weight, wobble)
+    return Usual(mu, wobble[0] + off + noise + days, share, weight, wobble, off, noise)
 
 
 def judge(bucket: Bucket, ctx: Context, u: Usual, *, early: bool = False) -> Verdict:

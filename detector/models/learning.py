@@ -1,13 +1,21 @@
 """What a judged bucket teaches the account's baseline and its segment, feature by feature.
 
-A feature is learned from a bucket only when it looked normal there (its z below
-`learn_below`; for calls also not far *below* usual, so an outage is not learned as a
-quiet hour) and its drift statistic is below half its threshold: an anomaly, or a ramp
-in progress, never becomes the reference it is judged against. Other features of the same
-bucket still learn (a burst of calls with a normal international share teaches the share).
+A feature is learned from a bucket with full weight only when it looked normal there (its z
+below `learn_below`; for calls also not far *below* usual, so an outage is not learned as a
+quiet hour) and its drift statistic is below half its threshold; otherwise with
+`unusual_weight` (a tenth): an anomaly, or a ramp in progress, barely moves the reference
+it is judged against, so its repeat is still an anomaly, while a lasting change (a campaign
+that switched on, a new shift pattern) is absorbed within days instead of alerting forever.
+Other features of the same bucket learn with their own weight (a burst of calls with a
+normal international share teaches the share). The wobble (overdispersion) learns from
+every bucket except an unusual *excess* (the side the model alerts on: one outlier's squared
+excess would widen it for weeks, the way a learned variance absorbs what it should flag), each
+winsorized at `WINSOR` standard deviations; deficits count, so an account whose dialer
+campaigns switch off for days learns how much its volume swings.
 Parent shares (answered and outbound among calls) follow the calls feature, the talk-time
-fit follows the long-call feature, and new caller ids and trunks join the known set only
-when the new-caller feature looked normal.
+fit follows the long-call feature; new caller ids and trunks join the known set whatever the
+bucket looked like (a caller id is new once: a pool of them shows in its first buckets, and a
+legitimate rarely used DID does not alert every time it is used).
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from detector.models.judge import ANSWERED_SHARE, OUTBOUND_SHARE, Context, Usual
 MIN_LEVEL_BUCKETS = 96
 """An account teaches its segment's hour profile once its level spans a day of buckets."""
 
+WINSOR = 4.0
+"""A bucket teaches the wobble at most a deviation of this many standard deviations."""
+
 LONG, NEW_CALLER = 4, 7
 """Feature indexes with side effects when learned."""
 
@@ -31,53 +42,83 @@ def learn_bucket(
 ) -> None:  # fmt: skip
     """Fold `bucket` into the baseline and segment; `frozen[f]`: feature f is drifting.
 
-    Two shares wait for what defines them: long calls for the talk-time fit (a call is long
-    only once the fit has `MIN_TALK_CALLS`), new callers for the end of the warm-up (until
-    then every caller id is new, and learning that would blind the feature for weeks).
+    Each feature with its weight (`weights`). Two shares wait for what defines them: long
+    calls for the talk-time fit (a call is long only once the fit has `MIN_TALK_CALLS`), new
+    callers for the end of the warm-up (until then every caller id is new, and learning that
+    would blind the feature for weeks).
     """
-    limit = ctx.config.learn_below
-    z = verdict.z
+    weight = weights(bucket, verdict, ctx, u, frozen)
+    excess = [verdict.z[f] >= ctx.config.learn_below for f in range(N_FEATURES)]
     parts, parents = bucket.parts(), bucket.parents()
-    low = -count_deviance(parts[0], u.mu, u.spread)  # an outage is not learned either
-    if z[0] < limit and low < limit and not frozen[0]:
-        learn_calls(parts[0], ctx, u)
-        if parts[0]:
-            _fold(ctx, u, ANSWERED_SHARE, bucket.answered, parts[0], wobble=0)
-            _fold(ctx, u, OUTBOUND_SHARE, bucket.outbound, parts[0], wobble=0)
+    learn_calls(parts[0], ctx, u, weight[0], wobble=not excess[0])
+    if parts[0]:
+        _fold(ctx, u, ANSWERED_SHARE, bucket.answered, parts[0], 0, weight[0])
+        _fold(ctx, u, OUTBOUND_SHARE, bucket.outbound, parts[0], 0, weight[0])
     defined = (ctx.baseline.long_s() != math.inf, warm)
     for f in range(1, N_FEATURES):
         n = parents[f]
         if (f == LONG and not defined[0]) or (f == NEW_CALLER and not defined[1]):
             continue
-        if n and z[f] < limit and not frozen[f]:
-            _fold(ctx, u, f - 1, parts[f], n, wobble=f)
-    if z[LONG] < limit and not frozen[LONG]:
-        ctx.baseline.learn_talk(bucket.talked, bucket.log_talk, bucket.log_talk2)
-    if z[NEW_CALLER] < limit and not frozen[NEW_CALLER]:
-        for bit in bucket.new_bits:
-            remember(ctx.baseline.callers, bit)
+        if n:
+            _fold(ctx, u, f - 1, parts[f], n, f if not excess[f] else 0, weight[f])
+    ctx.baseline.learn_talk(bucket.talked, bucket.log_talk, bucket.log_talk2, weight[LONG])
+    for bit in bucket.new_bits:  # a caller id is new once: the next calls from it are not
+        remember(ctx.baseline.callers, bit)
 
 
-def learn_calls(calls: int, ctx: Context, u: Usual) -> None:
-    """Fold a bucket's calls (0 for a quiet one) into its slot, the level and the wobble."""
+def weights(
+    bucket: Bucket, verdict: Verdict, ctx: Context, u: Usual, frozen: tuple[bool, ...]
+) -> list[float]:
+    """Per feature: 1 when it looked normal in the bucket, `unusual_weight` when it was
+    unusual (z at or beyond `learn_below`; for calls also far below usual) or drifting."""
+    cfg = ctx.config
+    low = -count_deviance(bucket.attempts, u.mu, u.spread)
+    out = []
+    for f in range(N_FEATURES):
+        normal = verdict.z[f] < cfg.learn_below and not frozen[f]
+        if f == 0:
+            normal = normal and low < cfg.learn_below
+        out.append(1.0 if normal else cfg.unusual_weight)
+    return out
+
+
+def learn_calls(
+    calls: int, ctx: Context, u: Usual, weight: float = 1.0, *, wobble: bool = True
+) -> None:
+    """Fold a bucket's calls (0 for a quiet one) into its slot and the level (with `weight`)
+    and, unless it was an unusual excess, into the wobble (see `winsorized`)."""
     baseline, segment = ctx.baseline, ctx.segment
     mu = u.mu
-    excess, scale = (calls - mu) ** 2 - mu, mu * mu
-    baseline.learn_wobble(0, excess, scale)
-    segment.learn_wobble(0, excess, scale)
+    if wobble:
+        excess, scale = winsorized(calls - mu, mu + u.spread * mu * mu), mu * mu
+        baseline.learn_wobble(0, excess, scale)
+        segment.learn_wobble(0, excess, scale)
     level = baseline.level
-    if baseline.level_count >= MIN_LEVEL_BUCKETS and level > 0.0:
+    if baseline.level_count >= MIN_LEVEL_BUCKETS and level > 0.0 and weight >= 1.0:
         segment.learn_slot(ctx.slot, calls / level)
-    baseline.learn_level(ctx.slot, calls)
+    baseline.learn_level(ctx.slot, calls, weight)
 
 
-def _fold(ctx: Context, u: Usual, i: int, count: int, parent: int, wobble: int) -> None:
+def winsorized(deviation: float, variance: float) -> float:
+    """A deviation's excess over the expected variance, at most `WINSOR`² times it.
+
+    >>> winsorized(3.0, 4.0), winsorized(100.0, 4.0)
+    (5.0, 60.0)
+    """
+    return min(deviation * deviation, WINSOR * WINSOR * variance) - variance
+
+
+def _fold(
+    ctx: Context, u: Usual, i: int, count: int, parent: int, wobble: int, weight: float
+) -> None:
     baseline, segment = ctx.baseline, ctx.segment
     if wobble:
         p = u.share[i]
         binomial = parent * p * (1.0 - p)
-        excess, scale = (count - parent * p) ** 2 - binomial, binomial * (parent - 1)
+        variance = binomial * (1.0 + max(parent - 1, 0) * u.wobble[wobble])
+        excess = winsorized(count - parent * p, variance) + variance - binomial
+        scale = binomial * (parent - 1)
         baseline.learn_wobble(wobble, excess, scale)
         segment.learn_wobble(wobble, excess, scale)
-    baseline.learn_share(i, count, parent)
-    segment.learn_share(i, count, parent)
+    baseline.learn_share(i, count, parent, weight)
+    segment.learn_share(i, count, parent, weight)

@@ -83,12 +83,12 @@ class ModelsFile(Frozen):
     mode: Literal["live", "shadow"] = "shadow"
     bucket: Duration = 900.0
     horizon: Duration = 10800.0
-    warmup: Duration = 86400.0
+    warmup: Duration = 2 * 86400.0
     window: Duration = 7200.0
     features: list[FeatureKey] = Field(default_factory=lambda: list(FEATURE_KEYS), min_length=1)
     thresholds: ThresholdsSpec = Field(default_factory=ThresholdsSpec)
     persist_buckets: int = Field(2, ge=1)
-    learn_below: float = Field(3.0, gt=0)
+    learn_below: float = Field(2.0, gt=0)
     drift: DriftSpec = Field(default_factory=DriftSpec)
     segments: SegmentsSpec = Field(default_factory=SegmentsSpec)
     disabled: list[str] = Field(default_factory=list)

@@ -17,39 +17,38 @@ parts of calls against their usual shares, each as a deviance residual with the 
 wobble; the bucket's surprise is the largest, Bonferroni-corrected over features. A finding
 when the surprise reaches `thresholds.warning` in `persist_buckets` buckets in a row, or
 `thresholds.immediate` at once. Alongside, a daily CUSUM per feature (`drift.py`) adds up
-what no single bucket shows (a ramp over days). Only what looked normal is learned
-(`learning.py`): anomalies and ramps are never absorbed, so their repeats stay anomalous.
+what no single bucket shows (a ramp over days). What looked normal is learned with full
+weight, what did not with a tenth (`learning.py`): anomalies and ramps are not absorbed, so
+their repeats stay anomalous; a lasting jump of level that was reported is accepted once
+(`_accept`), so a campaign that switched on is not reported for weeks.
 
-Accounts in their first `warmup` (1 day by default, and never less than four learned buckets,
-whatever the setting) are learned, not judged; unseen slots
-(a first weekend night) fall back on the account's same hour on the other kind of day, then
-on its level shaped by its segment's hour profile (`segments.py`).
+Accounts in their first `warmup` (2 days by default, and never less than four learned
+buckets, whatever the setting) are learned, not judged; unseen slots (a first weekend night)
+fall back on the nearest hour with history, the same hour on the other kind of day, then on
+the account's level shaped by its segment's hour profile (`baseline.py`, `segments.py`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from detector.domain import CDR, AlertTiming, Finding, Severity
 from detector.models import explain, snapshot
+from detector.models.account import AccountModelState, Talk
 from detector.models.baseline import Baseline
 from detector.models.config import ModelConfig, Thresholds
 from detector.models.counts import count_deviance, score
 from detector.models.drift import Drift
 from detector.models.features import FEATURES, KEYS, N_FEATURES, Bucket
 from detector.models.judge import Context, Usual, Verdict, combined, judge, usual, window_z
-from detector.models.learning import LONG, learn_bucket, learn_calls
+from detector.models.learning import learn_bucket, learn_calls, winsorized
 from detector.models.segments import Segment
 from detector.windows.clock import Zones
 from detector.windows.seasonal import WEEKEND_START, hour_of_week
 
 SOURCE = "model:account-behaviour"
 """The `Finding.source` of every model finding."""
-
-STATE_VERSION = 2
-"""Layout of `AccountModelState`; a state of another layout restarts the account's model."""
 
 LOOKED, REPORTED = 1, 2
 """`Bucket.looked`: the early look judged it; it also reported it."""
@@ -58,82 +57,27 @@ WOBBLE_AFTER_DAYS = 2
 """Days after the warm-up before an account's own days teach its day wobble: the first
 days' expectations still lean on priors, and their misses are not the account's wobble."""
 
+ACCEPT_BUCKETS = 4
+ACCEPT_SHARE = 0.25
+ACCEPT_RATIO = 2.0
+ACCEPT_MAX = 100.0
+"""A run of at least `ACCEPT_BUCKETS` buckets with unusually many calls, covering a quarter
+of a day's expected calls at twice the expectation or more, is a new level (rescaled by at
+most 100x at once)."""
+
 MIN_HISTORY_BUCKETS = 4
 """Learned buckets an account needs before any judgement, whatever `warmup` says: with none
 the model would judge a first bucket against nothing (3 calls where 0.006 are expected)."""
+
+DRIFT_EXCLUDE_Z = 4.0
+"""A feature this unusual in a bucket (the bucket or window judgement's business) is left out
+of the day's drift sums."""
 
 ONGOING_Z = 1.0
 """A window is judged only while its bucket shows the feature at least this far above usual."""
 
 DAY_WOBBLE_STRENGTH = 100.0
 """Weight (in squared expected calls per day) of the segment's day wobble in an account's."""
-
-
-@dataclass(slots=True)
-class AccountModelState:
-    """Per-account model state: open buckets, baseline, drift; picklable, a few KB."""
-
-    baseline: Baseline | None = None
-    drift: Drift = field(default_factory=Drift)
-    pending: dict[int, Bucket] = field(default_factory=dict)
-    """Open buckets by index (epoch seconds // bucket length)."""
-    next: int | None = None
-    """Oldest bucket not yet judged for good; older records are late (counted, dropped)."""
-    since: int = 0
-    """Bucket of the account's earliest call seen: quiet buckets before it are not learned."""
-    looked: int = 0
-    """Buckets before this index had their early look."""
-    age: int = 0
-    """Buckets judged since the account's first call (warm-up)."""
-    late: int = 0
-    streak: int = 0
-    """Unusual buckets in a row up to the last judged one."""
-    score: float | None = None
-    """Anomaly score of the last bucket judged (early look or final; None until one), for
-    the `account_anomaly_score` metric."""
-
-    def __getstate__(self) -> tuple[object, ...]:
-        """Pickle as a versioned tuple (no field names)."""
-        return (STATE_VERSION, self.baseline, self.drift, self.pending, self.next,
-                self.since, self.looked, self.age, self.late, self.streak, self.score)  # fmt: skip
-
-    def __setstate__(self, state: object) -> None:
-        """Inverse of `__getstate__`; a state of another layout (an older release) becomes an
-        empty state: the account's model learns again from its next calls."""
-        fresh = AccountModelState()
-        for name in self.__slots__:
-            object.__setattr__(self, name, getattr(fresh, name))
-        names = ("baseline", "drift", "pending", "next", "since", "looked", "age", "late",
-                 "streak", "score")  # fmt: skip
-        if isinstance(state, tuple) and len(state) == 11 and state[0] == STATE_VERSION:
-            for name, value in zip(names, state[1:], strict=True):
-                object.__setattr__(self, name, value)
-
-    @classmethod
-    def empty(cls) -> AccountModelState:
-        """State used when no model is configured (no baseline allocated)."""
-        return cls()
-
-
-@dataclass(slots=True)
-class Talk:
-    """Talk time seen and judged by the model; how much of it came after its own bucket had
-    been judged (records later than the horizon, judged in the oldest bucket still open)."""
-
-    seen_s: float = 0.0
-    judged_s: float = 0.0
-    late_s: float = 0.0
-
-    @property
-    def share_judged(self) -> float:
-        """Share of the talk time seen that was judged (in buckets judged so far): nothing is
-        dropped, so 1.0 once every bucket is judged; the bench prints it."""
-        return self.judged_s / self.seen_s if self.seen_s else 1.0
-
-    @property
-    def share_late(self) -> float:
-        """Share of the talk time judged in a later bucket than its call's own."""
-        return self.late_s / self.judged_s if self.judged_s else 0.0
 
 
 class AnomalyModel:
@@ -148,6 +92,8 @@ class AnomalyModel:
         self.min_history = MIN_HISTORY_BUCKETS
         self.max_gap = max(int(config.max_gap.total_seconds()) // self.bucket_s, 1)
         self.per_day = 86400.0 / self.bucket_s
+        self.per_slot = 3600.0 / self.bucket_s
+        """Buckets of one slot in a day: they share the slot's estimate, so its error."""
         self.enabled = tuple(key in config.features for key in KEYS)
         self.segments: dict[str, Segment] = {}
         self.talk = Talk()
@@ -232,7 +178,7 @@ class AnomalyModel:
             th = self.config.thresholds_of(self._segment_name(account, state))
             if verdict.surprise >= th.immediate:
                 bucket.looked = REPORTED
-                summary = self._counts_summary(verdict, bucket)
+                summary = explain.counts(verdict, bucket)
                 out.append(self._finding(account, index, verdict.surprise, th, summary,
                                          bucket, kind="early"))  # fmt: skip
 
@@ -260,9 +206,10 @@ class AnomalyModel:
         state.streak = 0
         drift = state.drift
         silent = -count_deviance(0.0, u.mu, u.spread)  # how unusual the silence is
-        if drift.cusum(0) < self.half_drift and silent < self.config.learn_below:
-            learn_calls(0, ctx, u)
+        normal = drift.cusum(0) < self.half_drift and silent < self.config.learn_below
+        learn_calls(0, ctx, u, 1.0 if normal else self.config.unusual_weight)
         drift.add(0, 0.0, u.mu)
+        drift.add_estimate(u.mu, u.prior, u.noise * self.per_slot)
         for f in range(N_FEATURES):
             drift.slide(f, 0.0, u.mu if f == 0 else 0.0, self.keep)
         if self._warm(state, index):
@@ -286,13 +233,38 @@ class AnomalyModel:
         else:
             calm = Verdict((0.0,) * N_FEATURES, verdict.expected, verdict.usual, 0.0)
             learn_bucket(bucket, calm, ctx, u, (False,) * N_FEATURES, warm=False)
-        drift, limit = state.drift, self.config.learn_below
+        if warm:
+            self._accept(state, ctx, bucket.attempts, verdict)
+        drift = state.drift
         for f, count in enumerate(bucket.parts()):
-            if verdict.z[f] < limit:  # what single buckets show is not drift
+            if verdict.z[f] < DRIFT_EXCLUDE_Z:  # what single buckets show is not drift
                 drift.add(f, count, verdict.expected[f])
+        if verdict.z[0] < DRIFT_EXCLUDE_Z:
+            drift.add_estimate(u.mu, u.prior, u.noise * self.per_slot)
         if warm:
             self._check_drift(account, state, ctx, index, out, bucket)
         state.age += 1
+
+    def _accept(self, state: AccountModelState, ctx: Context, calls: int, verdict: Verdict) -> None:
+        """A lasting change of level is accepted: once a reported run of buckets with
+        unusually many calls covers `ACCEPT_SHARE` of a day's expected calls at `ACCEPT_RATIO`
+        times the expectation or more, the account's slots are rescaled to the run's level.
+        A campaign switching on, or an account growing overnight, is reported once, not every
+        bucket for weeks; a few hours at night (a night shift) cover too little of a day to be
+        accepted, so a second night is still reported."""
+        drift = state.drift
+        unusual = verdict.z[0] >= self.config.learn_below
+        observed, expected, length = drift.run(unusual, calls, verdict.expected[0])
+        if length < ACCEPT_BUCKETS or expected < ACCEPT_SHARE * drift.full_day():
+            return
+        if not drift.run_reported():
+            return  # a change nobody was told about is not accepted (a ramp stays a ramp)
+        if observed < ACCEPT_RATIO * expected:
+            return
+        assert state.baseline is not None  # noqa: S101 (a judged bucket has a baseline)
+        state.baseline.rescale(min(observed / expected, ACCEPT_MAX))
+        drift.run(False, 0.0, 0.0)
+        drift.alert(0)
 
     def _slide(
         self, state: AccountModelState, parts: tuple[int, ...], verdict: Verdict, u: Usual
@@ -325,11 +297,15 @@ class AnomalyModel:
         unusual = verdict.surprise >= th.warning
         state.streak = state.streak + 1 if unusual else 0
         persistent = state.streak >= self.config.persist_buckets
-        if not unusual or bucket.looked == REPORTED:
+        if not unusual:
+            return
+        if bucket.looked == REPORTED:  # the early look reported it already
+            state.drift.run_reported(mark=True)
             return
         if persistent or verdict.surprise >= th.immediate:
-            summary = self._final_summary(verdict, bucket, state)
+            summary = explain.final(verdict, bucket, state.baseline)
             out.append(self._finding(account, index, verdict.surprise, th, summary, bucket))
+            state.drift.run_reported(mark=True)
 
     # --- days and drift ---------------------------------------------------------------------
 
@@ -351,9 +327,13 @@ class AnomalyModel:
 
     def _full_day(self, ctx: Context, weekend: bool) -> float:
         """Calls a whole local day (weekday or weekend) is expected to bring."""
-        baseline, profile, strength = ctx.baseline, ctx.segment.profile, self.config.prior_strength
+        baseline, profile = ctx.baseline, ctx.segment.profile
+        prior = self.config.prior_strength * 3600.0 / self.bucket_s
         first = 24 * weekend
-        hourly = sum(baseline.expected(s, profile, strength)[0] for s in range(first, first + 24))
+        hourly = sum(
+            baseline.expected(s, profile, prior, ctx.day_wobble)[0]
+            for s in range(first, first + 24)
+        )
         return hourly * 3600.0 / self.bucket_s
 
     def _close_day(
@@ -363,23 +343,33 @@ class AnomalyModel:
         if not self._warm(state, index):
             return
         learn = index - state.since >= self.warmup + WOBBLE_AFTER_DAYS * self.per_day
-
-        def drifting(f: int) -> bool:
-            return drift.cusum(f) >= self.half_drift
-
         for f in range(N_FEATURES):
             observed, expected = drift.totals(f)
             if not self.enabled[f] or expected < cfg.min_expected:
                 continue
             alerted = drift.alerted(f)
-            d = drift.close_day(f, self._day_wobble(state, ctx, f), cfg.reference, cfg.cap)
+            wobble = self._day_wobble(state, ctx, f)
+            d = drift.close_day(f, wobble, cfg.reference, cfg.cap)
+            up = d >= self.config.learn_below or (d > 0.0 and drift.cusum(f) > 0.0)
             if drift.cusum(f) >= cfg.threshold:
                 out.append(self._drift_finding(account, state, index, f, observed, expected))
                 drift.alert(f)
-            elif learn and not alerted and d < self.config.learn_below and not drifting(f):
-                drift.learn_day(f)
-                ctx.segment.learn_day_wobble(f, (observed - expected) ** 2 - expected, expected**2)
+            elif learn and not alerted and not up:
+                self._learn_day(drift, ctx, f, observed - expected, expected, wobble)
         drift.days += 1
+
+    def _learn_day(
+        self, drift: Drift, ctx: Context, f: int, miss: float, expected: float, wobble: float
+    ) -> None:
+        """A day that was not unusually high teaches how much the account's days swing: its
+        squared miss beyond Poisson noise and beyond what the expectation itself may be off by
+        (`Drift.estimate`), winsorized. An unusual excess, or any excess while the CUSUM is
+        past half its threshold, does not (a ramp would teach the wobble that hides it)."""
+        variance = expected * (1.0 + wobble * expected)
+        known = expected + (drift.estimate() if f == 0 else 0.0) * expected**2
+        spread = winsorized(miss, variance) + variance - known
+        drift.learn_day(f, spread)
+        ctx.segment.learn_day_wobble(f, spread, expected**2)
 
     def _check_drift(
         self, account: str, state: AccountModelState, ctx: Context, index: int,
@@ -404,8 +394,12 @@ class AnomalyModel:
                 drift.alert(f)
 
     def _day_wobble(self, state: AccountModelState, ctx: Context, f: int) -> float:
+        """Feature `f`'s day-to-day wobble, plus for calls how uncertain the day's expectation
+        itself is (a first weekend judged against a prior is not a drift)."""
         floor = self.config.drift.min_wobble**2
-        return state.drift.wobble(f, ctx.segment.day_wobble_of(f), DAY_WOBBLE_STRENGTH, floor)
+        drift = state.drift
+        wobble = drift.wobble(f, ctx.segment.day_wobble_of(f), DAY_WOBBLE_STRENGTH, floor)
+        return wobble + drift.estimate() if f == 0 else wobble
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -424,7 +418,10 @@ class AnomalyModel:
         segment = self.segments.get(name)
         if segment is None:
             segment = self.segments[name] = Segment()
-        return Context(baseline, segment, self._slot(account, index), self.config, self.enabled)
+        floor = self.config.drift.min_wobble**2
+        day = state.drift.wobble(0, segment.day_wobble_of(0), DAY_WOBBLE_STRENGTH, floor)
+        slot = self._slot(account, index)
+        return Context(baseline, segment, slot, self.config, self.enabled, day)
 
     def _segment_name(self, account: str, state: AccountModelState) -> str:
         level = state.baseline.level if state.baseline is not None else 0.0
@@ -471,27 +468,3 @@ class AnomalyModel:
         summary = f"{name} {explain.ratio(observed, expected)} so far today, drifting up"
         return self._finding(account, index - 1, max(surprise, th.warning), th, summary, bucket,
                              kind="drift", window_s=86400.0)  # fmt: skip
-
-    def _counts_summary(self, verdict: Verdict, bucket: Bucket) -> str:
-        parts = bucket.parts()
-        return ", ".join(
-            f"{FEATURES[f].name} {explain.ratio(parts[f], verdict.expected[f])}"
-            for f in explain.top_features(verdict.z)
-        )
-
-    def _final_summary(self, verdict: Verdict, bucket: Bucket, state: AccountModelState) -> str:
-        parts = []
-        for f in explain.top_features(verdict.z):
-            feature = FEATURES[f]
-            x, n = bucket.value(feature.part), bucket.value(feature.parent)
-            observed, expected = verdict.window[f] if verdict.window else (0.0, 0.0)
-            if expected > 0.0:
-                text = f"{feature.name} {explain.ratio(observed, expected)} over the last hours"
-            elif f == 0:
-                text = f"calls {explain.ratio(x, verdict.expected[0])}"
-            else:
-                text = explain.share(f, x, n, verdict.usual[f])
-            if f == LONG and state.baseline is not None:
-                text += f" ({explain.long_words(state.baseline.long_s())})"
-            parts.append(text)
-        return ", ".join(parts)

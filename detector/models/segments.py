@@ -35,8 +35,8 @@ international, premium/invalid, new caller, then answered and outbound."""
 DEFAULT_WOBBLE = (0.1, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01)
 """Bucket wobble priors: calls (a 30 % swing is ordinary), then shares (beta-binomial ρ)."""
 
-DEFAULT_DAY_WOBBLE = 0.03
-"""Day wobble prior for every feature: a day's total swings by about 17 %."""
+DEFAULT_DAY_WOBBLE = 0.05
+"""Day wobble prior for every feature: a day's total swings by about 22 %."""
 
 _PRIOR_WEIGHT = 1.0
 """Weight of the defaults inside a segment's sums (they vanish as soon as it learns)."""
@@ -78,17 +78,17 @@ class Segment:
         self.profile_n[slot] = n
         self.profile[slot] += (relative - self.profile[slot]) / n
 
-    def learn_share(self, i: int, count: float, parent: float) -> None:
+    def learn_share(self, i: int, count: float, parent: float, weight: float = 1.0) -> None:
         """Fold one account bucket's count and parent into share `i`."""
-        _fold(self.shares, i, N_SHARES, count, parent)
+        _fold(self.shares, i, N_SHARES, weight * count, weight * parent)
 
-    def learn_wobble(self, f: int, excess: float, scale: float) -> None:
+    def learn_wobble(self, f: int, excess: float, scale: float, weight: float = 1.0) -> None:
         """Fold one account bucket's excess variance into feature `f`'s bucket wobble."""
-        _fold(self.wobble, f, N_FEATURES, excess, scale)
+        _fold(self.wobble, f, N_FEATURES, weight * excess, weight * scale)
 
-    def learn_day_wobble(self, f: int, excess: float, scale: float) -> None:
+    def learn_day_wobble(self, f: int, excess: float, scale: float, weight: float = 1.0) -> None:
         """Fold one account day's excess variance into feature `f`'s day wobble."""
-        _fold(self.day_wobble, f, N_FEATURES, excess, scale)
+        _fold(self.day_wobble, f, N_FEATURES, weight * excess, weight * scale)
 
 
 def _fold(sums: array[float], i: int, stride: int, value: float, weight: float) -> None:

@@ -102,6 +102,16 @@ class Drift:
         sums[e] = sums[e] * keep + expected
         return float(sums[o]), float(sums[e])
 
+    def fade(self, keep: float, expected_calls: float) -> None:
+        """Move every feature's recent window on by a quiet bucket: nothing observed, only
+        `expected_calls` calls expected (what `slide` does per feature, in one pass)."""
+        sums = self._arrays()
+        start = 6 * N_FEATURES + 1
+        for i in range(start, start + 2 * N_FEATURES):
+            sums[i] = sums[i] * keep
+        e = 7 * N_FEATURES + 1
+        sums[e] = sums[e] * keep + expected_calls
+
     def run(self, unusual: bool, observed: float, expected: float) -> tuple[float, float, int]:
         """Extend (or, when `unusual` is false, end) the run of buckets with unusually many
         calls; the run's observed and expected calls and its length."""

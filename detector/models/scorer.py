@@ -210,8 +210,7 @@ class AnomalyModel:
         learn_calls(0, ctx, u, 1.0 if normal else self.config.unusual_weight)
         drift.add(0, 0.0, u.mu)
         drift.add_estimate(u.mu, u.prior, u.noise * self.per_slot)
-        for f in range(N_FEATURES):
-            drift.slide(f, 0.0, u.mu if f == 0 else 0.0, self.keep)
+        drift.fade(self.keep, u.mu)
         if self._warm(state, index):
             self._check_drift(account, state, ctx, index, out)
         state.age += 1

@@ -1,6 +1,8 @@
 """`make bench`: backtest throughput (`bench.throughput`), the anomaly model's cost
 (`bench.models cost`), the poller bench if present, then the alert latency bench
-(`bench.alert_latency` at 10x speed; run it alone for other speeds).
+(`bench.alert_latency` at 10x speed; run it alone for other speeds), and the feed latency bench
+(`bench.latency`: polling only and with trunk webhooks at 1, 10 and 100 CDR/s in real time, one
+measured minute each, about 12 minutes).
 
 Arguments (accounts, hours) go to the throughput bench. The model's quality on the worlds'
 under-threshold incidents is `python -m bench.models quality` (hours of CPU: run it apart).
@@ -27,6 +29,8 @@ def main() -> None:
     poller.main()
     print()
     importlib.import_module("bench.alert_latency").main(["--speed", "10", "--minutes", "15"])
+    print()
+    importlib.import_module("bench.latency").main(["--minutes", "1"])
 
 
 if __name__ == "__main__":

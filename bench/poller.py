@@ -71,9 +71,14 @@ class Clock:
 
 
 def traffic(
-    rate: float, span_s: float, seed: int = 7, low: int = 0, high: int | None = None
+    rate: float,
+    span_s: float,
+    seed: int = 7,
+    low: int = 0,
+    high: int | None = None,
+    start: datetime = START,
 ) -> Traffic:
-    """Rows at `rate` CDR/s started over `span_s` s from START, in shape A, talk in [low, high].
+    """Rows at `rate` CDR/s started over `span_s` s from `start`, in shape A, talk in [low, high].
 
     Drawn in slices of `SLICE_S` so that a long span at a high rate stays small in memory
     when only one tier's rows are kept.
@@ -82,11 +87,11 @@ def traffic(
     parts: list[np.ndarray] = []
     for begin in np.arange(0.0, span_s, SLICE_S):
         width = min(SLICE_S, span_s - begin)
-        drawn = _draw(rng, rate, begin, width)
+        drawn = _draw(rng, rate, begin, width, start.timestamp())
         keep = (drawn[2] >= low) & (drawn[2] <= (math.inf if high is None else high))
         parts.append(drawn[:, keep])
     if low > 0:  # one short call at the start, so a tier with no rows yet still anchors the poll
-        parts.insert(0, np.array([[START.timestamp()], [5.0], [0.0], [3.0]]))
+        parts.insert(0, np.array([[start.timestamp()], [5.0], [0.0], [3.0]]))
     starts, ring, talk, lag = np.concatenate(parts, axis=1) if parts else np.zeros((4, 0))
     available = starts + ring + talk + lag
     order = np.argsort(available, kind="stable")
@@ -101,10 +106,13 @@ def traffic(
     )
 
 
-def _draw(rng: np.random.Generator, rate: float, begin: float, width: float) -> np.ndarray:
-    """Start, ring, talk and lag of the calls starting in `[begin, begin + width)`."""
+def _draw(
+    rng: np.random.Generator, rate: float, begin: float, width: float, origin: float
+) -> np.ndarray:
+    """Start, ring, talk and lag of the calls starting in `[begin, begin + width)` seconds
+    after `origin` (epoch s)."""
     n = int(rng.poisson(rate * width))
-    starts = np.sort(np.floor(rng.uniform(begin, begin + width, n))) + START.timestamp()
+    starts = np.sort(np.floor(rng.uniform(begin, begin + width, n))) + origin
     answered = rng.random(n) < 0.55
     talk = np.where(answered, np.clip(np.round(rng.lognormal(np.log(90), 1.0, n)), 1, 3 * 3600), 0)
     long = answered & (rng.random(n) < LONG_SHARE)

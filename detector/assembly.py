@@ -7,7 +7,7 @@ the backtest and the daemon all assemble the same pieces the same way.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from detector import logs
-from detector.alerting.briefer import Briefer, calls_from
+from detector.alerting.briefer import Briefer, Page
 from detector.alerting.cards import Cards
 from detector.alerting.content import CallDetail
 from detector.alerting.delivery import Delivery
@@ -27,13 +27,13 @@ from detector.alerting.notifiers import Notifier
 from detector.alerting.policy import AlertPolicy
 from detector.alerting.receivers import build_destinations, build_receivers, pacing_of
 from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
-from detector.domain import CDR, Rejected
+from detector.domain import Rejected
 from detector.enrich.causes import sip_meaning
 from detector.errors import ConfigError
 from detector.health import HealthPolicy
 from detector.housekeeping import Retention
 from detector.http import HttpLimits, HttpServer
-from detector.investigate.reader import Filters, Reader
+from detector.investigate.reader import Reader
 from detector.metrics import Metrics
 from detector.models.loader import ModelsFile, model_config, read_models_file
 from detector.models.scorer import AnomalyModel
@@ -182,12 +182,11 @@ def build_briefer(settings: Settings, metrics: Metrics, log: Any, masker: Masker
         max_retries=1, rate_per_s=e.rate_per_s, on_request=metrics.api_request,
     )  # fmt: skip
     reader = Reader(api, _normalizer(settings))
-    every = Filters.parse()
 
-    def read_day(day: date, account: str) -> list[CDR]:
-        return reader.day(day, every, account).cdrs
+    def calls_of(account: str, since: datetime, until: datetime) -> Iterator[Page]:
+        return ((p.cdrs, p.whole_from) for p in reader.recent(account, since, until))
 
-    return Briefer(calls_from(read_day), lambda rule: cards().of(rule).scope, masker, log=log)
+    return Briefer(calls_of, lambda rule: cards().of(rule).scope, masker, log=log)
 
 
 def build_metrics(settings: Settings) -> Metrics:

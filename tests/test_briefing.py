@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from detector.alerting.briefer import Briefer, calls_from
+from detector.alerting.briefer import Briefer, Page
 from detector.alerting.briefing import Scope, brief
 from detector.alerting.cards import Cards
 from detector.alerting.delivery import Delivery
@@ -43,6 +43,11 @@ SCOPE = Scope("outbound", None, "spend")
 def calls() -> list[CDR]:
     """The made-up day of the golden files for the 5-minute spend rule."""
     return goldens.made_up_calls(RULE)
+
+
+def one_page(account: str, since: datetime, until: datetime) -> list[Page]:
+    """`calls_of` that lists the made-up day as a single page."""
+    return [(calls(), None)]
 
 
 def test_facts_come_from_the_accounts_calls() -> None:
@@ -78,11 +83,11 @@ def test_the_briefer_keeps_what_it_found_and_survives_a_failed_fetch() -> None:
     """A fetched day becomes a briefing; a failing fetch leaves none and the thread goes on."""
     asked: list[tuple[str, datetime, datetime]] = []
 
-    def calls_of(account: str, since: datetime, until: datetime) -> list[CDR]:
+    def calls_of(account: str, since: datetime, until: datetime) -> list[Page]:
         asked.append((account, since, until))
         if account == "MA_broken":
             raise OSError("API down")
-        return calls()
+        return [(calls(), None)]
 
     briefer = Briefer(calls_of, lambda rule: SCOPE, Masker())
     alert = goldens.made_up_alert(RULE)
@@ -95,22 +100,6 @@ def test_the_briefer_keeps_what_it_found_and_survives_a_failed_fetch() -> None:
     account, since, until = asked[0]
     assert until - since == timedelta(hours=24)
     assert account == goldens.ACCOUNT
-
-
-def test_days_are_read_and_trimmed_to_the_span() -> None:
-    """`calls_from` reads each UTC day the span touches and keeps the calls inside it."""
-    days: list[str] = []
-    day_calls = calls()
-
-    def read_day(day: object, account: str) -> list[CDR]:
-        days.append(str(day))
-        return [c for c in day_calls if c.start.date() == day]
-
-    until = goldens.AT
-    found = calls_from(read_day)(goldens.ACCOUNT, until - timedelta(hours=2), until)
-    assert days == ["2026-03-05"]
-    assert found
-    assert all(until - timedelta(hours=2) <= c.start <= until for c in found)
 
 
 def test_the_email_carries_the_chart_inline() -> None:
@@ -131,7 +120,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[str, Service, Briefer]]:
     """A service whose notice maker has a briefer, with its HTTP API on."""
     store = StateStore(tmp_path / "state.sqlite")
     feed = FakeFeed(now=T0)
-    briefer = Briefer(lambda a, s, u: calls(), lambda rule: SCOPE, Masker())
+    briefer = Briefer(one_page, lambda rule: SCOPE, Masker())
     notice = NoticeMaker(briefer=briefer, cards=Cards)
     stage = NotificationStage(store.notifications(),
                               Destinations(build(RouteSettings(receiver="null")), {}, False),
@@ -168,7 +157,7 @@ def test_the_status_page_serves_the_alerts_chart(daemon: tuple[str, Service, Bri
 
 def test_the_notice_links_the_chart_once_briefed() -> None:
     """The stage's notice gets the briefing and a Chart link when the briefer has one."""
-    briefer = Briefer(lambda a, s, u: calls(), lambda rule: SCOPE, Masker())
+    briefer = Briefer(one_page, lambda rule: SCOPE, Masker())
     alert = goldens.made_up_alert(RULE)
     maker = NoticeMaker(base_url="http://127.0.0.1:9108", briefer=briefer)
     before = maker(Message("d:1", "g", "slack", {}, [alert]))

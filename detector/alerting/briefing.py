@@ -15,6 +15,10 @@ calls and the alert it computes a `Briefing`:
 - the chart's series: the rule's measure (spend, talk minutes or calls) per 15 minutes over
   the 24 hours, and its usual band: the 10th to 90th percentile of the 15-minute buckets
   outside the alert's window (the same day's own normal, as the chart needs no history store).
+
+A briefing can be made from part of the 24 hours (`whole_from`: the calls are complete only
+from that time on, as when the first pages of a busy account have arrived): the series then
+starts at the first whole 15 minutes after it, and says how many hours it covers (`hours`).
 """
 
 from __future__ import annotations
@@ -86,6 +90,11 @@ class Series:
     alert_from: str
     alert_to: str
 
+    @property
+    def hours(self) -> int:
+        """How many hours the series covers, rounded (24 for a whole day)."""
+        return max(1, round(len(self.values) * self.step_s / 3600))
+
 
 @dataclass(frozen=True, slots=True)
 class Briefing:
@@ -135,9 +144,14 @@ def span(alert: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
 
 
 def brief(
-    alert: Mapping[str, Any], cdrs: Iterable[CDR], scope: Scope, mask: Callable[[str], str]
+    alert: Mapping[str, Any],
+    cdrs: Iterable[CDR],
+    scope: Scope,
+    mask: Callable[[str], str],
+    whole_from: datetime | None = None,
 ) -> Briefing | None:
-    """The briefing for `alert` from the account's calls (None when its times are unreadable)."""
+    """The briefing for `alert` from the account's calls (None when its times are unreadable);
+    `whole_from`: the calls are complete only from then on (module doc)."""
     found = span(alert)
     if found is None:
         return None
@@ -145,7 +159,7 @@ def brief(
     every = [c for c in cdrs if c.start <= end]
     during = [c for c in every if begin <= c.start <= end]
     involved = sorted((c for c in during if scope.admits(c)), key=lambda c: c.start)
-    shape = series(every, scope, begin, end)
+    shape = series(every, scope, begin, end, whole_from)
     currencies = Counter(c.currency for c in every if c.currency)
     return Briefing(
         currency=currencies.most_common(1)[0][0] if currencies else "",
@@ -182,9 +196,18 @@ def destinations(calls: Iterable[CDR]) -> list[Destination]:
     return rows[:TOP_DESTINATIONS]
 
 
-def series(calls: list[CDR], scope: Scope, begin: datetime, end: datetime) -> Series | None:
-    """The measure per 15 minutes over the 24 hours up to `end`, with its usual band."""
+def series(
+    calls: list[CDR],
+    scope: Scope,
+    begin: datetime,
+    end: datetime,
+    whole_from: datetime | None = None,
+) -> Series | None:
+    """The measure per 15 minutes over the 24 hours up to `end` (or from the first whole
+    15 minutes after `whole_from`, when later), with its usual band."""
     start = _floor(end - timedelta(hours=HOURS))
+    if whole_from is not None and whole_from > start:
+        start = _floor(whole_from + timedelta(seconds=BUCKET_S - 1))
     count = int((end - start).total_seconds() // BUCKET_S) + 1
     values = [0.0] * count
     for cdr in calls:

@@ -1,4 +1,5 @@
-"""An alert's picture: the account's last 24 hours of the rule's measure as a small PNG.
+"""An alert's picture: the account's last 24 hours (or fewer, see `Series.hours`) of the rule's
+measure as a small PNG.
 
 Drawn from the `Series` in the alert's briefing (see `alerting.briefing` for where its data
 comes from): the measure per 15 minutes as bars, the usual band (10th to 90th percentile of
@@ -60,7 +61,8 @@ def draw(series: Series, timezone: str, accent: str, currency: str = "") -> byte
     unit = LABELS.get(series.measure, series.measure)
     if series.measure == "spend" and currency:
         unit = f"spend ({currency})"
-    ax.set_title(f"{unit} per 15 min, last 24 h ({timezone}); band: usual; shaded: alert",
+    ax.set_title(f"{unit} per 15 min, last {series.hours} h ({timezone}); band: usual; "
+                 "shaded: alert",
                  fontsize=8, loc="left")  # fmt: skip
     ax.xaxis.set_major_locator(HourLocator(byhour=range(0, 24, 3), tz=tz))  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=tz))  # type: ignore[no-untyped-call]

@@ -53,7 +53,8 @@ def rows(alert: AlertView) -> list[tuple[str, str]]:
         out.append(("Usual", usual))
     elif alert.unit == "money" and brief is not None and brief.usual is not None:
         usual = money(brief.usual, brief.currency)
-        out.append(("Usual", f"{usual} per {window_text(alert)} (median of the last 24 h)"))
+        hours = brief.series.hours if brief.series is not None else 24
+        out.append(("Usual", f"{usual} per {window_text(alert)} (median of the last {hours} h)"))
     out.append(("Window", window_text(alert)))
     out.append(("Since", clock(alert.since, zone, date=True)))
     if alert.status != "firing":

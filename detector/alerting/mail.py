@@ -109,7 +109,8 @@ def _card(alert: AlertView, charts: frozenset[str] | None) -> str:
     ]
     if has_chart(alert) and (charts is None or chart_cid(alert) in charts):
         parts.append(
-            f'<img src="cid:{esc(chart_cid(alert))}" alt="{esc(alert.rule)}: last 24 hours" '
+            f'<img src="cid:{esc(chart_cid(alert))}" '
+            f'alt="{esc(alert.rule)}: last {_hours(alert)} hours" '
             'width="560" style="display:block;width:100%;max-width:560px;height:auto;'
             'margin:12px 0;border-radius:4px">'
         )
@@ -155,3 +156,8 @@ def _button(label: str, url: str, accent: str) -> str:
 def _p(text: str, muted: bool = False) -> str:
     style = "color:#57606a;font-size:12px" if muted else "font-size:14px"
     return f'<p class="muted" style="margin:4px 0;{style}">{html.escape(text)}</p>'
+
+
+def _hours(alert: AlertView) -> int:
+    series = alert.briefing.series if alert.briefing is not None else None
+    return series.hours if series is not None else 24

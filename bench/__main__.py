@@ -1,5 +1,6 @@
 """`make bench`: backtest throughput (`bench.throughput`), the anomaly model's cost
-(`bench.models cost`), the poller bench if present, then the alert latency bench
+(`bench.models cost`), the poller bench if present and where new short calls sit in the feed
+(`bench.depth`, seconds), then the alert latency bench
 (`bench.alert_latency` at 10x speed; run it alone for other speeds), and the feed latency bench
 (`bench.latency`: polling only and with trunk webhooks at 1, 10 and 100 CDR/s in real time, one
 measured minute each, about 12 minutes).
@@ -27,6 +28,8 @@ def main() -> None:
         return
     print()
     poller.main()
+    print()
+    importlib.import_module("bench.depth").main()
     print()
     importlib.import_module("bench.alert_latency").main(["--speed", "10", "--minutes", "15"])
     print()

@@ -10,7 +10,9 @@ tiers (calls of 45 minutes and more, and those beyond the 24 h horizon) are read
 cadence, so they cost a few requests an hour whatever the rate.
 
 Steady state, per tier. Tiers are disjoint filters, so a tier's reads depend only on its own
-rows: each tier is run alone on the rows of its talk range, and the figure of a rate is the
+rows: each tier is run alone on the rows of its talk range (the head tiers, under 90 s, run
+together as one group: on a quiet feed they are read through one merged list, see
+`detector.source.head`), and the figure of a rate is the
 sum of the tiers' request rates over the sum of their CDR rates (so each tier weighs by its
 share of the traffic). Each run polls every 10 s; its warm-up (two of the tier's longest
 cadences, so its cadence estimates settle) is excluded, and it is measured from the end of a
@@ -42,6 +44,7 @@ import numpy as np
 from detector.simulate import SimOptions, SimulatorServer, Traffic
 from detector.simulate.scenario import Chaos
 from detector.source.client import CdrApi
+from detector.source.head import Head
 from detector.source.normalize import normalize
 from detector.source.poller import Poller, PollerConfig
 from detector.source.tiers import Tier
@@ -201,9 +204,10 @@ class Harness:
 
 @dataclass
 class Figure:
-    """One tier's steady state: requests and new CDRs over whole reads, and their latency."""
+    """One tier's (or the head group's) steady state: requests and new CDRs over whole reads,
+    and their latency."""
 
-    tier: Tier
+    tiers: tuple[Tier, ...]
     requests: int = 0
     new: int = 0
     seconds: float = 0.0
@@ -218,24 +222,27 @@ class Figure:
         return self.requests / self.seconds, self.new / self.seconds
 
 
-def steady(rate: float, tier: Tier, config: PollerConfig) -> Figure:
-    """One tier alone on its own rows at `rate` CDR/s (of all tiers), in steady state."""
-    longest = max(tier.every_s, INTERVAL_S)
-    pre, warm = min(tier.delay_s, 3600.0), 2 * longest
+def steady(rate: float, tiers: tuple[Tier, ...], config: PollerConfig) -> Figure:
+    """Tiers (one, or the head group) alone on their own rows at `rate` CDR/s (of all tiers),
+    in steady state."""
+    low, high = tiers[0], tiers[-1]
+    longest = max(*(t.every_s for t in tiers), INTERVAL_S)
+    pre, warm = min(high.delay_s, 3600.0), 2 * longest
     end = pre + warm + max(2 * longest, 36_000 / rate) + longest
-    rows = traffic(rate, end, seed=7 + tier.low, low=tier.low, high=tier.high)
+    rows = traffic(rate, end, seed=7 + low.low, low=low.low, high=high.high)
     shown = {str(r["call_uuid"]): at for r, at in zip(rows.rows, rows.available, strict=True)}
     harness = Harness(rows, config, rate_per_s=1e6)
     harness.clock.t = pre
-    figure, key = Figure(tier), str(tier.low)
+    figure, keys = Figure(tiers), [str(t.low) for t in tiers]
+    count = lambda: sum(harness.transport.by_filter[k] for k in keys)  # noqa: E731
     try:
         harness.poll()
         read_at: float | None = None
         while harness.clock.t < end:
             harness.clock.t += INTERVAL_S
-            before = harness.transport.by_filter[key]
+            before = count()
             _, found, _ = harness.poll()
-            requests = harness.transport.by_filter[key] - before
+            requests = count() - before
             if requests == 0 or harness.clock.t <= pre + warm:
                 continue
             if read_at is not None:
@@ -275,19 +282,21 @@ def backlog(rate: float, hours: float) -> tuple[float, int, int]:
 def report(rate: float, config: PollerConfig) -> float:
     """Print one rate's per-tier figures and their weighted total; return it (x floor)."""
     figures = []
-    for tier in config.tiers():
-        figure = steady(rate, tier, config)
+    head = Head.of(config.tiers(), config.head_s, config.per_page, INTERVAL_S, 1).tiers
+    groups = [head, *((t,) for t in config.tiers() if t not in head)]
+    for group in groups:
+        figure = steady(rate, group, config)
         figures.append(figure)
         requests_s, new_s = figure.per_s() if figure.seconds else (0.0, 0.0)
         times = np.array(figure.latency or [math.nan])
         shown = np.array(figure.visible or [math.nan])
         print(
-            f"{rate:>7} {tier.name:<12}"
+            f"{rate:>7} {_name(group):<12}"
             f"{figure.new:>10,}{figure.requests:>9,}"
             f"{figure.reads:>6}{figure.seconds / max(figure.reads, 1):>8.0f}s"
             f"{100 * requests_s / new_s if new_s else math.inf:>8.2f}"
             f"{np.median(times):>8.0f}s{times.max():>7.0f}s"
-            f"{3600 * requests_s:>8.1f}{np.percentile(shown, 95):>9.1f}s",
+            f"{3600 * requests_s:>8.1f}{np.median(shown):>9.1f}s{np.percentile(shown, 95):>9.1f}s",
             flush=True,
         )
     requests_s = sum(f.per_s()[0] for f in figures if f.seconds)
@@ -299,6 +308,13 @@ def report(rate: float, config: PollerConfig) -> float:
     return total
 
 
+def _name(group: tuple[Tier, ...]) -> str:
+    """A tier's name, or the head group's range."""
+    if len(group) == 1:
+        return group[0].name
+    return f"{group[0].low}-{group[-1].high} head"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the figures: `python -m bench.poller [10|100|1000|backlog ...]` (default: all)."""
     picked = list(sys.argv[1:] if argv is None else argv) or [*map(str, RATES), "backlog"]
@@ -306,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("steady state per tier, polled every 10 s (probes and resumes included), per_page 100")
     print(f"{'CDR/s':>7} {'tier talk s':<12}{'new CDRs':>10}{'requests':>9}{'reads':>6}"
           f"{'cadence':>9}{'x floor':>8}{'p50 lat':>9}{'max lat':>8}{'req/h':>8}"
-          f"{'p95 vis':>10}")  # fmt: skip
+          f"{'p50 vis':>10}{'p95 vis':>10}")  # fmt: skip
     print(
         "(lat: from a call's start; vis: from when the API first listed it; both to the end of"
         " the poll that read it, requests taking no time)"

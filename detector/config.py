@@ -138,14 +138,15 @@ class PollSettings(_Section):
     time; a longer one is still read (late), counted and logged. Set it to your trunks' limit."""
     max_ring_s: float = Field(130.0, ge=0)
     max_lag_s: float = Field(60.0, ge=0)
-    tier_bounds_s: tuple[int, ...] = (90, 300, 900, 2700, 10800)
-    """Talk-duration bounds of the tiers (bounds at or above the horizon are ignored)."""
-    tier_every_s: tuple[float, ...] = (300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    tier_bounds_s: tuple[int, ...] = (1, 90, 300, 900, 2700, 10800)
+    """Talk-duration bounds of the tiers (bounds at or above the horizon are ignored). The
+    tiers under 90 s are the head (the default: unanswered, then answered under 90 s)."""
+    tier_every_s: tuple[float, ...] = (300.0, 300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
     """The longest each tier waits between reads (its latency bound); a tier is read sooner
     when its measured re-read overhead allows (see `target_overhead`)."""
     latency_first: bool = True
-    """Read the head of the feed (the first tier: unanswered and short calls) at every poll
-    whenever half of the API rate limit affords it; else its overhead-targeted cadence."""
+    """Read the head of the feed (the tiers under 90 s: unanswered and short calls) at every
+    poll whenever half of the API rate limit affords it; else their overhead-targeted cadence."""
     target_overhead: float = Field(0.25, ge=0)
     """Requests per tier read above one full page per `per_page` new CDRs, as a fraction, that
     sets each tier's cadence: lower means fewer requests and later detection; 0 reads every tier

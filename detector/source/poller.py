@@ -24,12 +24,14 @@ only decides when a tier is read, never what a read returns: correctness does no
 Detection latency: a call of tier i reaches the detector within `delay_i + every_i` plus one
 poll interval, so at most `delay_i + tier_every_s[i] + interval_s`; a busier tier gets a
 shorter cadence, a tier with little traffic is read at `tier_every_s[i]`. A lower
-`target_overhead` costs latency. Latency first (issue 16): the first tier (the head: calls of
-up to 89 s) is read at every poll, first, while one read of it is expected to cost at most
-`latency_budget` requests (`cost.rate × interval / per_page + cost.extra`), so its calls reach
-the detector within one poll interval of being listed; beyond the budget (a busy feed, where
-the rows a read must pass to reach a newly listed no-answer call fill pages) it takes its
-overhead-targeted cadence like the others.
+`target_overhead` costs latency. Latency first (issue 16): the head tiers (calls of under
+`head_s`, 90 s: unanswered, then answered) are read at every poll, first, while their reads
+are expected to cost at most `latency_budget` requests (`cost.rate × interval / per_page +
+cost.extra` each), so their calls reach the detector within one poll interval of being
+listed; a head tier beyond the budget (a busy feed, where the rows a read must pass to reach a
+newly listed no-answer call fill pages) takes its overhead-targeted cadence like the others.
+On a quiet feed one merged list over the whole head is read at every poll instead, as an
+accelerator that keeps no promise (`detector.source.head`: why, and when each applies).
 
 Cursor: `floor` (we watch calls with start >= floor), `head` (newest believable start seen),
 `order`, `base` (where a tier with no saved position reads from) and per tier
@@ -127,6 +129,7 @@ from detector.errors import ConfigError
 from detector.source.cadence import cadence, observe
 from detector.source.client import CdrApi, Page
 from detector.source.cursor import Cursor
+from detector.source.head import Head
 from detector.source.pages import Pages, Params
 from detector.source.rows import (
     Collected,
@@ -158,14 +161,17 @@ class PollerConfig:
     max_pages_per_cycle: int = 50
     start_back_s: float = 0.0
     account: str | None = None
-    tier_bounds_s: tuple[int, ...] = (90, 300, 900, 2700, 10800)
-    tier_every_s: tuple[float, ...] = (300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    tier_bounds_s: tuple[int, ...] = (1, 90, 300, 900, 2700, 10800)
+    tier_every_s: tuple[float, ...] = (300.0, 300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
     latency_budget: float = 25.0
-    """Latency first (issue 16): the first tier (the head: unanswered, one-ring and short
-    calls) is read at every poll while one read of it is expected to cost at most this many
-    requests (its new rows' pages plus what it re-reads); beyond, its overhead-targeted cadence
-    applies (efficiency mode). 0 turns latency-first off. The daemon sets it to half of the
-    requests its API rate limit allows per poll interval."""
+    """Latency first (issue 16): the head tiers (unanswered, one-ring and short calls) are
+    read at every poll while their reads are expected to cost at most this many requests per
+    poll (their new rows' pages plus what they re-read); beyond, a tier's overhead-targeted
+    cadence applies (efficiency mode). 0 turns latency-first off. The daemon sets it to half of
+    the requests its API rate limit allows per poll interval."""
+    head_s: int = 90
+    """The head: the tiers whose calls all last under this many seconds of talk (at least
+    the first tier), see `detector.source.head`."""
     workers: int = 4
     interval_s: float = 10.0
     target_overhead: float = 0.25
@@ -214,6 +220,9 @@ class Poller:
     ) -> None:
         self.api, self.normalize, self.config, self.clock = api, normalize, config, clock
         self.tiers = config.tiers()
+        self.head = Head.of(
+            self.tiers, config.head_s, config.per_page, config.interval_s, config.latency_budget
+        )
         self.pages = Pages(api, config.per_page, config.account, config.date_tz)
         self.sweep = Sweep(self.pages, self.tiers, clock, self._low_water)
 
@@ -268,11 +277,15 @@ class Poller:
                 if held.resume is None:
                     run.result.closed.append(Gap(tier.name, cut.bound, cut.top or cut.bound))
         pending, now = False, self.clock()
+        merged = self.head.merged_mode(cur) and run.budget > 0
+        if merged and not self.head.glance(self.pages, run, cur, now):
+            raise _Unordered
+        fast = self.head.every_poll(cur, merged)
         for tier in sorted(
-            self.tiers, key=lambda t: (t is not self.tiers[0], -_age(cur.lists.get(t.name)))
+            self.tiers, key=lambda t: (t.name not in fast, -_age(cur.lists.get(t.name)))
         ):
             state = cur.lists.get(tier.name)
-            due = state is None or self._due(state, tier, now)
+            due = state is None or tier.name in fast or self._due(state, tier, now)
             if (state is not None and state.resume is not None) or (due and run.budget <= 0):
                 pending = True
             elif due:
@@ -286,14 +299,8 @@ class Poller:
         return cur
 
     def _due(self, state: ListState, tier: Tier, now: datetime) -> bool:
-        """True once the tier's cadence has passed by the poll count or by the clock; the
-        head tier at every poll while the latency budget affords it."""
+        """True once the tier's cadence has passed by the poll count or by the clock."""
         config = self.config
-        if tier is self.tiers[0] and config.latency_budget > 0:
-            cost = state.cost
-            per_poll = 1.0 if cost is None else cost.rate * config.interval_s / config.per_page
-            if cost is None or per_poll + cost.extra <= config.latency_budget:
-                return True
         every = cadence(state.cost, config.per_page, config.target_overhead, tier.every_s)
         polls = state.age * config.interval_s >= every
         return polls or now - state.at >= _s(every) or now < state.at

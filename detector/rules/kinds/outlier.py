@@ -15,6 +15,17 @@ limit it is judged by.
 
 With `clock: end` the window is filled by the calls' end times: a long call is only known when
 it ends, so this is the clock for duration rules.
+
+The share alone misleads when traffic winds down: the calls that end in the evening, at night
+or after the account stops calling are mostly the long ones started earlier, so a wholesale
+account's last two hours of the day can hold ten times its usual share of long calls without a
+single unusual call. Each key therefore also learns how many outliers a window at this local
+hour usually holds (`Seasonal`, by the kind's clock); once the baseline backs the hour, the
+expected outliers are the larger of the share's and the hour's, so a window must be above
+both what its calls usually bring and what that hour usually brings. The hour learns every
+outlier, suspicious or not (a first evening's long calls look suspicious until the evening is
+known), and from its second day on a burst is learned as at most `CAP` times the hour's level
+(`Seasonal.CAP`), so a burst does not become the norm.
 """
 
 from __future__ import annotations
@@ -25,9 +36,10 @@ from typing import Any, ClassVar
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, moment, narrow
 from detector.rules.spec import AnyRule, OutlierRule
-from detector.windows import Buckets
+from detector.windows import Buckets, Seasonal
 from detector.windows.clock import Clock
 from detector.windows.histogram import LogHistogram, bin_of, lower_edge
+from detector.windows.seasonal import DAY
 from detector.windows.surprise import binomial_surprise
 
 LEARN_LIMIT = 0.5
@@ -55,6 +67,15 @@ class Tail:
     hot: bool = False
     since: int = -1
     """When the key was first seen (epoch s, on the kind's clock)."""
+    usual: Seasonal = field(default_factory=Seasonal)
+    """Outliers per local hour (the hour of the week, or of the day in the first week)."""
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        """Unpickle; state saved before the outliers per hour existed starts them empty."""
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        if not hasattr(self, "usual"):
+            self.usual = Seasonal()
 
 
 class Outlier:
@@ -78,6 +99,7 @@ class Outlier:
         self.min_surprise = spec.min_surprise
         self.max_weight = spec.max_weight
         self.on_end = spec.clock == "end"
+        self.hours = spec.window / 3600.0
 
     def new_key(self) -> Tail:
         """No history: nothing is an outlier yet."""
@@ -92,14 +114,15 @@ class Outlier:
         outlier = bin_of(x) >= tail.limit
         if not (outlier and tail.hot):
             self._learn(tail, x)
-        t, _ = moment(facts, self.on_end)
+        t, hour = moment(facts, self.on_end)
+        tail.usual.add(hour, 1.0 if outlier else 0.0)
         if tail.since < 0:
             tail.since = t
         if not tail.window.add(t // self.width, 1.0 if outlier else 0.0, self.span, 1.0, self.keep):
             return None
         if t - tail.since < self.warmup_s:
             return None
-        return self._judge(tail, t if self.on_end else None)
+        return self._judge(tail, hour, t if self.on_end else None)
 
     def _learn(self, tail: Tail, x: float) -> None:
         """Add a value to the distribution; recompute the limit now and then."""
@@ -112,16 +135,18 @@ class Outlier:
             tail.beyond = max(tail.history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 
-    def _judge(self, tail: Tail, at: int | None) -> Reading | None:
-        """The window's outliers against the expected share (0 unless surprising)."""
+    def _judge(self, tail: Tail, hour: int, at: int | None) -> Reading | None:
+        """The window's outliers against the expected ones (0 unless surprising)."""
         window = tail.window
         outliers, calls = window.total, window.count
         if outliers < self.floor or tail.limit == NEVER:
             tail.hot = False
             return None
         expected = tail.beyond * calls
+        if tail.usual.history(hour) >= DAY:
+            expected = max(expected, tail.usual.expected_high(hour) * self.hours)
         weight = min(tail.history.total, self.max_weight)
-        surprise = binomial_surprise(outliers, calls, tail.beyond, weight)
+        surprise = binomial_surprise(outliers, calls, min(expected / calls, 1.0), weight)
         tail.hot = surprise >= LEARN_LIMIT * self.min_surprise
         if surprise < self.min_surprise:
             return Reading(0.0, calls, "", at, expected)

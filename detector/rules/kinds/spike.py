@@ -19,7 +19,12 @@ believed than short, regular ones.
 With ``per: call`` the expectation is the window's own calls times the key's usual amount per
 call (say, talk time: the value is then the window's mean call length over the usual one, the
 ACD jump), which a campaign that doubles an account's calls leaves unchanged; it judges once
-`PER_CALL_HISTORY` calls were learned.
+`PER_CALL_HISTORY` calls were learned. Once the baseline backs the hour, the expectation is
+never below the hour's usual total either: on the `end` clock, the calls that end while an
+account's traffic winds down (the evening, the night, a pause) are the long ones started
+before, so their mean is far above the usual per call, although the hour carries no more talk
+time than it usually does at that hour. A window is a spike only when it is above both what
+its calls usually bring and what the hour usually brings.
 
 Nothing is judged before `warmup` of history, nor in an hour of the day the baseline has never
 seen (a first morning after a first night would look like a surge: the share-based kinds and
@@ -114,14 +119,15 @@ class Spike:
 
     def _expected(self, data: Trend, hour: int) -> tuple[float, int] | None:
         """What the window is expected to hold and what backs it; None when not known yet."""
+        backing = data.baseline.history(hour)
+        usual = data.baseline.expected_high(hour) * self.hours if backing >= DAY else 0.0
         if self.per_call:
             if data.moments.calls < PER_CALL_HISTORY:
                 return None
-            return max(data.window.count * data.moments.mean, self.min_baseline), WEEK
-        backing = data.baseline.history(hour)
+            return max(data.window.count * data.moments.mean, usual, self.min_baseline), WEEK
         if backing < DAY:
             return None
-        return max(data.baseline.expected_high(hour) * self.hours, self.min_baseline), backing
+        return max(usual, self.min_baseline), backing
 
     def _surprise(self, current: float, expected: float, moments: Moments, backing: int) -> float:
         """How surprising `current` is against `expected` (sums in equivalent calls)."""

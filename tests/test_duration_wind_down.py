@@ -1,0 +1,85 @@
+"""Duration rules on the `end` clock when an account winds down: the long calls end last."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from detector.domain import Finding
+from detector.rules.engine import RuleEngine
+from detector.rules.kinds.outlier import Tail
+from detector.rules.testing import make_cdr, ruleset_of
+
+MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)  # 10:00 Monday in Asia/Kolkata
+RULES = Path(__file__).resolve().parent.parent / "rules"
+DAY_S = 86400
+OPEN_S = 10 * 3600
+"""The account calls from 10:00 to 20:00 local, every 3 s."""
+MEDIAN_S, SIGMA = 200.0, 1.5
+"""Talk time: lognormal with a heavy tail (a wholesale account's), capped at 3 h."""
+
+
+def day_of_calls(day: int) -> list[tuple[int, float]]:
+    """(start offset s, talk s) of one day's ordinary calls, the same every run."""
+    rng = random.Random(day)
+    return [
+        (day * DAY_S + i * 3, min(rng.lognormvariate(math.log(MEDIAN_S), SIGMA), 10800.0))
+        for i in range(OPEN_S // 3)
+    ]
+
+
+def burst(day: int) -> list[tuple[int, float]]:
+    """Twenty extra 3.6-hour calls started in the day's last two hours (a takeover)."""
+    return [(day * DAY_S + OPEN_S - 7200 + i * 360, 13000.0) for i in range(20)]
+
+
+def findings(rule_id: str, calls: list[tuple[int, float]]) -> list[Finding]:
+    """Feed the calls, in the order their CDRs arrive (by end), through a pack rule."""
+    spec: dict[str, Any] = yaml.safe_load((RULES / f"{rule_id}.yaml").read_text())
+    engine = RuleEngine(ruleset_of(spec))
+    state = engine.new_state()
+    cdrs = [
+        make_cdr(MONDAY + timedelta(seconds=start), f"c{n}", {"talk_s": talk, "ring_s": 0})
+        for n, (start, talk) in enumerate(calls)
+    ]
+    found: list[Finding] = []
+    for cdr in sorted(cdrs, key=lambda c: c.end):
+        found.extend(f for f in engine.observe(cdr, state) if f.severity.value != "none")
+    return found
+
+
+def evening(found: list[Finding], day: int) -> list[Finding]:
+    """Findings from the day's closing time to the next morning."""
+    begin = MONDAY + timedelta(seconds=day * DAY_S + OPEN_S)
+    return [f for f in found if begin <= f.at < begin + timedelta(hours=14)]
+
+
+@pytest.mark.parametrize("rule_id", ["duration-long-calls", "duration-talk-spike"])
+def test_the_long_calls_ending_after_closing_time_are_not_a_spike(rule_id: str) -> None:
+    """From its second evening on, the long calls an account's day leaves running are the usual
+    for that hour: only they end after closing time, yet no rule fires on them."""
+    calls = [c for day in range(4) for c in day_of_calls(day)]
+    found = findings(rule_id, calls)
+    assert [f.at for day in (1, 2, 3) for f in evening(found, day)] == []
+
+
+@pytest.mark.parametrize("rule_id", ["duration-long-calls", "duration-talk-spike"])
+def test_a_burst_of_long_calls_after_closing_time_still_fires(rule_id: str) -> None:
+    """Twenty extra 3.6-hour calls ending after closing time on the fourth day do fire."""
+    calls = [c for day in range(4) for c in day_of_calls(day)] + burst(3)
+    assert evening(findings(rule_id, calls), 3)
+
+
+def test_outlier_state_saved_before_the_hourly_count_still_loads() -> None:
+    """A key pickled without the outliers per hour loads with an empty hourly count."""
+    tail = Tail(since=42)
+    saved = {name: getattr(tail, name) for name in Tail.__slots__ if name != "usual"}
+    loaded = Tail.__new__(Tail)
+    loaded.__setstate__((None, saved))
+    assert (loaded.since, loaded.usual.hours_seen) == (42, 0)

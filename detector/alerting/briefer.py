@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +33,7 @@ from typing import Any
 import structlog
 
 from detector.alerting.briefing import HOURS, Briefing, Scope, brief, span
+from detector.alerting.worker import Kept, Worker
 from detector.domain import CDR
 
 Page = tuple[list[CDR], "datetime | None"]
@@ -93,8 +94,10 @@ class _Job:
         )
 
 
-class Briefer:
+class Briefer(Worker):
     """Computes briefings for alerts on its own thread; `briefing()` never blocks."""
+
+    thread_name = "cdr-detector-brief"
 
     def __init__(
         self,
@@ -106,13 +109,12 @@ class Briefer:
         keep: int = 500,
         log: Any = None,
     ) -> None:
-        self.calls_of, self.scope_of, self.mask, self.keep = calls_of, scope_of, mask, keep
+        super().__init__()
+        self.calls_of, self.scope_of, self.mask = calls_of, scope_of, mask
         self.log = log if log is not None else structlog.get_logger(component="briefing")
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(queue_size)
-        self._found: OrderedDict[tuple[str, str], Briefing] = OrderedDict()
+        self._found: Kept[tuple[str, str], Briefing] = Kept(keep)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._pending: deque[_Job] = deque()
         """Alerts whose first look is published and whose rest of the day is still to read
         (touched only by the thread that calls `run_once`)."""
@@ -184,10 +186,7 @@ class Briefer:
         result = brief(job.alert, job.calls, scope, self.mask, job.whole_from)
         if result is not None:
             with self._lock:
-                self._found[job.key] = result
-                self._found.move_to_end(job.key)
-                while len(self._found) > self.keep:
-                    self._found.popitem(last=False)
+                self._found.put(job.key, result)
         if not done:
             if len(self._pending) >= MAX_PENDING:
                 left = self._pending.popleft()
@@ -197,22 +196,3 @@ class Briefer:
     def _failed(self, account: str, exc: Exception) -> None:
         self.log.info("calls not fetched for a briefing", account=account,
                       error=type(exc).__name__)  # fmt: skip
-
-    def start(self) -> None:
-        """Start the thread (idempotent)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="cdr-detector-brief",
-                                            daemon=True)  # fmt: skip
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop; what is queued is dropped."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()

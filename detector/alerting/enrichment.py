@@ -14,13 +14,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 
 from detector.alerting.content import CallDetail
+from detector.alerting.worker import Kept, Worker
 from detector.source.ratelimit import TokenBucket
 
 Fetch = Callable[[str, str], CallDetail | None]
@@ -33,8 +33,10 @@ def _ignore(outcome: str) -> None:
     """The default `Record`."""
 
 
-class Enricher:
+class Enricher(Worker):
     """Fetches call details for new alerts on its own thread; `details()` never blocks."""
+
+    thread_name = "cdr-detector-enrich"
 
     def __init__(
         self,
@@ -47,15 +49,14 @@ class Enricher:
         record: Record = _ignore,
         log: Any = None,
     ) -> None:
-        self.fetch, self.calls, self.keep, self.record = fetch, calls, keep, record
+        super().__init__()
+        self.fetch, self.calls, self.record = fetch, calls, record
         self.log = log if log is not None else structlog.get_logger(component="enrichment")
         self._queue: queue.Queue[tuple[str, str, list[str]]] = queue.Queue(queue_size)
-        self._stop = threading.Event()
         self._bucket = TokenBucket(rate_per_s, clock=time.monotonic, sleep=self._pause, burst=1)
-        self._found: OrderedDict[str, list[CallDetail]] = OrderedDict()
-        self._submitted: OrderedDict[str, None] = OrderedDict()
+        self._found: Kept[str, list[CallDetail]] = Kept(keep)
+        self._submitted: Kept[str, None] = Kept(keep)
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     def submit(self, alert: Mapping[str, Any]) -> bool:
         """Queue a firing alert's sample calls (once per fingerprint); False if skipped."""
@@ -64,7 +65,7 @@ class Enricher:
         with self._lock:
             if fingerprint in self._submitted or not call_ids:
                 return False
-            self._remember(self._submitted, fingerprint, None)
+            self._submitted.put(fingerprint, None)
         try:
             self._queue.put_nowait((fingerprint, str(alert.get("account", "")), call_ids))
         except queue.Full:
@@ -76,22 +77,6 @@ class Enricher:
         """What has been fetched for an alert so far."""
         with self._lock:
             return list(self._found.get(fingerprint, ()))
-
-    def start(self) -> None:
-        """Start the fetching thread (idempotent)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name="cdr-detector-enrich", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop fetching; what is queued is dropped."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def run_once(self) -> bool:
         """Handle one queued alert if there is one (the thread's body; tests call it)."""
@@ -107,7 +92,7 @@ class Enricher:
             if detail is not None:
                 with self._lock:
                     found = self._found.get(fingerprint, [])
-                    self._remember(self._found, fingerprint, [*found, detail])
+                    self._found.put(fingerprint, [*found, detail])
         return True
 
     def _fetch(self, account: str, call_id: str) -> CallDetail | None:
@@ -122,13 +107,3 @@ class Enricher:
 
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-
-    def _remember(self, book: OrderedDict[str, Any], key: str, value: Any) -> None:
-        book[key] = value
-        book.move_to_end(key)
-        while len(book) > self.keep:
-            book.popitem(last=False)

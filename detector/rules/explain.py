@@ -158,7 +158,7 @@ def flow(value: Any) -> str:
 
 
 def _allowed_by(runner: Runner, facts: Facts) -> str:
-    if facts.account in runner.blocked:
+    if facts.account in runner.exempt:
         return f"account {facts.account} is allow-listed"
     to_hits = [p for p in runner.allow_to if facts.to.startswith(p)]
     if to_hits:

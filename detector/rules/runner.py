@@ -115,7 +115,8 @@ class Runner:
         t = spec.thresholds
         self.default = Limits(t.warning, t.critical, spec.min_volume, max_volume=cap)
         self.limits = {acct: self._limits(o) for acct, o in spec.overrides.items()}
-        self.blocked = frozenset(spec.allow.accounts)
+        self.exempt = frozenset(spec.allow.accounts)
+        """Accounts the rule does not judge (`allow.accounts`)."""
         self.allow_to = spec.allow.to_prefixes
         self.allow_from = spec.allow.from_prefixes
         self.static_labels = tuple(spec.labels.items())
@@ -135,13 +136,13 @@ class Runner:
     @property
     def gate(self) -> Callable[[Facts], bool] | None:
         """`applies`, or None when the rule has no allow-list (nothing to check)."""
-        if self.blocked or self.allow_to or self.allow_from:
+        if self.exempt or self.allow_to or self.allow_from:
             return self.applies
         return None
 
     def applies(self, facts: Facts) -> bool:
         """False when the account or the numbers are allow-listed for this rule."""
-        if facts.account in self.blocked:
+        if facts.account in self.exempt:
             return False
         if self.allow_to and facts.to.startswith(self.allow_to):
             return False

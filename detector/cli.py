@@ -1,5 +1,7 @@
 """The `cdr-detector` command: run · doctor · demo · simulate · backtest · backfill · rules ·
-state · silence · outbox.
+state · silence · outbox (the state commands live in `detector.state.commands`, silence and
+outbox in `detector.alerting.commands`, the investigation commands in
+`detector.investigate.commands`).
 
 Every command translates our own errors into a one-line message and an exit code; tracebacks
 are for bugs only. Exit codes: 0 done (or stopped by SIGTERM/SIGINT); 1 a failure that may pass
@@ -10,12 +12,10 @@ not restart on 2 (`RestartPreventExitStatus=2` in the systemd unit).
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,13 +29,7 @@ app = typer.Typer(
 rules_app = typer.Typer(
     no_args_is_help=True, help="Validate and test rule sets.", rich_markup_mode=None
 )
-state_app = typer.Typer(
-    no_args_is_help=True,
-    help="Inspect, export or reset the SQLite state file.",
-    rich_markup_mode=None,
-)
 app.add_typer(rules_app, name="rules")
-app.add_typer(state_app, name="state")
 err = Console(stderr=True, soft_wrap=True)
 """Errors are not wrapped: a path or rule id split across lines cannot be copied."""
 T = TypeVar("T")
@@ -370,103 +364,6 @@ def rules_timezones(
     typer.echo(_guard(lambda: assembly.account_zones(config, overrides, rules)), nl=False)
 
 
-@state_app.command("reset-model")
-def state_reset_model(
-    state: Annotated[Path, typer.Option(help="SQLite state file")] = Path("state.sqlite"),
-) -> None:
-    """Drop the anomaly model's learned shared state (rules, alerts, cursor are kept).
-
-    For a state file whose model state this release refuses (written by a newer release):
-    the model then learns again from the next calls (its warm-up applies).
-    """
-    from detector.state.store import StateStore
-
-    if not state.exists():
-        err.print(f"[red]error:[/] no state file at {state}")
-        raise typer.Exit(1)
-    store = _guard(lambda: StateStore(state))
-    dropped = store.drop_model_state()
-    store.close()
-    typer.echo("model state dropped" if dropped else "no model state to drop")
-
-
-@state_app.command("inspect")
-def state_inspect(
-    state: Annotated[Path, typer.Option(help="SQLite state file")] = Path("state.sqlite"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """Show cdrs_processed, the cursor, tracked accounts and the state's size."""
-    from detector.state.store import StateStore
-
-    if not state.exists():
-        err.print(f"[red]error:[/] no state file at {state}")
-        raise typer.Exit(1)
-    info: dict[str, Any] = _guard(lambda: StateStore(state).inspect())
-    if as_json:
-        sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
-    else:
-        for key, value in info.items():
-            typer.echo(f"{key:18} {value}")
-
-
-@state_app.command("export")
-def state_export(
-    state: Annotated[Path, typer.Option(metavar="FILE", help="SQLite state file")] = Path(
-        "state.sqlite"
-    ),
-    out: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="Write here instead of stdout")
-    ] = None,
-) -> None:
-    """Write the alerts, open findings, dead letters and cursor as JSON lines."""
-    from detector.state.export import export_records
-    from detector.state.store import StateStore
-
-    def export() -> int:
-        if not state.exists():
-            from detector.errors import StateError
-
-            raise StateError(f"no state file at {state}: check --state")
-        store = StateStore(state)
-        try:
-            lines = [json.dumps(r, default=str, sort_keys=True) for r in export_records(store)]
-        finally:
-            store.close()
-        text = "".join(line + "\n" for line in lines)
-        if out is None:
-            sys.stdout.write(text)
-        else:
-            out.write_text(text)
-        return len(lines)
-
-    count = _guard(export)
-    if out is not None:
-        typer.echo(f"wrote {count} records to {out}", err=True)
-
-
-@state_app.command("reset")
-def state_reset(
-    state: Annotated[Path, typer.Option(metavar="FILE", help="SQLite state file")] = Path(
-        "state.sqlite"
-    ),
-    yes: Annotated[bool, typer.Option("--yes", help="Really delete it")] = False,
-) -> None:
-    """Delete the state file (cursor, windows, alerts, outbox); the daemon starts afresh."""
-    from detector.errors import ConfigError
-    from detector.state.export import reset
-
-    def delete() -> list[Path]:
-        if not yes:
-            raise ConfigError(
-                f"state reset deletes {state} and everything the daemon remembers: add --yes "
-                "(run `cdr-detector state export` first to keep the alerts)"
-            )
-        return reset(state)
-
-    for path in _guard(delete):
-        typer.echo(f"removed {path}")
-
-
 @app.command()
 def doctor(
     config: Annotated[Path | None, typer.Option(metavar="FILE", help="YAML settings file")] = None,
@@ -512,5 +409,12 @@ def _register_alerting() -> None:
     register(app)
 
 
+def _register_state() -> None:
+    from detector.state.commands import register
+
+    register(app)
+
+
 _register_investigation()
 _register_alerting()
+_register_state()

@@ -152,12 +152,13 @@ def test_an_unusual_feature_is_not_learned_but_the_others_are() -> None:
 
 
 def test_a_repeated_burst_is_still_an_anomaly() -> None:
-    """The same burst at the same hour on the next day is reported again."""
+    """The same burst at the same hour on the next weekday is reported again (a first
+    Saturday is judged against the weekdays' level, loosely: see the weekend tests)."""
     traffic = Traffic("MA_rep").calls(business(3), START, START + days(7))
-    for d in (4, 5):
+    for d in (3, 4):
         traffic.burst(START + days(d) + 11 * HOUR, 40, timedelta(minutes=30))
     found, _ = replay(AnomalyModel(CONFIG), traffic.cdrs)
-    assert local_days(found) == {"Fri 08", "Sat 09"}
+    assert local_days(found) == {"Thu 07", "Fri 08"}
 
 
 def test_an_unseen_weekend_night_is_judged_from_the_first_weekend() -> None:
@@ -169,6 +170,20 @@ def test_an_unseen_weekend_night_is_judged_from_the_first_weekend() -> None:
     found, state = replay(AnomalyModel(CONFIG), traffic.cdrs)
     assert (state.baseline is not None and state.baseline.slot_n[24 + 2] == 0) or found
     assert [(f.at + IST).strftime("%a %H") for f in found][:1] == ["Sat 02"]
+
+
+def test_a_first_weekend_like_its_weekdays_is_normal_among_accounts_closed_at_weekends() -> None:
+    """An account that works Saturdays as on weekdays raises nothing on its first Saturday,
+    although the accounts of its segment are closed at weekends (their quiet weekend is not
+    this account's prior)."""
+    model = AnomalyModel(CONFIG)
+    for n in range(3):
+        closed = Traffic(f"MA_closed{n}", seed=10 + n)
+        replay(model, closed.calls(business(40, weekend=0.02), START, START + days(14)).cdrs)
+    late = START + days(14)
+    open_ = Traffic("MA_open", seed=20).calls(business(40, weekend=1.0), late, late + days(6))
+    found, _ = replay(model, open_.cdrs)
+    assert [f.summary for f in found if (f.at + IST).weekday() >= 5] == []
 
 
 def test_a_huge_account_swinging_by_a_fifth_is_not_an_anomaly() -> None:

@@ -131,15 +131,34 @@ class Baseline:
     def slot_prior(self, slot: int, profile: array[float]) -> float:
         """Expected calls per bucket in `slot` before the slot's own history: the nearest
         hour of the same kind of day that has history, else the same hour on the other kind
-        of day, each scaled by the segment's hour profile; else the level shaped by it."""
+        of day, each scaled by the segment's hour profile; else the level shaped by it.
+
+        While the slot has (almost) no history of its own, the same hour of the other kind of
+        day is also an upper reference, never scaled *down*: how much an account works at
+        weekends varies from nothing to everything within a segment (closed offices next to
+        round-the-clock carriers), so neither the segment's average weekend nor the account's
+        own quiet Saturday dawn says how its first Saturday morning will go. Until then only
+        more than its weekday hour is judged unusual (the model alerts on excesses). Tuned on
+        model worlds 3 and 4 (150 accounts x 7 days), where 63 of world 3's 88 false alerts
+        were first-Saturday hours judged against a segment weekend twenty times quieter than
+        the account's own weekdays: 88 -> 11 and 47 -> 17 false alerts. The price: a burst
+        in a first weekend's hour must beat the weekdays' level, not the weekend's.
+        """
         day, hour = slot - slot % 24, slot % 24
-        candidates = [day + (hour + step) % 24 for step in NEIGHBOURS]
-        candidates.append((slot + 24) % SLOTS)
-        for other in candidates:
+        same: float | None = None
+        for other in [day + (hour + step) % 24 for step in NEIGHBOURS]:
             if self.slot_n[other] >= MIN_PRIOR_BUCKETS:
                 ratio = min(max(profile[slot] / max(profile[other], 1e-3), 0.05), 20.0)
-                return float(self.slot_mean[other]) * ratio
-        return self.level * float(profile[slot])
+                same = float(self.slot_mean[other]) * ratio
+                break
+        twin = (slot + 24) % SLOTS
+        if self.slot_n[twin] < MIN_PRIOR_BUCKETS:
+            return same if same is not None else self.level * float(profile[slot])
+        ratio = min(max(profile[slot] / max(profile[twin], 1e-3), 1.0), 20.0)
+        upper = float(self.slot_mean[twin]) * ratio
+        if same is None:
+            return upper
+        return max(same, upper) if self.slot_n[slot] < MIN_PRIOR_BUCKETS else same
 
     def expected(
         self, slot: int, profile: array[float], prior_buckets: float, day_wobble: float

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from detector.source.poller import PollerConfig
 from tests.feed import Call, FakeFeed, Fault
-from tests.test_poller import CONFIG, NOW, Tail, calls_strategy, steps_strategy
+from tests.test_poller import CONFIG, NOW, Tail, calls_strategy
 
 MERGED = "head:0-89"
 
@@ -120,7 +120,24 @@ def test_the_merged_list_never_returns_a_row_below_the_low_water_mark() -> None:
 @settings(max_examples=80, deadline=None)
 @given(
     calls=calls_strategy,
-    steps=steps_strategy,
+    burst=st.tuples(
+        st.integers(3600, 3600 + 1800),  # during the polls below
+        st.lists(
+            st.tuples(
+                st.integers(0, 120), st.integers(0, 60), st.integers(0, 59), st.integers(0, 60)
+            ),
+            min_size=10,
+            max_size=60,
+        ),
+    ),
+    steps=st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 90), st.integers(0, 1800)),
+            st.sampled_from([None, None, None, "500", "429", "timeout", "malformed", "fail"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
     tick=st.integers(0, 30),
     budget=st.sampled_from([2, 3, 50]),
     latency=st.sampled_from([0.0, 1.0, 3.0, 25.0]),
@@ -129,6 +146,7 @@ def test_the_merged_list_never_returns_a_row_below_the_low_water_mark() -> None:
 )
 def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
     calls: list[tuple[int, int, int, int]],
+    burst: tuple[int, list[tuple[int, int, int, int]]],
     steps: list[tuple[int, str | None]],
     tick: int,
     budget: int,
@@ -136,8 +154,9 @@ def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
     every: tuple[float, float, float, float],
     order: str,
 ) -> None:
-    """Head tiers read merged, split, or switching between the two, across late calls, page
-    shifts, faults, budget cuts and orders: every CDR exactly once."""
+    """Head tiers read merged, split, or switching between the two (a burst of short calls
+    makes a quiet feed busy for a while), across late calls, page shifts, faults, budget cuts
+    and orders: every CDR exactly once."""
     feed = FakeFeed(now=NOW, tick_s=tick, order=order)
     config = replace(
         CONFIG,
@@ -148,9 +167,10 @@ def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
         max_pages_per_cycle=budget,
     )
     base = NOW - timedelta(hours=1)
+    at, short = burst
     feed.calls = [
         Call(f"call-{i:03d}", base + timedelta(seconds=off), ring, talk, lag)
-        for i, (off, ring, talk, lag) in enumerate(calls)
+        for i, (off, ring, talk, lag) in enumerate([*calls, *((at + o, *r) for o, *r in short)])
     ]
     tail = Tail(feed, config, max_retries=1)
     for advance, fault in steps:

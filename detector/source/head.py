@@ -122,25 +122,29 @@ class Head:
         return chosen
 
     def glance(self, pages: Pages, run: Collected, cur: Cursor, now: datetime) -> bool:
-        """Merged mode: read the merged list down to its new rows, at most `budget` pages,
-        returning unseen rows at or above the low-water mark (their ids are kept in `seen`, so
-        none is returned twice). An accelerator: no resume, no promise. False (nothing read
-        past page 1) when page 1 shows the list is not newest-first."""
+        """Merged mode: read the merged list down to its new rows, at most `budget` pages and
+        half of what is left of the poll's page budget (the tiers must keep making progress),
+        returning unseen rows at or above the low-water mark (their ids are kept in `seen`,
+        so none is returned twice). An accelerator: no resume, no promise. Entering merged
+        mode it reads page 1 and forgets its old cost estimate (from busier times, maybe). A
+        read cut short by its page limit counts in the estimate, so a merged list that cannot
+        keep up sends the head back to split reads. False (nothing read past page 1) when
+        page 1 shows the list is not newest-first."""
         tier = self.merged
-        if tier is None:
+        if tier is None or run.budget < 2:
             return True
         state = cur.lists.get(tier.name)
         page = pages.one(tier.params(), 1, run)
         if order(page) == "other":
             return False
         cur.head = max(cur.head, newest(page, run.latest) or cur.head)
-        new = ListState(page.total, cur.head, now, cost=None if state is None else state.cost)
-        low = max(cur.floor, cur.base or cur.floor)
         going = state if state is not None and state.age <= 1 else None  # read last poll
+        new = ListState(page.total, cur.head, now, cost=None if going is None else going.cost)
+        low = max(cur.floor, cur.base or cur.floor)
         bound = low if going is None else max(low, going.mark - timedelta(seconds=tier.delay_s))
         base = None if going is None else going.total
-        cap = 1 if going is None else max(1, int(self.budget))
-        latest, found, counted, number = page.total, 0, set[str](), 1
+        cap = 1 if going is None else max(1, min(int(self.budget), (run.budget + 1) // 2))
+        latest, found, counted, number, cut = page.total, 0, set[str](), 1, False
         while True:
             found += run.take(page, bound, counted)
             latest = _larger(latest, page.total)
@@ -148,12 +152,12 @@ class Head:
                 break
             if not page.rows or not page.more or ends_below(page, bound):
                 break
-            if number >= cap or run.budget <= 0:
-                new.total = None  # not read down to its bound: the next read may not count
+            if number >= cap:
+                new.total, cut = None, True  # not read to its bound: the next read cannot count
                 break
             number += 1
             page = pages.one(tier.params(), number, run)
-        if going is not None and base is not None:  # a read that could count: a steady cost
+        if going is not None and (base is not None or cut):  # not the read after entering
             elapsed = max(going.age * self.interval_s, (now - going.at).total_seconds())
             new.cost = observe(going.cost, number, found, elapsed, self.per_page)
         cur.lists[tier.name] = new

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.source.poller import PollerConfig
+from detector.source.poller import Poller, PollerConfig
 from tests.feed import Call, FakeFeed, Fault
-from tests.test_poller import CONFIG, NOW, Tail, calls_strategy
+from tests.test_poller import CONFIG, NOW, Tail, calls_strategy, normalize
 
 MERGED = "head:0-89"
 
@@ -117,6 +117,36 @@ def test_the_merged_list_never_returns_a_row_below_the_low_water_mark() -> None:
     assert not old & set(tail.returned[before:])
 
 
+def test_an_upgrade_from_one_head_tier_reads_back_from_its_position_not_the_base() -> None:
+    """A cursor saved with the head as one tier (0-89) starts the new unanswered and answered
+    tiers where that tier stood, a few pages back, not at the cursor's base (a day back with
+    the default horizon), and returns every call once across the change."""
+    feed = head_feed(1.0, 2400, seed=7)
+    old = PollerConfig(
+        start_back_s=600, interval_s=10, tier_bounds_s=(90, 300, 900, 2700, 10800),
+        tier_every_s=(300, 300, 900, 1800, 3600, 3600),
+    )  # fmt: skip
+    tail = Tail(feed, old)
+    for _ in range(180):
+        feed.advance(10)
+        assert tail.poll() is not None
+    tail.poller = Poller(feed.api(), normalize, PollerConfig(interval_s=10), feed.clock)
+    feed.advance(10)
+    since = len(feed.requests)
+    assert tail.poll() is not None
+    head = [r for r in feed.requests[since:] if r.url.params.get("max_duration") in ("0", "89")]
+    assert 2 <= len(head) <= 8
+    for _ in range(60):
+        feed.advance(10)
+        assert tail.poll() is not None
+    feed.advance(4 * 3600)
+    for _ in range(10):
+        feed.advance(3600)
+        assert tail.poll() is not None
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == tail.expected()
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     calls=calls_strategy,
@@ -143,6 +173,7 @@ def test_the_merged_list_never_returns_a_row_below_the_low_water_mark() -> None:
     latency=st.sampled_from([0.0, 1.0, 3.0, 25.0]),
     every=st.sampled_from([(0, 0, 0, 0), (0, 0, 60, 600), (120, 120, 300, 1800)]),
     order=st.sampled_from(["newest", "newest", "newest", "oldest"]),
+    upgrade=st.integers(0, 40),
 )
 def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
     calls: list[tuple[int, int, int, int]],
@@ -153,10 +184,11 @@ def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
     latency: float,
     every: tuple[float, float, float, float],
     order: str,
+    upgrade: int,
 ) -> None:
     """Head tiers read merged, split, or switching between the two (a burst of short calls
-    makes a quiet feed busy for a while), across late calls, page shifts, faults, budget cuts
-    and orders: every CDR exactly once."""
+    makes a quiet feed busy for a while), after an upgrade from one head tier or not, across
+    late calls, page shifts, faults, budget cuts and orders: every CDR exactly once."""
     feed = FakeFeed(now=NOW, tick_s=tick, order=order)
     config = replace(
         CONFIG,
@@ -172,8 +204,11 @@ def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
         Call(f"call-{i:03d}", base + timedelta(seconds=off), ring, talk, lag)
         for i, (off, ring, talk, lag) in enumerate([*calls, *((at + o, *r) for o, *r in short)])
     ]
-    tail = Tail(feed, config, max_retries=1)
-    for advance, fault in steps:
+    old = replace(config, tier_bounds_s=(60, 600), tier_every_s=(every[0], *every[2:]))
+    tail = Tail(feed, old if upgrade else config, max_retries=1)
+    for k, (advance, fault) in enumerate([*steps, (0, None)]):
+        if upgrade and k == min(upgrade, len(steps)):  # the new version starts: head split
+            tail.poller = Poller(feed.api(max_retries=1), normalize, config, feed.clock)
         feed.advance(advance)
         if fault == "fail":
             feed.faults.extend([Fault("500"), Fault("500")])

@@ -105,7 +105,12 @@ talk <= Hz, and the tiers cover every row (integer durations):
 - Low-water mark: an unreturned row is either in a pending scan (>= its bound, by the lemma),
   or in a tier's list but not visible at its last read (>= `mark - delay`, by (b)), or in a
   tier never read (>= `base`, by induction: `base` was such a minimum over the tiers of
-  the partition then in force, so it holds for any new partition too).
+  the partition then in force, so it holds for any new partition too; and, when a saved
+  list with no pending resume holds the new tier's whole range, >= that list's `mark -
+  delay`, by (b) applied to that list: a tier never read starts at the larger of the two).
+- Merged head reads (`detector.source.head`) return rows early and nothing else: they never
+  return a row below `base` (so its id is still in `seen`), change no tier's state, and a
+  tier's count stop only finds fewer unseen rows because of them (then its bound stops it).
 - Fallback reads everything visible in its window, from the low-water mark; a pass resumed
   across polls misses nothing by the lemma (positions only grow in any fixed insert-only
   order), and rows inserted behind its resume point are read by the next pass. A finished
@@ -345,8 +350,23 @@ class Poller:
         if tier.beyond:  # no delay bound: read to the floor (its ids are never forgotten)
             return cur.floor, None if state is None else state.total
         if state is None:
-            return self._base(cur), None
+            return max(self._base(cur), self._inherited(cur, tier)), None
         return max(cur.floor, state.mark - _s(tier.delay_s)), state.total
+
+    def _inherited(self, cur: Cursor, tier: Tier) -> datetime:
+        """Where a tier new to this cursor may start when a saved list held its whole range
+        (the tier bounds changed, e.g. a head split in two): every row of that list listed by
+        its last finished read's first request was returned, so the tier's unreturned rows
+        start at or after that read's mark less the saved list's delay, as in (b)."""
+        best = cur.floor
+        for name, saved in cur.lists.items():
+            span = _span(name)
+            if span is None or saved.resume is not None or tier.high is None:
+                continue
+            if span[0] <= tier.low and tier.high <= span[1]:
+                delay = self.config.max_ring_s + span[1] + self.config.max_lag_s
+                best = max(best, saved.mark - _s(delay))
+        return best
 
     def _base(self, cur: Cursor) -> datetime:
         """Where a tier with no saved position reads from (`Cursor.base`; older cursors: the
@@ -426,6 +446,16 @@ class Poller:
             result.keep_from = self._low_water(cur)
             result.unread_s = sum(s.resume.unread_s() for s in cur.lists.values() if s.resume)
         return result
+
+
+def _span(name: str) -> tuple[int, int] | None:
+    """The talk range of a saved tier named `low-high`; None for any other list.
+
+    >>> _span("1-89"), _span("86401+"), _span("head:0-89")
+    ((1, 89), None, None)
+    """
+    low, _, high = name.partition("-")
+    return (int(low), int(high)) if low.isdigit() and high.isdigit() else None
 
 
 def _oldest(page: Page, run: Collected, reached: datetime | None) -> datetime | None:

@@ -20,8 +20,8 @@ from detector.domain.cdr import Direction
 from detector.rules.fields import Facts, Locale
 from detector.rules.kinds import KindContext, Reading
 from detector.rules.kinds.base import LATENESS_S, Compacting
-from detector.rules.loader import RuleSet
 from detector.rules.predicate import Test
+from detector.rules.ruleset import RuleSet
 from detector.rules.runner import Runner, Subject, Track
 from detector.windows.clock import Zones
 

@@ -22,9 +22,9 @@ from detector.enrich.kpi import SHORT_CALL_S
 from detector.rules.domains import closest
 from detector.rules.fields import Facts, Locale
 from detector.rules.kinds import KindContext, Reading
-from detector.rules.loader import RuleSet
 from detector.rules.predicate import LIST_KEYS, PREFIX_KEYS, compile_predicate
 from detector.rules.problems import predicate_fields
+from detector.rules.ruleset import RuleSet
 from detector.rules.runner import Runner, Track
 from detector.rules.spec import AnyRule, SumOf
 from detector.rules.template import human_duration

@@ -17,7 +17,6 @@ summary template; then the kind is built. Lines come from the YAML node marks
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +28,13 @@ from detector.rules.document import Document, parse_yaml
 from detector.rules.domains import DOMAINS, Domain, domains_with
 from detector.rules.kinds import KindContext
 from detector.rules.problems import Problems, read_text, rule_problems
+from detector.rules.ruleset import RuleSet
 from detector.rules.spec import AnyRule, RuleSettings, RuleSpec
+
+__all__ = ["SETTINGS_FILE", "RuleSet", "check_rules", "load_lists", "load_rules"]
 
 _RULE = TypeAdapter[AnyRule](RuleSpec)
 SETTINGS_FILE = "_ruleset.yaml"
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    """Validated rules (enabled ones, in file-name order), their list files and settings."""
-
-    rules: tuple[AnyRule, ...]
-    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    settings: RuleSettings = field(default_factory=RuleSettings)
-    files: Mapping[str, str] = field(default_factory=dict)
-    """Rule id → the file it came from."""
 
 
 def load_rules(directory: Path) -> RuleSet:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detector.rules.engine import RuleEngine, RulesState
-from detector.rules.loader import RuleSet
+from detector.rules.ruleset import RuleSet
 from detector.rules.spec import AnyRule
 
 LIST_KEYS = frozenset({"to_prefix_list", "from_prefix_list"})

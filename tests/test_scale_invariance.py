@@ -7,6 +7,12 @@ pattern's rule from `rules/` on the account and on the same account ten times as
 Incidents are drawn clearly above the rules' lines and ordinary traffic clearly below (the
 ambiguous middle, where more evidence may tip a verdict, is by design outside the property),
 so the property is "same verdict", and the two verdicts are also checked against the truth.
+A busier drawn account gets proportionally more incident calls (`scaled`) and its ordinary
+hour is made of calls as long as its own (`ordinary`): a fixed-size incident on the busiest
+drawn account, or 100 s calls on a 40 s account, sat in that middle and failed one run in a
+few. The examples are derandomized, so a CI run is reproducible; a grid over the strategy's
+edges (150/300/600 calls a day x answer rates 0.45/0.65/0.85 x talk 40/120/240 s, with and
+without incident) gave the same verdict, and the right one, for all 450 cases.
 """
 
 from __future__ import annotations
@@ -38,7 +44,35 @@ INCIDENTS: dict[str, tuple[str, list[dict[str, Any]]]] = {
         {"count": 40, "every": "30s", "status": "cancelled", "ring_s": 2,
          "to": "+447700000000", "dest_country": "GB", "vary": "to"}]),
 }  # fmt: skip
-ORDINARY = [{"count": 20, "every": "3m", "talk_s": 100, "vary": "to"}]
+
+
+def ordinary(talk_s: float) -> list[dict[str, Any]]:
+    """An ordinary hour's extra calls for an account whose median talk is `talk_s` (a fixed
+    100 s would be 'long' for an account that talks 40 s)."""
+    return [{"count": 20, "every": "3m", "talk_s": round(talk_s), "vary": "to"}]
+
+
+BASE_PER_DAY = 300
+"""The incidents above are sized for an account of this many calls a day; a busier drawn
+account gets proportionally more incident calls in the same span, so an incident stays
+clearly above the line across the whole drawn range (a fixed 40 calls on a 600-call-a-day
+account with half its calls unanswered anyway is the ambiguous middle)."""
+
+
+def scaled(rows: list[dict[str, Any]], per_day: int) -> list[dict[str, Any]]:
+    """The incident rows with their counts scaled to `per_day` (same span: shorter steps)."""
+    factor = max(1.0, per_day / BASE_PER_DAY)
+    out = []
+    for row in rows:
+        count = round(row["count"] * factor)
+        every_s = _seconds(row["every"]) * row["count"] / count
+        out.append({**row, "count": count, "every": f"{every_s:.0f}s"})
+    return out
+
+
+def _seconds(text: str) -> float:
+    """`60s` or `5m` in seconds."""
+    return float(text[:-1]) * (60.0 if text.endswith("m") else 1.0)
 
 
 def verdicts(rule: str, case: Case) -> list[bool]:
@@ -47,7 +81,8 @@ def verdicts(rule: str, case: Case) -> list[bool]:
     return [bool(run_case(engine, case, factor)) for factor in (1.0, 10.0)]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(
     pattern=st.sampled_from(sorted(INCIDENTS)),
     present=st.booleans(),
@@ -64,7 +99,8 @@ def test_ten_times_the_traffic_gives_the_same_verdict(
                   "talk_sigma": 0.6}  # fmt: skip
     case = Case.model_validate({
         "name": f"{pattern}-{per_day}", "start": DEFAULT_START + timedelta(hours=1),
-        "background": background, "cdrs": rows if present else ORDINARY,
+        "background": background,
+        "cdrs": scaled(rows, per_day) if present else ordinary(talk_s),
         "expect": {"severity": "none"},
     })  # fmt: skip
     assert verdicts(rule, case) == [present, present]

@@ -277,9 +277,7 @@ class Reader:
         return found
 
     def _read_day(self, found: DayCalls, day: date, filters: Filters, scope: str | None) -> None:
-        params = {**filters.params(), "start_date": day.isoformat(), "end_date": day.isoformat()}
-        for number in range(1, MAX_PAGES_PER_DAY + 1):
-            page = self._page({**params, "page": number, "per_page": self.per_page}, scope, day)
+        for page in self._pages(day, filters.params(), scope):
             for row in page.rows:
                 key = row_key(row)
                 if key not in found.rows:
@@ -288,6 +286,16 @@ class Reader:
                         found.scopes[key] = scope
             if self.on_page is not None:
                 self.on_page(day, len(page.rows))
+
+    def _pages(
+        self, day: date, params: Mapping[str, str | int], scope: str | None
+    ) -> Iterator[Page]:
+        """The pages of one day's list from page 1 until the API says there is no more."""
+        dates = {"start_date": day.isoformat(), "end_date": day.isoformat()}
+        for number in range(1, MAX_PAGES_PER_DAY + 1):
+            page = self._page({**params, **dates, "page": number, "per_page": self.per_page},
+                              scope, day)  # fmt: skip
+            yield page
             if not page.rows or not page.more:
                 return
         raise RetryableSourceError(
@@ -316,11 +324,9 @@ class Reader:
     def _recent_day(
         self, day: date, account: str, since: datetime, until: datetime, seen: set[str]
     ) -> Iterator[Recent]:
-        params = {"start_date": day.isoformat(), "end_date": day.isoformat()}
         oldest: datetime | None = None
         ordered = True
-        for number in range(1, MAX_PAGES_PER_DAY + 1):
-            page = self._page({**params, "page": number, "per_page": self.per_page}, account, day)
+        for page in self._pages(day, {}, account):
             fresh: list[CDR] = []
             for row in page.rows:
                 key = row_key(row)
@@ -336,10 +342,6 @@ class Reader:
             yield Recent([c for c in fresh if since <= c.start <= until], whole)
             if done or (ordered and oldest is not None and oldest < since):
                 return
-        raise RetryableSourceError(
-            f"{day}: the API still said 'more' after {MAX_PAGES_PER_DAY} pages; stopped",
-            reason="runaway",
-        )
 
     def _page(self, params: Mapping[str, str | int], account: str | None, day: date) -> Page:
         try:

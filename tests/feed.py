@@ -94,6 +94,14 @@ class FakeFeed:
         """Calls the API lists right now."""
         return [c for c in self.calls if c.visible_at <= self.now]
 
+    def inject(self, fault: str | None) -> None:
+        """Queue a property test's fault step: "fail" (two 500s, past one retry), a status or
+        kind with `Retry-After: 1`, or nothing."""
+        if fault == "fail":
+            self.faults.extend([Fault("500"), Fault("500")])
+        elif fault:
+            self.faults.append(Fault(fault, headers={"Retry-After": "1"}))
+
     def api(self, **kwargs: Any) -> CdrApi:
         """A real `CdrApi` wired to this feed, with a no-op sleep that records waits."""
         self.sleeps: list[float] = []

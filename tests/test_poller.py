@@ -134,10 +134,7 @@ def test_every_served_cdr_is_returned_exactly_once(
     tail = Tail(feed, config, max_retries=1)
     for advance, fault in steps:
         feed.advance(advance)
-        if fault == "fail":
-            feed.faults.extend([Fault("500"), Fault("500")])
-        elif fault:
-            feed.faults.append(Fault(fault, headers={"Retry-After": "1"}))
+        feed.inject(fault)
         tail.poll()
     feed.faults.clear()
     for _ in range(60):  # drain gradually, so the head moves past late calls before they land

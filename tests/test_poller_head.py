@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.source.poller import Poller, PollerConfig
-from tests.feed import Call, FakeFeed, Fault
+from tests.feed import Call, FakeFeed
 from tests.test_poller import CONFIG, NOW, Tail, calls_strategy, normalize
 
 MERGED = "head:0-89"
@@ -210,10 +210,7 @@ def test_a_split_head_read_merged_or_split_returns_every_cdr_exactly_once(
         if upgrade and k == min(upgrade, len(steps)):  # the new version starts: head split
             tail.poller = Poller(feed.api(max_retries=1), normalize, config, feed.clock)
         feed.advance(advance)
-        if fault == "fail":
-            feed.faults.extend([Fault("500"), Fault("500")])
-        elif fault:
-            feed.faults.append(Fault(fault, headers={"Retry-After": "1"}))
+        feed.inject(fault)
         tail.poll()
     feed.faults.clear()
     for _ in range(60):

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
+from detector.rules.spec import parse_duration
 from detector.rules.testing import DEFAULT_START, Case, run_case
 
 PACK = load_rules(Path(__file__).resolve().parent.parent / "rules")
@@ -65,14 +66,9 @@ def scaled(rows: list[dict[str, Any]], per_day: int) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         count = round(row["count"] * factor)
-        every_s = _seconds(row["every"]) * row["count"] / count
+        every_s = parse_duration(row["every"]) * row["count"] / count
         out.append({**row, "count": count, "every": f"{every_s:.0f}s"})
     return out
-
-
-def _seconds(text: str) -> float:
-    """`60s` or `5m` in seconds."""
-    return float(text[:-1]) * (60.0 if text.endswith("m") else 1.0)
 
 
 def verdicts(rule: str, case: Case) -> list[bool]:

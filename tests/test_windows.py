@@ -6,6 +6,7 @@ import doctest
 import importlib
 import pickle
 import random
+from array import array
 
 import pytest
 from hypothesis import example, given
@@ -382,11 +383,37 @@ def test_seasonal_state_pickled_before_hour_of_day_slots_still_loads() -> None:
     del state["daily"]  # what a build before the hour-of-day slots pickled
     restored = Seasonal.__new__(Seasonal)
     restored.__setstate__((None, state))
-    assert restored.daily == [-1.0] * 24
+    assert list(restored.daily) == [-1.0] * 24
     assert restored.history(29 + 24 * 3) == NONE
     restored.add(31, 1.0)  # folds hour 29 (5 calls) and the silent hour 30
     assert restored.history(29 + 24 * 3) == DAY
     assert restored.expected(29 + 24 * 3) == 5.0
+
+
+def test_seasonal_state_pickled_as_lists_loads_as_tables_with_the_same_expectations() -> None:
+    """A baseline pickled when its slots were lists of floats loads as 4-byte tables, expects
+    what it expected, and keeps learning."""
+    old = Seasonal()
+    for h in range(60):
+        old.add(h, float(h % 24))
+    state = old.__reduce_ex__(4)[2][1]
+    for name in ("slots", "daily", "recent"):
+        state[name] = list(state[name])  # what a build before the tables pickled
+    restored = Seasonal.__new__(Seasonal)
+    restored.__setstate__((None, state))
+    assert all(isinstance(getattr(restored, n), array) for n in ("slots", "daily", "recent"))
+    assert [restored.expected(h) for h in range(60, 84)] == [old.expected(h) for h in range(60, 84)]
+    restored.add(61, 1.0)
+    assert restored.history(60) == WEEK
+
+
+def test_a_seasonal_baseline_pickles_in_under_a_kilobyte() -> None:
+    """A learned hour-of-week baseline (216 slots) pickles to under 1,200 bytes (as a list of
+    floats it took about 2,000)."""
+    s = Seasonal()
+    for h in range(200):
+        s.add(h, 3.0)
+    assert len(pickle.dumps(s)) < 1200
 
 
 def test_a_swept_window_pickles_its_head_alone_and_judges_late_values_as_before() -> None:

@@ -31,6 +31,7 @@ become the norm.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 HOURS_PER_WEEK = 168
@@ -78,17 +79,28 @@ def _blend(old: float, value: float, alpha: float) -> float:
     return value if old == UNSET else old + alpha * (value - old)
 
 
+TYPECODE = "f"
+"""Slots are 4-byte floats (see `_table`)."""
+
+
+def _table(size: int = 0) -> array[float]:
+    """`size` unset slots, stored as 4-byte floats: a baseline needs no more precision, and an
+    account's state (three of these in the default pack) pickles to half the bytes a list of
+    floats takes."""
+    return array(TYPECODE, [UNSET]) * size
+
+
 @dataclass(slots=True)
 class Seasonal:
     """Hour-of-week baseline with an hour-of-day fallback; `hour` is the local hour in progress."""
 
-    slots: list[float] = field(default_factory=list)
+    slots: array[float] = field(default_factory=_table)
     mean: float = 0.0
     hour: int = -1
     current: float = 0.0
     hours_seen: int = 0
-    daily: list[float] = field(default_factory=list)
-    recent: list[float] = field(default_factory=list)
+    daily: array[float] = field(default_factory=_table)
+    recent: array[float] = field(default_factory=_table)
     """The latest folded value of each hour of the day (a one-day memory beside `daily`)."""
 
     def add(self, hour: int, value: float) -> None:
@@ -110,9 +122,9 @@ class Seasonal:
         self.current = 0.0
 
     def _start(self) -> None:
-        self.slots = [UNSET] * HOURS_PER_WEEK
-        self.daily = [UNSET] * HOURS_PER_DAY
-        self.recent = [UNSET] * HOURS_PER_DAY
+        self.slots = _table(HOURS_PER_WEEK)
+        self.daily = _table(HOURS_PER_DAY)
+        self.recent = _table(HOURS_PER_DAY)
 
     def _fold(self, hour: int, value: float) -> None:
         if not self.slots:
@@ -155,12 +167,17 @@ class Seasonal:
         return self.mean if value == UNSET else value
 
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Unpickle; state saved before the hour-of-day slots existed gets unset ones."""
+        """Unpickle; state saved before the hour-of-day slots existed gets unset ones, and state
+        saved as lists of floats is stored as tables."""
         for name, value in state[1].items():
             setattr(self, name, value)
         for name in ("daily", "recent"):
             if not hasattr(self, name):
-                setattr(self, name, [UNSET] * HOURS_PER_DAY if self.slots else [])
+                setattr(self, name, _table(HOURS_PER_DAY if self.slots else 0))
+        for name in ("slots", "daily", "recent"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                setattr(self, name, array(TYPECODE, value))
 
     def history(self, hour: int) -> int:
         """What backs `expected(hour)`: `WEEK`, `DAY` (its hour of the day only) or `NONE`."""

@@ -24,7 +24,6 @@ from detector.alerting.enrichment import Enricher
 from detector.alerting.masking import Masker
 from detector.alerting.notification import NoticeMaker, NotificationStage
 from detector.alerting.notifiers import Notifier
-from detector.alerting.policy import AlertPolicy
 from detector.alerting.receivers import build_destinations, build_receivers, pacing_of
 from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
 from detector.domain import Rejected
@@ -40,9 +39,10 @@ from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector
 from detector.progress import backfill_with_progress
 from detector.rules.engine import RuleEngine
+from detector.rules.kinds.base import LATENESS_S
 from detector.rules.loader import RuleSet, load_rules
 from detector.rules.spec import RuleSettings, known_zone
-from detector.service import FeedPoller, Service, model_timings
+from detector.service import FeedPoller, Service
 from detector.source.accounts import PerAccountPoller, account_timezones, trunk_normalizer
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
@@ -82,7 +82,7 @@ def build_detector(
     rules_dir: Path,
     model_settings: ModelSettings,
     snapshot: Snapshot | None = None,
-    allowed_lateness_s: float = 600.0,
+    allowed_lateness_s: float = LATENESS_S,
     detectors: str = "all",
 ) -> Detector:
     """Rules + model + alert policy, resumed from `snapshot` when given; `detectors` "rules"
@@ -99,7 +99,7 @@ def detector_for(
     ruleset: RuleSet,
     model_settings: ModelSettings,
     snapshot: Snapshot | None = None,
-    allowed_lateness_s: float = 600.0,
+    allowed_lateness_s: float = LATENESS_S,
     *,
     rules_dir: Path | None = None,
 ) -> Detector:
@@ -108,13 +108,7 @@ def detector_for(
     engine = RuleEngine(ruleset, lateness_s=allowed_lateness_s)
     blob = snapshot.model_blob if snapshot else None
     model = build_model(model_settings, blob, engine.ruleset.settings, rules_dir)
-    detector = Detector(
-        engine,
-        model,
-        AlertPolicy(model_timings(engine, model)),
-        snapshot.accounts if snapshot else None,
-        allowed_lateness=timedelta(seconds=allowed_lateness_s),
-    )
+    detector = Detector(engine, model, snapshot.accounts if snapshot else None)
     if snapshot:
         detector.restore_meta(snapshot.detector_meta)
     return detector

@@ -47,6 +47,7 @@ from detector.alerting.settings import (
     route_problems,
 )
 from detector.errors import ConfigError
+from detector.rules.kinds.base import LATENESS_S
 
 ENV_PREFIX = "CDR_DETECTOR__"
 API_PATH = "/api/v1/partner"
@@ -307,7 +308,7 @@ class Settings(_Section):
     health: HealthSettings = HealthSettings()
     delivery: DeliverySettings = DeliverySettings()
     trunk_webhooks: TrunkWebhookSettings = TrunkWebhookSettings()
-    allowed_lateness_s: float = Field(600.0, ge=0)
+    allowed_lateness_s: float = Field(LATENESS_S, ge=0)
 
     @model_validator(mode="after")
     def _routes_name_receivers(self) -> Settings:

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detector.alerting.policy import AlertPolicy, AlertsState
-from detector.domain import CDR, Alert, Finding
+from detector.domain import CDR, Alert, AlertTiming, Finding
 from detector.models.account import AccountModelState
 from detector.models.scorer import AnomalyModel
 from detector.rules.engine import RuleEngine, RulesState
-from detector.rules.reload import digests, trim_stale
+from detector.rules.reload import RuleChanges, carry_over, digests, trim_stale
+from detector.rules.ruleset import RuleSet
 
 
 @dataclass(slots=True)
@@ -53,30 +54,54 @@ class Step:
         self.late += other.late
 
 
+def alert_timings(engine: RuleEngine, model: AnomalyModel | None) -> dict[str, AlertTiming]:
+    """Alert timings per rule id, plus the model's."""
+    timings = dict(engine.timings())
+    if model is not None:
+        timings["model:account-behaviour"] = model.timing()
+    return timings
+
+
 class Detector:
-    """Runs rules, the model and the alert policy over CDRs, on event time."""
+    """Runs rules, the model and the alert policy over CDRs, on event time.
+
+    The detection settings have one owner each: the allowed lateness is the engine's (its
+    windows keep that much history, and a CDR older than it is counted late), and the alert
+    policy's timings come from the engine's rules and the model. `reload` is the only way the
+    engine and the policy change.
+    """
 
     def __init__(
         self,
         engine: RuleEngine,
         model: AnomalyModel | None,
-        policy: AlertPolicy,
         accounts: dict[str, AccountState] | None = None,
         *,
-        allowed_lateness: timedelta = timedelta(minutes=10),
         idle_ttl: timedelta = timedelta(days=14),
     ) -> None:
         self.engine = engine
         self.model = model
-        self.policy = policy
+        self.policy = AlertPolicy(alert_timings(engine, model))
         self.accounts: dict[str, AccountState] = accounts if accounts is not None else {}
-        self.allowed_lateness = allowed_lateness
+        self.allowed_lateness = timedelta(seconds=engine.lateness_s)
         self.idle_ttl = idle_ttl
         self.newest: datetime | None = None
         self.dirty: set[str] = set()
         self.evicted: set[str] = set()
         self._digests: dict[str, str] = {}
         self._digested: RuleEngine | None = None
+
+    def reload(self, ruleset: RuleSet) -> RuleChanges:
+        """Run `ruleset` from now on: unchanged rules keep every account's state, changed rules
+        start from empty windows, removed rules' state is dropped (`carry_over`), and the alert
+        policy takes the new timings (open alerts keep their lifecycle)."""
+        engine = RuleEngine(ruleset, lateness_s=self.engine.lateness_s)
+        states = {account: state.rules for account, state in self.accounts.items()}
+        changes = carry_over(self.engine, engine, states)
+        self.engine = engine
+        self.policy = AlertPolicy(alert_timings(engine, self.model))
+        self.dirty.update(changes.accounts)
+        return changes
 
     def state_of(self, account: str) -> AccountState:
         """The account's state, created empty on first sight."""

@@ -28,18 +28,15 @@ from stat import S_ISREG
 from typing import Any, Protocol
 
 from detector.alerting.delivery import Delivery
-from detector.alerting.policy import AlertPolicy
 from detector.alerting.silences import from_request
-from detector.domain import CDR, Alert, AlertTiming
+from detector.domain import CDR, Alert
 from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
 from detector.health import Health, HealthPolicy
 from detector.housekeeping import Housekeeping, Retention
 from detector.metrics import Metrics, firing_by_rule
 from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector, Step
-from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
-from detector.rules.reload import carry_over
 from detector.source.rows import PollResult
 from detector.state.notifications import SilenceBook
 from detector.state.store import Cycle, Snapshot, StateStore
@@ -143,7 +140,7 @@ class Service:
         self.housekeeping = Housekeeping(self)
         self.summary = CycleSummary(summary_every_s, clock())
         metrics.receivers(receivers)
-        metrics.rules(model_timings(detector.engine, model))
+        metrics.rules(detector.policy.timings)
         metrics.poll_interval(interval_s)
         self._record_accounts(detector.accounts)
         self._silences: SilenceBook | None = None
@@ -474,12 +471,7 @@ class Service:
         except RuleError as exc:
             self._reload_refused(exc)
             return False
-        engine = RuleEngine(rules, lateness_s=self.detector.engine.lateness_s)
-        states = {account: state.rules for account, state in self.detector.accounts.items()}
-        changes = carry_over(self.detector.engine, engine, states)
-        self.detector.engine = engine
-        self.detector.policy = AlertPolicy(model_timings(engine, self.model))
-        self.detector.dirty.update(changes.accounts)
+        changes = self.detector.reload(rules)
         self.health.reload_error = ""
         self.health.last_reload = {
             "ok": True, "at": _iso(self.clock()), "rules": len(rules.rules),
@@ -574,14 +566,6 @@ class Service:
     def live(self) -> tuple[bool, str]:
         """/healthz: see `health.Health.live`."""
         return self.health.live(self.clock())
-
-
-def model_timings(engine: RuleEngine, model: AnomalyModel | None) -> dict[str, AlertTiming]:
-    """Alert timings per rule id, plus the model's."""
-    timings = dict(engine.timings())
-    if model is not None:
-        timings["model:account-behaviour"] = model.timing()
-    return timings
 
 
 def _describe(alerts: list[Alert]) -> list[str]:

@@ -27,7 +27,6 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from detector.alerting.policy import AlertPolicy
 from detector.backtest import run_backtest
 from detector.domain import CDR, Alert, Finding
 from detector.pipeline import Detector, Step
@@ -66,8 +65,8 @@ class Recording(Detector):
     """A `Detector` that also keeps every finding it returns (run_backtest only counts them)."""
 
     def __init__(self) -> None:
-        engine = RuleEngine(ruleset_of(*RULES))
-        super().__init__(engine, None, AlertPolicy(engine.timings()), allowed_lateness=LATENESS)
+        engine = RuleEngine(ruleset_of(*RULES), lateness_s=LATENESS.total_seconds())
+        super().__init__(engine, None)
         self.found: list[Finding] = []
         self._inside = False
 

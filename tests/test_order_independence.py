@@ -28,7 +28,6 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.alerting.policy import AlertPolicy
 from detector.domain import CDR, Alert, AlertStatus
 from detector.pipeline import Detector
 from detector.rules.engine import RuleEngine
@@ -42,7 +41,7 @@ TALKS = (0, 0, 2, 3, 5, 40, 200, 400, 1000)
 def run(cdrs: Iterable[CDR], rules: Iterable[dict[str, Any]] = RULES) -> list[Alert]:
     """Every alert a fresh detector raises, one CDR per batch, then a day later."""
     engine = RuleEngine(ruleset_of(*rules), lateness_s=LATENESS.total_seconds())
-    detector = Detector(engine, None, AlertPolicy(engine.timings()), allowed_lateness=LATENESS)
+    detector = Detector(engine, None)
     alerts: list[Alert] = []
     for cdr in cdrs:
         step = detector.process([cdr])
@@ -210,7 +209,7 @@ def test_a_batch_gives_the_findings_of_its_cdrs_one_by_one_in_arrival_order(
 
     def fresh() -> Detector:
         engine = RuleEngine(ruleset_of(*RULES), lateness_s=LATENESS.total_seconds())
-        return Detector(engine, None, AlertPolicy(engine.timings()), allowed_lateness=LATENESS)
+        return Detector(engine, None)
 
     one = fresh()
     alone = [finding for cdr in ranked for finding in one.process([cdr]).findings]

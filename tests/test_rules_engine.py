@@ -313,7 +313,7 @@ def test_build_detector_gives_the_engine_the_detectors_lateness() -> None:
 def test_a_call_older_than_the_retention_is_counted_late_by_the_detector() -> None:
     """What the windows no longer retain is older than the allowed lateness: reported as late."""
     engine = RuleEngine(ruleset_of(SHORT), lateness_s=600)
-    detector = Detector(engine, None, AlertPolicy(engine.timings()))
+    detector = Detector(engine, None)
     at = [2000, 1400, 799]  # 20 s buckets: window 71..100, retained from 41 (820 s) on
     cdrs = [make_cdr(T0 + timedelta(seconds=s), f"c{s}", {"talk_s": 2}) for s in at]
     assert [detector.process([cdr]).late for cdr in cdrs] == [0, 0, 1]

@@ -46,8 +46,9 @@ from detector.service import FeedPoller, Service
 from detector.source.accounts import PerAccountPoller, account_timezones, trunk_normalizer
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
 from detector.source.rows import Normalize
+from detector.source.settings import PollerConfig
 from detector.state.store import Snapshot, StateStore
 from detector.webhooks.wiring import build_intake, start_intake
 
@@ -201,13 +202,13 @@ def build_api(settings: Settings, metrics: Metrics) -> CdrApi:
 
 def build_poller(settings: Settings, api: CdrApi, account: str | None = None) -> Poller:
     """The tailing poller with the configured horizon and date-filter timezone."""
-    return Poller(api, _normalizer(settings), _poller_config(settings, account), clock=_now)
+    return Poller(api, _normalizer(settings), poller_config(settings, account), clock=_now)
 
 
 def build_feed(settings: Settings, api: CdrApi) -> FeedPoller:
     """The global-feed poller, or one per customer account when `poll.mode: per_account`."""
     if settings.poll.mode == "per_account":
-        return PerAccountPoller(api, _normalizer(settings), _poller_config(settings, None), _now)
+        return PerAccountPoller(api, _normalizer(settings), poller_config(settings, None), _now)
     return build_poller(settings, api)
 
 
@@ -220,7 +221,9 @@ def _normalizer(settings: Settings) -> Normalize:
     return trunk_normalizer(normalize, trunks) if trunks else normalize
 
 
-def _poller_config(settings: Settings, account: str | None) -> PollerConfig:
+def poller_config(settings: Settings, account: str | None) -> PollerConfig:
+    """The poller's bounds from the `poll:` section; the head's request budget is half of what
+    the API rate limit allows per poll interval (none when `latency_first` is off)."""
     poll = settings.poll
     return PollerConfig(
         per_page=poll.per_page, date_tz=poll.date_tz, horizon_s=poll.lateness_horizon_s,

@@ -48,6 +48,7 @@ from detector.alerting.settings import (
 )
 from detector.errors import ConfigError
 from detector.rules.kinds.base import LATENESS_S
+from detector.source.settings import PollerConfig
 
 ENV_PREFIX = "CDR_DETECTOR__"
 API_PATH = "/api/v1/partner"
@@ -127,40 +128,44 @@ class ApiSettings(_Section):
         return url
 
 
-class PollSettings(_Section):
-    """How often and how far the poller looks."""
+_READ = PollerConfig()
+"""The poller's own defaults, which the `poll:` section takes (one set of defaults per concept)."""
 
-    interval_s: float = Field(10.0, gt=0)
-    per_page: int = Field(100, ge=1, le=100)
-    date_tz: str = "UTC"
-    lateness_horizon_s: float = Field(86400.0, gt=0)
+
+class PollSettings(_Section):
+    """How often and how far the poller looks (defaults: `detector.source.settings`)."""
+
+    interval_s: float = Field(_READ.interval_s, gt=0)
+    per_page: int = Field(_READ.per_page, ge=1, le=100)
+    date_tz: str = _READ.date_tz
+    lateness_horizon_s: float = Field(_READ.horizon_s, gt=0)
     """The longest call (talk seconds) the platform allows; Vobiz ends longer ones itself with
     hangup cause 6000 "max duration reached". Every call up to it is read exactly once, in
     time; a longer one is still read (late), counted and logged. Set it to your trunks' limit."""
-    max_ring_s: float = Field(130.0, ge=0)
-    max_lag_s: float = Field(60.0, ge=0)
-    tier_bounds_s: tuple[int, ...] = (1, 90, 300, 900, 2700, 10800)
+    max_ring_s: float = Field(_READ.max_ring_s, ge=0)
+    max_lag_s: float = Field(_READ.max_lag_s, ge=0)
+    tier_bounds_s: tuple[int, ...] = _READ.tier_bounds_s
     """Talk-duration bounds of the tiers (bounds at or above the horizon are ignored). The
     tiers under 90 s are the head (the default: unanswered, then answered under 90 s)."""
-    tier_every_s: tuple[float, ...] = (300.0, 300.0, 300.0, 900.0, 1800.0, 3600.0, 3600.0)
+    tier_every_s: tuple[float, ...] = _READ.tier_every_s
     """The longest each tier waits between reads (its latency bound); a tier is read sooner
     when its measured re-read overhead allows (see `target_overhead`)."""
     latency_first: bool = True
     """Read the head of the feed (the tiers under 90 s: unanswered and short calls) at every
     poll whenever half of the API rate limit affords it; else their overhead-targeted cadence."""
-    target_overhead: float = Field(0.25, ge=0)
+    target_overhead: float = Field(_READ.target_overhead, ge=0)
     """Requests per tier read above one full page per `per_page` new CDRs, as a fraction, that
     sets each tier's cadence: lower means fewer requests and later detection; 0 reads every tier
     at exactly `tier_every_s`."""
-    workers: int = Field(4, ge=1)
+    workers: int = Field(_READ.workers, ge=1)
     feed_time_per_poll_s: float | None = Field(None, gt=0)
     """Feed time one poll stands for in tier cadences (default `interval_s`); set it to
     `interval_s × speed` against a simulator running faster than real time."""
-    start_back_s: float = Field(0.0, ge=0)
-    max_clock_skew_s: float = Field(600.0, ge=0)
+    start_back_s: float = Field(_READ.start_back_s, ge=0)
+    max_clock_skew_s: float = Field(_READ.max_clock_skew_s, ge=0)
     """A row ending later than now plus this is rejected as `future_time` (kept in the state's
     `rejected` table): a row dated years ahead must not move event time."""
-    max_pages_per_cycle: int = Field(50, ge=1)
+    max_pages_per_cycle: int = Field(_READ.max_pages_per_cycle, ge=1)
     seen_ttl_s: float = Field(2 * 86400.0, gt=0)
     mode: Literal["global", "per_account"] = "global"
     trunk_accounts: dict[str, str] = Field(default_factory=dict)

@@ -10,7 +10,7 @@ from detector.simulate import Scenario, SimOptions, SimulatorServer, generate
 from detector.source.accounts import PerAccountPoller, trunk_normalizer
 from detector.source.client import CdrApi
 from detector.source.normalize import normalize
-from detector.source.poller import PollerConfig
+from detector.source.settings import PollerConfig
 
 ROW = {
     "call_uuid": "c-1",

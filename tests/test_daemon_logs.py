@@ -20,7 +20,8 @@ from detector.metrics import Metrics
 from detector.rules.loader import load_rules
 from detector.service import RuleWatch, Service
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from detector.state.store import StateStore
 from tests.daemon import ROOT, wait_for
 from tests.feed import FakeFeed

@@ -26,7 +26,8 @@ from detector.config import ModelSettings, Settings
 from detector.metrics import Metrics
 from detector.service import Service
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from detector.state.outbox import Envelope, Outbox
 from detector.state.store import StateStore
 from tests.daemon import ROOT, wait_for

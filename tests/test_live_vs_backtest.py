@@ -33,7 +33,8 @@ from detector.pipeline import Detector, Step
 from detector.rules.engine import RuleEngine
 from detector.rules.testing import ruleset_of
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed
 
 T0 = datetime(2026, 3, 25, 20, 0, tzinfo=UTC)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from detector.domain import CDR, Rejected
 from detector.errors import AuthError, RetryableSourceError
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
 from detector.source.rows import PollResult
+from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed, Fault
 
 NOW = datetime(2026, 3, 25, 22, 30, tzinfo=UTC)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from detector.source.poller import PollerConfig
+from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed
 from tests.test_poller import NOW, Tail
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.errors import RetryableSourceError
-from detector.source.poller import PollerConfig
 from detector.source.rows import PollResult
+from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed, Fault
 from tests.test_poller import Tail
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed
 from tests.test_poller import CONFIG, NOW, Tail, calls_strategy, normalize
 

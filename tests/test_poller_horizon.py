@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.source.poller import PollerConfig
+from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed, Fault
 from tests.test_poller_faults import CONFIG as FAULTS_CONFIG
 from tests.test_poller_faults import Daemon, drain

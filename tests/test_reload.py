@@ -25,8 +25,9 @@ from detector.rules.reload import carry_over
 from detector.rules.testing import make_cdr, ruleset_of
 from detector.service import RuleWatch, Service
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
 from detector.source.rows import PollResult
+from detector.source.settings import PollerConfig
 from detector.state.store import StateStore
 from tests.daemon import ROOT, Simulator, daemon, free_port, wait_for, write_config
 from tests.feed import FakeFeed

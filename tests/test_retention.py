@@ -22,8 +22,9 @@ from detector.rules.engine import MAX_KEYS
 from detector.rules.testing import make_cdr
 from detector.service import Service
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
 from detector.source.rows import PollResult
+from detector.source.settings import PollerConfig
 from detector.state.store import Cycle, StateStore
 from tests.daemon import ROOT
 from tests.feed import FakeFeed

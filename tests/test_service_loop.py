@@ -15,7 +15,8 @@ from detector.config import ModelSettings
 from detector.metrics import Metrics
 from detector.service import Service
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from detector.state.store import StateStore
 from tests.daemon import ROOT, processed, wait_for
 from tests.feed import Call, FakeFeed

@@ -3,6 +3,7 @@ secrets come from variables or files, every problem is reported at once, a bare 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from detector.assembly import poller_config
 from detector.config import Settings, credentials, env_overrides, load_settings
 from detector.errors import ConfigError
+from detector.source.settings import PollerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "deploy" / "config.example.yaml"
@@ -155,3 +158,12 @@ def test_every_secret_has_an_env_and_a_file_setting() -> None:
         "webhook.secret", "metrics.api_token",
     ):  # fmt: skip
         assert {f"{secret}_env", f"{secret}_file"} <= paths, secret
+
+
+def test_a_settings_file_without_poll_reads_the_feed_with_the_pollers_own_defaults() -> None:
+    """The daemon's poller, built from settings that leave `poll:` out, gets every bound the
+    poller defaults to (one set of defaults: the two cannot drift apart)."""
+    built, own = poller_config(Settings(), None), PollerConfig()
+    derived = {"latency_budget", "account", "head_s"}  # from the rate limit / the CLI / fixed
+    for name in (f.name for f in fields(PollerConfig) if f.name not in derived):
+        assert getattr(built, name) == getattr(own, name), name

@@ -26,7 +26,8 @@ from detector.http import HttpServer
 from detector.metrics import Metrics
 from detector.service import Service
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from detector.state.store import Cycle, StateStore
 from tests.daemon import ROOT
 from tests.feed import FakeFeed

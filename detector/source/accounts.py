@@ -21,8 +21,9 @@ from typing import Any
 
 from detector.domain import CDR, Rejected
 from detector.source.client import CdrApi
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
 from detector.source.rows import Normalize, PollResult
+from detector.source.settings import PollerConfig
 
 Seen = Callable[[Collection[str]], set[str]]
 

@@ -52,6 +52,8 @@ from detector.source.settings import PollerConfig
 
 ENV_PREFIX = "CDR_DETECTOR__"
 API_PATH = "/api/v1/partner"
+"""Where the partner API lives under its host (added to a bare base URL; a 404 elsewhere says
+to add it)."""
 
 __all__ = [
     "AlertingSettings",

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
+from detector.config import API_PATH, AUTH_ID_ENV, AUTH_TOKEN_ENV
 from detector.errors import (
     AuthError,
     NotFoundError,
@@ -40,12 +41,6 @@ from detector.errors import (
 )
 from detector.source.backoff import full_jitter, retry_after_s
 from detector.source.ratelimit import TokenBucket
-
-ID_ENV = "CDR_DETECTOR_AUTH_ID"
-TOKEN_ENV = "CDR_DETECTOR_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
-
-API_PATH = "/api/v1/partner"
-"""Where the partner API lives under its host; a 404 elsewhere says to add it."""
 
 Shape = Literal["a", "b"]
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -258,14 +253,14 @@ class CdrApi:
         if status == 401:
             return AuthError(
                 "the partner API rejected our credentials (HTTP 401): check "
-                f"{ID_ENV} and {TOKEN_ENV} (partner id PA_... and its API token){ref}",
+                f"{AUTH_ID_ENV} and {AUTH_TOKEN_ENV} (partner id PA_... and its API token){ref}",
                 status=401,
             )
         if status == 403:
             return AuthError(
                 "the partner API refused access to CDRs (HTTP 403): check that "
-                f"{ID_ENV}/{TOKEN_ENV} are the partner's credentials and that the partner has "
-                f"the can_view_cdrs permission (GET /me){ref}",
+                f"{AUTH_ID_ENV}/{AUTH_TOKEN_ENV} are the partner's credentials and that the "
+                f"partner has the can_view_cdrs permission (GET /me){ref}",
                 status=403,
             )
         if status == 429 or status >= 500:

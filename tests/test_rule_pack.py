@@ -66,6 +66,33 @@ def test_a_wrong_expectation_fails_the_report(tmp_path: Path) -> None:
     assert "FAIL duration-cap: a 9-hour call fires critical" in report.render()
 
 
+def test_a_surge_seen_later_than_its_within_fails_the_report(tmp_path: Path) -> None:
+    """A case's `within` bounds how soon its first finding comes: the no-answer surge seen
+    after 8.5 minutes passes at 10 and fails at 5, and the report says when it came."""
+    shutil.copytree(PACK, tmp_path / "rules")
+    fixture = tmp_path / "rules" / "tests" / "no-answer-surge.yaml"
+    assert "within: 10m" in fixture.read_text()
+    fixture.write_text(fixture.read_text().replace("within: 10m", "within: 5m"))
+    report = run_rule_tests(tmp_path / "rules")
+    assert not report.ok
+    line = next(x for x in report.render().splitlines() if "strong surge" in x)
+    assert line.startswith("FAIL")
+    assert "first after 510s (within 5m)" in line
+
+
+def test_within_on_a_case_that_expects_nothing_is_refused(tmp_path: Path) -> None:
+    """`within` with severity none (a bound on a finding that must not come) is refused with
+    the fixture's path."""
+    shutil.copytree(PACK, tmp_path / "rules")
+    fixture = tmp_path / "rules" / "tests" / "duration-cap.yaml"
+    fixture.write_text(
+        fixture.read_text().replace("{severity: none}", "{severity: none, within: 5m}")
+    )
+    with pytest.raises(RuleError, match="within needs severity warning or critical") as info:
+        run_rule_tests(tmp_path / "rules")
+    assert str(info.value).startswith(str(fixture))
+
+
 def test_a_broken_copy_of_the_pack_fails_naming_file_and_field(tmp_path: Path) -> None:
     """Breaking one field of one shipped rule makes `rules check` name that file and field."""
     shutil.copytree(PACK, tmp_path / "rules")

@@ -10,7 +10,8 @@ plus generators) and the findings it expects::
         cdrs:
           - {at: 0s, count: 500, every: 5s, direction: outbound, talk_s: 2, vary: to}
         advance: 3h                         # optional: let event time pass (flatline)
-        expect: {severity: critical}        # or warning / none; optional `at_least: N`
+        expect: {severity: critical}        # or warning / none; optional `at_least: N`,
+                                            # `within: 10m` (how soon, see `Expect.within`)
 
 Rows default to an answered outbound domestic call of account ``MA_test``; ``vary: to`` (or
 ``from``) adds the row index to that number so each generated call dials a new number.
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detector.domain import CDR, Direction, Finding, Severity, Status
 from detector.errors import RuleError
@@ -39,6 +40,7 @@ from detector.rules.engine import RuleEngine
 from detector.rules.kinds import KindContext
 from detector.rules.loader import RuleSet, load_rules, validate_rule
 from detector.rules.spec import Duration, RuleSettings, parse_duration
+from detector.rules.template import human_duration
 
 DEFAULT_START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 _CDR_FIELDS = set(CDR.__dataclass_fields__)
@@ -50,6 +52,16 @@ class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     severity: Literal["none", "warning", "critical"]
     at_least: int = Field(default=1, ge=1)
+    within: Duration | None = None
+    """The first finding at `severity` must come at most this long after the case's `start`,
+    in event time (the finding's `at`): how soon the rule sees the pattern, e.g. a strong surge
+    within ``10m`` from an account's first day. Not with severity ``none``."""
+
+    @model_validator(mode="after")
+    def _within_needs_a_finding(self) -> Expect:
+        if self.within is not None and self.severity == "none":
+            raise ValueError("expect.within needs severity warning or critical (none never fires)")
+        return self
 
 
 class Case(BaseModel):
@@ -242,7 +254,16 @@ def _verdict(engine: RuleEngine, case: Case, factor: float) -> tuple[bool, str]:
     ok = got == wanted and (wanted == "none" or len(findings) >= case.expect.at_least)
     level = Severity[wanted.upper()] if wanted != "none" else None
     hits = sum(1 for f in findings if f.severity == level) if level else 0
-    return ok, f"expected {wanted}, got {got}; {hits} at {wanted}"
+    detail = f"expected {wanted}, got {got}; {hits} at {wanted}"
+    if level is None or case.expect.within is None:
+        return ok, detail
+    first = min((f.at for f in findings if f.severity >= level), default=None)
+    if first is None:
+        return False, detail
+    after = (first - case.start).total_seconds()
+    return ok and after <= case.expect.within, f"{detail}, first after {human_duration(after)} " + (
+        f"(within {human_duration(case.expect.within)})"
+    )
 
 
 def _mark(ok: bool) -> str:

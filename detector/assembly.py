@@ -321,8 +321,8 @@ def build_http(settings: Settings, metrics: Metrics, service: Service) -> HttpSe
             "127.0.0.1"
         )
     return HttpServer(
-        metrics, service.status, service.ready, service.live,
-        api=m.status_api, token=token.reveal() if token else None, backend=service,
+        metrics, service.console.status, service.ready, service.live,
+        api=m.status_api, token=token.reveal() if token else None, backend=service.console,
         limits=HttpLimits(m.threads, m.max_connections, m.request_timeout_s),
     )  # fmt: skip
 

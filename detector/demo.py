@@ -144,7 +144,7 @@ def run_demo(*, accounts: int, speed: float, seed: int, stop_after: float) -> No
         service = build_service(settings, metrics, logs.get("service"))
         service.observer = board.observe
 
-        http = HttpServer(metrics, service.status, service.ready)
+        http = HttpServer(metrics, service.console.status, service.ready)
         mhost, mport = http.start("127.0.0.1", 0)
         worker = threading.Thread(target=service.run, daemon=True)
         worker.start()

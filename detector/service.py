@@ -20,15 +20,15 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any, Protocol
 
 from detector.alerting.delivery import Delivery
-from detector.alerting.silences import from_request
+from detector.console import Console, iso
 from detector.domain import CDR, Alert
 from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
 from detector.health import Health, HealthPolicy
@@ -145,6 +145,8 @@ class Service:
         self._record_accounts(detector.accounts)
         self._silences: SilenceBook | None = None
         self._expired_seen = 0
+        self.console = Console(self)
+        """What the JSON API reads and changes (`detector.console`)."""
 
     def install_signals(self) -> None:
         """SIGTERM/SIGINT drain and stop; SIGHUP reloads rules (main thread only)."""
@@ -474,7 +476,7 @@ class Service:
         changes = self.detector.reload(rules)
         self.health.reload_error = ""
         self.health.last_reload = {
-            "ok": True, "at": _iso(self.clock()), "rules": len(rules.rules),
+            "ok": True, "at": iso(self.clock()), "rules": len(rules.rules),
             "kept": len(changes.kept), "changed": list(changes.changed),
             "added": list(changes.added), "removed": list(changes.removed),
         }  # fmt: skip
@@ -486,71 +488,12 @@ class Service:
 
     def _reload_refused(self, exc: RuleError) -> None:
         self.health.reload_error = str(exc)
-        self.health.last_reload = {"ok": False, "at": _iso(self.clock()), "error": str(exc)}
+        self.health.last_reload = {"ok": False, "at": iso(self.clock()), "error": str(exc)}
         self.metrics.rule_reload(ok=False)
         self.log.error(
             "rule reload refused; previous rules keep running",
             error=str(exc), file=exc.path, rule=exc.rule, field=exc.field,
         )  # fmt: skip
-
-    def status(self) -> dict[str, Any]:
-        """JSON for /api/status."""
-        return {
-            "cycles": self.health.cycles,
-            "last_ok": _iso(self.health.last_ok),
-            "last_error": self.health.last_error,
-            "state_error": self.health.state_error,
-            "rule_reload_error": self.health.reload_error,
-            "rule_reload": self.health.last_reload,
-            "accounts_tracked": len(self.detector.accounts),
-            "counts": dict(self.health.counts),
-            "recent_alerts": self.store.recent_alerts(20),
-            "outbox": self.store.outbox_summary(),
-        }
-
-    def alert_history(self, fingerprint: str) -> list[dict[str, Any]]:
-        """/api/alerts/FINGERPRINT: the alert's recorded transitions, newest first."""
-        return self.store.alert_history(fingerprint)
-
-    def alert_chart(self, fingerprint: str) -> bytes | None:
-        """/api/alerts/FINGERPRINT/chart.png: drawn on request from the alert's briefing (the
-        HTTP thread's work, never the cycle's); None without one."""
-        stage = self.delivery.stage
-        briefer = stage.notice.briefer if stage is not None else None
-        found = briefer.latest(fingerprint) if briefer is not None else None
-        history = self.store.alert_history(fingerprint, 1) if found is not None else []
-        if found is None or found.series is None or not history:
-            return None
-        from detector.alerting.chart import draw  # noqa: PLC0415 - matplotlib on demand
-        from detector.alerting.render import COLOURS  # noqa: PLC0415 - with it
-
-        last = history[0]
-        ended = last.get("status") != "firing"
-        accent = COLOURS["resolved" if ended else str(last.get("severity", "info"))]
-        zone = stage.notice.cards().zone_of(str(last.get("account", ""))) if stage else "UTC"
-        return draw(found.series, zone, accent, found.currency)
-
-    def list_silences(self) -> list[dict[str, Any]]:
-        """GET /api/silences: the silences not yet ended."""
-        return self.silence_book().active(self.clock())
-
-    def add_silence(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST /api/silences: a new silence (ValueError says what is wrong with the body)."""
-        silence = from_request(body, self.clock()).to_json()
-        self.silence_book().add(silence)
-        self.log.info("silence added", **{k: silence[k] for k in ("id", "matchers", "ends_at")})
-        return silence
-
-    def expire_silence(self, silence_id: str) -> bool:
-        """DELETE /api/silences/ID: end it now."""
-        expired = self.silence_book().expire(silence_id, self.clock())
-        if expired:
-            self.log.info("silence expired", id=silence_id)
-        return expired
-
-    def dead_letters(self) -> list[dict[str, Any]]:
-        """GET /api/dead-letters: the newest dead-lettered notifications."""
-        return list(self.store.outbox_summary()["recent_dead_letters"])
 
     def silence_book(self) -> SilenceBook:
         """The silences, on a connection of their own (opened at first use)."""
@@ -570,7 +513,3 @@ class Service:
 
 def _describe(alerts: list[Alert]) -> list[str]:
     return [f"{a.status.value}:{a.source}:{a.account}:{a.severity.label}" for a in alerts[:10]]
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()

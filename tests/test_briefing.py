@@ -133,7 +133,9 @@ def daemon(tmp_path: Path) -> Iterator[tuple[str, Service, Briefer]]:
         metrics=Metrics(), receivers=[], rules_dir=ROOT / "rules", interval_s=1.0,
         seen_ttl=timedelta(days=1), log=Log(),
     )  # fmt: skip
-    server = HttpServer(svc.metrics, svc.status, svc.ready, svc.live, api=True, backend=svc)
+    server = HttpServer(
+        svc.metrics, svc.console.status, svc.ready, svc.live, api=True, backend=svc.console
+    )
     host, port = server.start("127.0.0.1", 0)
     yield f"http://{host}:{port}", svc, briefer
     server.stop()

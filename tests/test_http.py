@@ -31,6 +31,11 @@ class Daemon:
     live: tuple[bool, str] = (True, "ok")
     status: dict[str, Any] = field(default_factory=lambda: {"cycles": 3, "cursor": "c1"})
 
+    @property
+    def console(self) -> Daemon:
+        """Where `build_http` takes the JSON API from (the service's `Console`)."""
+        return self
+
 
 def serve(daemon: Daemon, **options: Any) -> tuple[HttpServer, str]:
     """A started HttpServer on 127.0.0.1 answering from `daemon`."""

@@ -161,7 +161,9 @@ def test_invalid_rule_set_is_refused_and_the_old_rules_keep_firing(
     assert "cdr_detector_rules_last_reload_success 0.0" in scrape(service)
     assert 'cdr_detector_rule_reloads_total{outcome="error"} 1.0' in scrape(service)
     assert feed(service, spend(2, 20000, at_s=60)) == [f"{SPEND}:firing"]
-    assert service.status()["rule_reload_error"] == detail.removeprefix("rule reload failed: ")
+    assert service.console.status()["rule_reload_error"] == detail.removeprefix(
+        "rule reload failed: "
+    )
 
 
 def test_fixing_the_rule_file_reloads_and_clears_the_error(service: Service, rules: Path) -> None:

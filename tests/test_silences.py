@@ -146,8 +146,8 @@ def api(tmp_path: Path) -> Iterator[tuple[str, Service]]:
         receivers=[], rules_dir=ROOT / "rules", interval_s=1.0, seen_ttl=timedelta(days=1),
         log=Log(),
     )  # fmt: skip
-    server = HttpServer(svc.metrics, svc.status, svc.ready, svc.live, api=True, token=TOKEN,
-                        backend=svc)  # fmt: skip
+    server = HttpServer(svc.metrics, svc.console.status, svc.ready, svc.live, api=True,
+                        token=TOKEN, backend=svc.console)  # fmt: skip
     host, port = server.start("127.0.0.1", 0)
     yield f"http://{host}:{port}", svc
     server.stop()

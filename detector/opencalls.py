@@ -46,7 +46,7 @@ from detector.enrich.numbers import classify
 from detector.rules.engine import RuleEngine
 from detector.rules.fields import Facts
 from detector.rules.kinds.open import OpenCall as OpenKind
-from detector.rules.runner import Runner, Subject, Track
+from detector.rules.runner import KeyState, Runner, Subject
 from detector.webhooks.events import Attempt
 
 LIMIT = 100_000
@@ -58,7 +58,7 @@ class Running:
     """One open call: what its CallInitiated said, as a CDR that has not ended yet."""
 
     cdr: CDR
-    tracks: dict[str, Track] = field(default_factory=dict)
+    tracks: dict[str, KeyState] = field(default_factory=dict)
     """Emission memory per `open` rule id."""
 
 
@@ -144,7 +144,7 @@ class OpenCalls:
                 continue
             track = call.tracks.get(runner.id)
             if track is None:
-                track = call.tracks[runner.id] = Track(
+                track = call.tracks[runner.id] = KeyState(
                     None, evidence=[cdr.call_id], peers=[facts.to]
                 )
             reading = OpenKind.read(age)

@@ -16,7 +16,7 @@ from detector.config import ModelSettings
 from detector.domain import AlertStatus, Severity, fingerprint
 from detector.pipeline import Detector
 from detector.rules.engine import RuleEngine, RulesState
-from detector.rules.runner import Track
+from detector.rules.runner import KeyState
 from detector.rules.testing import make_cdr, ruleset_of
 from tests.test_rule_kinds_contract import run, stream
 
@@ -95,7 +95,7 @@ def test_finding_carries_labels_summary_evidence_and_window() -> None:
 
 def test_evidence_keeps_the_last_three_call_ids_and_eight_destinations() -> None:
     """A key remembers only its newest 3 matching call ids and 8 matching destinations."""
-    track = Track(data=None)
+    track = KeyState(data=None)
     for i in range(12):
         track.remember(f"c{i}", f"+1555000{i:04d}")
     assert track.evidence == ["c9", "c10", "c11"]
@@ -104,7 +104,7 @@ def test_evidence_keeps_the_last_three_call_ids_and_eight_destinations() -> None
 
 def test_a_track_pickled_with_bounded_deques_still_remembers_within_the_caps() -> None:
     """State saved when evidence was kept in deques loads and keeps the same caps."""
-    old = Track(data=None)
+    old = KeyState(data=None)
     old.evidence = deque(["a", "b", "c"], maxlen=3)  # type: ignore[assignment]
     old.peers = deque(["+1"] * 8, maxlen=8)  # type: ignore[assignment]
     track = pickle.loads(pickle.dumps(old))  # noqa: S301 - our own bytes, like the store
@@ -344,10 +344,19 @@ def test_sweep_keeps_a_baseline_but_drops_its_spent_window_and_evidence() -> Non
 def test_a_key_pickles_small_when_idle_and_loads_from_the_older_form() -> None:
     """A key at its defaults pickles as its data alone; the `(None, slots)` form of earlier
     releases and a busy key both load back unchanged."""
-    idle, busy = Track({"n": 1}), Track({"n": 2}, 1, 5, ["c1"], ["+911"])
+    idle, busy = KeyState({"n": 1}), KeyState({"n": 2}, 1, 5, ["c1"], ["+911"])
     assert idle.__getstate__() == ({"n": 1},)
     assert [pickle.loads(pickle.dumps(t)) for t in (idle, busy)] == [idle, busy]  # noqa: S301
-    older = Track.__new__(Track)
+    older = KeyState.__new__(KeyState)
     older.__setstate__((None, {"data": {"n": 2}, "severity": 1, "emitted": 5,
                                "evidence": ["c1"], "peers": ["+911"]}))  # fmt: skip
     assert older == busy
+
+
+def test_a_key_saved_under_its_old_class_name_loads() -> None:
+    """Rule state pickled when a key's class was `runner.Track` loads as a `KeyState`."""
+    key = KeyState({"n": 2}, 1, 5, ["c1"], ["+911"])
+    blob = pickle.dumps(key, protocol=2)
+    old = blob.replace(b"\nKeyState\n", b"\nTrack\n")
+    assert old != blob
+    assert pickle.loads(old) == key  # noqa: S301 - bytes made here

@@ -22,7 +22,7 @@ from detector.rules.kinds import KindContext, Reading
 from detector.rules.kinds.base import LATENESS_S, Compacting
 from detector.rules.predicate import Test
 from detector.rules.ruleset import RuleSet
-from detector.rules.runner import Runner, Subject, Track
+from detector.rules.runner import KeyState, Runner, Subject
 from detector.windows.clock import Zones
 
 SWEEP_S = 900
@@ -37,7 +37,7 @@ TICK_S = 60
 class RulesState:
     """Per-account state of every rule (tracks per rule id and group key); picklable."""
 
-    by_rule: dict[str, dict[str, Track]] = field(default_factory=dict)
+    by_rule: dict[str, dict[str, KeyState]] = field(default_factory=dict)
     next_sweep: int = 0
     next_tick: int = 0
     dropped: int = 0
@@ -127,7 +127,7 @@ class RuleEngine:
                 found.append(runner.finding(track, reading, severity, subject))
         return found
 
-    def _new_track(self, state: RulesState, runner: Runner, key: str) -> Track | None:
+    def _new_track(self, state: RulesState, runner: Runner, key: str) -> KeyState | None:
         """A new track for `key` of `runner`, or None when the rule hit `MAX_KEYS` here."""
         tracks = state.by_rule.get(runner.id)
         if tracks is None:
@@ -136,7 +136,7 @@ class RuleEngine:
             state.dropped += 1
             return None
         # one string per key across rules: the state pickles (and sits in memory) once per key
-        track = tracks[sys.intern(key)] = Track(runner.kind.new_key())
+        track = tracks[sys.intern(key)] = KeyState(runner.kind.new_key())
         return track
 
     def _steps(self, direction: str, status: str, answered: bool) -> tuple[Step, ...]:
@@ -223,7 +223,7 @@ class RuleEngine:
             del by_rule[rule_id]
 
     @staticmethod
-    def _compact(runner: Runner, tracks: dict[str, Track], now: int) -> None:
+    def _compact(runner: Runner, tracks: dict[str, KeyState], now: int) -> None:
         """Keys of a baseline rule keep their baseline; a spent window and its evidence go."""
         compact, heartbeat = cast(Compacting, runner.kind).compact, runner.heartbeat
         for track in tracks.values():

@@ -25,7 +25,7 @@ from detector.rules.kinds import KindContext, Reading
 from detector.rules.predicate import LIST_KEYS, PREFIX_KEYS, compile_predicate
 from detector.rules.problems import predicate_fields
 from detector.rules.ruleset import RuleSet
-from detector.rules.runner import Runner, Track
+from detector.rules.runner import KeyState, Runner
 from detector.rules.spec import AnyRule, SumOf
 from detector.rules.template import human_duration
 from detector.windows.clock import Zones
@@ -91,7 +91,7 @@ def explain(ruleset: RuleSet, rule_id: str, cdr: CDR) -> Explanation:
     alone = runner.kind.observe(facts, matched, data) if watches and not allowed_by else None
     severity = None
     if alone is not None:
-        severity = runner.level(Track(data), alone, cdr.account, facts.t)
+        severity = runner.level(KeyState(data), alone, cdr.account, facts.t)
     return Explanation(
         rule, cdr, predicates, allowed_by, matched, _derived(rule, facts, ruleset),
         runner.key(facts), _adds(rule, runner, facts, matched), alone, severity,

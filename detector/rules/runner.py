@@ -33,7 +33,7 @@ PEERS = 8
 
 
 @dataclass(slots=True)
-class Track:
+class KeyState:
     """Engine-side state of one group key of one rule: kind data plus emission memory."""
 
     data: Any
@@ -71,6 +71,14 @@ class Track:
         if len(state) == 1:
             state = (state[0], 0, NEVER, [], [])
         self.data, self.severity, self.emitted, self.evidence, self.peers = state
+
+
+def __getattr__(name: str) -> Any:
+    """State files written before `KeyState` had its name call it `Track` (the alert
+    policy's lifecycle record has that name): unpickle it as `KeyState`."""
+    if name == "Track":
+        return KeyState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +162,14 @@ class Runner:
         resolve = max(s.window, float(self.heartbeat))
         return AlertTiming(s.for_, s.keep_firing_for, resolve, s.cooldown, s.repeat)
 
-    def judge(self, track: Track, reading: Reading, subject: Subject) -> Finding | None:
+    def judge(self, track: KeyState, reading: Reading, subject: Subject) -> Finding | None:
         """Apply the emission contract to a reading; a finding when one is due."""
         severity = self.level(track, reading, subject.account, subject.t)
         if severity is None:
             return None
         return self.finding(track, reading, severity, subject)
 
-    def level(self, track: Track, reading: Reading, account: str, t: int) -> Severity | None:
+    def level(self, track: KeyState, reading: Reading, account: str, t: int) -> Severity | None:
         """The severity to emit now under the emission contract, or None (updates `track`)."""
         limits = self.limits.get(account, self.default) if self.limits else self.default
         severity = _severity(reading, limits)
@@ -176,7 +184,7 @@ class Runner:
         return Severity(severity)
 
     def finding(
-        self, track: Track, reading: Reading, severity: Severity, subject: Subject
+        self, track: KeyState, reading: Reading, severity: Severity, subject: Subject
     ) -> Finding:
         """The finding for a reading at `severity` (labels, summary, evidence)."""
         account, key = subject.account, subject.key

@@ -8,12 +8,27 @@ expected since the last one" and a day on which a dialer runs no campaign, or an
 closed, is judged at that day's pace. A silence emits when
 
 - it is at least `window` long, and the thresholds are met (`missed` is the value); and
-- it is surprising: `silence_surprise` of `missed` with negative binomial shape `dispersion`
-  (ordinary hours swing well beyond chance) is at least `min_surprise`. A busy call centre is
-  judged within minutes, a 10-call-a-day office over most of a day, at the same false-alert
-  rate. A key that has had *off-days* lately (whole days far below its baseline: a dialer
-  that runs campaigns on some days only) is judged with shape `IRREGULAR_SIZE`, because its
-  silences are ordinary until they are very long.
+- it is surprising: the negative binomial chance of missing `missed` calls (shape
+  `dispersion`: ordinary hours swing well beyond chance) is at most ``10^-min_surprise``. A
+  busy call centre is judged within minutes, a 10-call-a-day office over most of a day, at the
+  same false-alert rate.
+
+Some keys have *off-days*: a dialer or a voicebot runs campaigns on some days only and makes a
+few percent of its usual calls on the others, from midnight on, so a silence that begins
+before such a day's first call is ordinary for it (and would be an outage for a call centre).
+Each local day expected to hold at least `OFF_DAY_MIN` calls is counted (`days`) and, if it
+held under `OFF_DAY_SHARE` of them, remembered as an off-day (`off_days`, and in `off_calls`
+how busy it ran). Every local day a silence touches is then an on-day or an off-day (at the
+key's off-day share of the baseline): the chance of missing its calls is the mixture of the
+two, the chance of an off-day being the key's own share of off-days with a prior
+(`OFF_PRIOR` x its outbound share ^ `OUTBOUND_POWER` against `ON_PRIOR` days: campaigns dial
+out, while the callers of an inbound line do not all take the same day off), updated by the
+calls the day brought before the silence (a busy morning rules an off-day out, so an outage
+in the middle of a dialer's campaign day is judged as on a steady account). `silent_day` says
+how much likelier each day makes the silence. A steady account, or one that receives calls,
+is judged nearly as without off-days; a dialer that has had them needs a far longer silence
+on a day that starts silent. Every matching call counts for the pace and the day, also calls
+in the same second (a busy account makes many).
 
 Nothing is judged until the baseline holds `warmup` hours of history, nor over an hour whose
 hour of the day the baseline has never seen. Within the first week, weekday hours of the week
@@ -40,9 +55,12 @@ from detector.windows.clock import Clock
 from detector.windows.seasonal import DAY, WEEK, WEEKEND_START
 from detector.windows.surprise import silence_surprise
 
+LN10 = math.log(10.0)
 QUARTER = 900
 """Every UTC offset is a whole number of quarter hours, so a UTC quarter lies in one local hour."""
 
+DAY_S = 86400
+"""Longest local day (a clock change adds an hour, never a day)."""
 MAX_STEP_S = 7 * 86400
 """Longest stretch a single tick adds up (a feed gap longer than this is not a flatline)."""
 
@@ -58,9 +76,20 @@ OFF_DAY_MIN = 20.0
 of them is an off-day (a dialer without a campaign, a closure)."""
 OFF_DAY_MEMORY = 0.97
 """Off-days are remembered with this weight per day (about a month)."""
-IRREGULAR_SIZE = 2.0
-"""The negative binomial shape of a key that has had off-days: its silences must be far
-longer to be believed, since a whole quiet day is among its ordinary days."""
+OFF_PRIOR = 1.0
+OUTBOUND_POWER = 8.0
+ON_PRIOR = 6.0
+"""Days' worth of belief in the share of off-days before any day is counted: `OFF_PRIOR` x the
+outbound share ^ `OUTBOUND_POWER` off-days against `ON_PRIOR` on-days. An all-outbound key
+starts at 1 in 7 (a new dialer's first day without a campaign is no outage), one with a third
+of its calls inbound at 1 in 25, a half-inbound one at 1 in 1,500 (judged as before off-days
+were modelled); each steady day counted makes an off-day less likely."""
+OFF_SHARE = 0.15
+SHARE_PRIOR = 2.0
+"""How busy an off-day runs against the baseline (a campaign-less dialer: 3-25 %) until the
+key's own off-days say (`SHARE_PRIOR` days' worth of belief in `OFF_SHARE`)."""
+OUTBOUND_ALPHA = 0.01
+"""Weight of the newest call in the key's outbound share (about its last 100 calls)."""
 
 
 @dataclass(slots=True)
@@ -88,6 +117,19 @@ class Traffic:
     day_due: float = 0.0
     off_days: float = 0.0
     """Recent days that ran far below the baseline (a dialer without a campaign), decayed."""
+    days: float = 0.0
+    """Recent days counted for off-days at all (decayed alike)."""
+    outbound: float = 0.5
+    """Share of the key's recent calls that were outbound (decayed by `OUTBOUND_ALPHA`)."""
+    off_calls: float = 0.0
+    """The off-days' calls as shares of their expected calls, summed (decayed alike)."""
+    before: float = 0.0
+    """Calls the baseline expected on the local day of the last call, up to it (-1: not
+    worked out yet; 0 on a day the silence began before)."""
+    today: float = 0.0
+    """Calls missed (at the key's pace) on the current local day of the silence."""
+    doubt: float = 0.0
+    """How much likelier (log10) the silence's earlier local days are as possible off-days."""
 
 
 class Flatline:
@@ -116,52 +158,111 @@ class Flatline:
             return None
         traffic: Traffic = data
         traffic.baseline.add(facts.local_hour, 1.0)
+        if facts.local_hour // 24 > traffic.day:
+            self._new_day(traffic, facts.local_hour // 24, None)
+        traffic.outbound += OUTBOUND_ALPHA * ((facts.direction == "outbound") - traffic.outbound)
+        traffic.day_seen += 1.0  # every call, also those in the same second as the last
+        traffic.seen += 1.0
+        traffic.level = pace(traffic.seen, traffic.due)
         if facts.t > traffic.last:
             _end_silence(traffic, facts.t)
         return None
 
     def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
-        """Add up what was expected since the last tick (for the pace, and for the silence
-        when the key is silent); judge the silence."""
+        """Add up what was expected since the last tick (for the pace, the local day, and for
+        the silence when the key is silent); judge the silence."""
         traffic: Traffic = data
         if traffic.last == NEVER or now <= traffic.ticked:
             return None
         if traffic.ticked == NEVER:
             traffic.ticked = traffic.last  # the first tick counts from the last call
         start = max(traffic.ticked, now - MAX_STEP_S)
-        due = self._expected(traffic, start, now, clock)
         fade = math.exp(-(now - start) / LEVEL_S)
         traffic.seen *= fade
-        traffic.due = traffic.due * fade + due
-        if traffic.last <= start:
-            traffic.missed += due * traffic.level
-        elif traffic.last < now:
-            traffic.missed += self._expected(traffic, traffic.last, now, clock) * traffic.level
+        traffic.due *= fade
+        for day, due, silent in self._expected(traffic, start, now, clock):
+            if day > traffic.day:
+                self._new_day(traffic, day, clock)
+            traffic.due += due
+            if day == traffic.day:
+                traffic.day_due += due
+            traffic.missed += silent * traffic.level
+            traffic.today += silent * traffic.level
         traffic.ticked = now
-        _count_day(traffic, clock.local_hour(now) // 24, due)
         silence = now - traffic.last
         if traffic.baseline.hours_seen < self.warmup_hours or not traffic.known:
             return None
         if silence < self.least_s:
             return None
         missed = traffic.missed
-        size = self.dispersion if traffic.off_days < 0.5 else IRREGULAR_SIZE
-        if silence_surprise(missed, 0.0, size) < self.min_surprise:
+        if self._surprise(traffic, clock) < self.min_surprise:
             return Reading(0.0, missed, "", None, missed)
         note = f"no calls for {human_duration(silence - silence % 60)}"
         return Reading(missed, missed, note, None, missed)
 
-    def _expected(self, traffic: Traffic, start: int, now: int, clock: Clock) -> float:
-        """Calls the baseline expects over [start, now), by local hour (quarters pro rata);
-        clears `known` when an hour of the day was never seen."""
+    def _surprise(self, traffic: Traffic, clock: Clock) -> float:
+        """``-log10`` of the chance of the silence: the negative binomial chance of missing
+        `missed` calls, made likelier by each local day of it that may be an off-day
+        (`doubt` for its earlier days, `silent_day` for today's part)."""
+        on_days = silence_surprise(traffic.missed, 0.0, self.dispersion)
+        return on_days - traffic.doubt - self._today(traffic, clock)
+
+    def _today(self, traffic: Traffic, clock: Clock) -> float:
+        """`silent_day` for the silence's current local day (`before` worked out once)."""
+        if traffic.before < 0.0:
+            traffic.before = self._before(traffic, clock)
+        return silent_day(traffic, self.dispersion, traffic.day_seen, traffic.before)
+
+    def _before(self, traffic: Traffic, clock: Clock) -> float:
+        """Calls the baseline expected on the local day of the last call, up to it (an hour
+        without a baseline counts none: only the silence's hours decide `known`)."""
+        end = traffic.last
+        t = end - end % QUARTER
+        day = clock.local_hour(t) // 24
+        while clock.local_hour(t - QUARTER) // 24 == day and end - t < DAY_S:
+            t -= QUARTER
+        known = traffic.known
+        parts = self._expected(traffic, t, end, clock)
+        traffic.known = known
+        return sum(due for _, due, _ in parts)
+
+    def _new_day(self, traffic: Traffic, day: int, clock: Clock | None) -> None:
+        """Close the local day: fold the silence's part of it into `doubt`, remember whether
+        it was an off-day, and start the next one (silent so far)."""
+        if traffic.today > 0.0 and clock is not None:
+            traffic.doubt += self._today(traffic, clock)
+        if traffic.day >= 0 and traffic.day_due >= OFF_DAY_MIN:
+            fade = OFF_DAY_MEMORY ** (day - traffic.day)
+            quiet = traffic.day_seen < OFF_DAY_SHARE * traffic.day_due
+            traffic.off_days = traffic.off_days * fade + quiet
+            share = traffic.day_seen / traffic.day_due
+            traffic.off_calls = traffic.off_calls * fade + quiet * share
+            traffic.days = traffic.days * fade + 1.0
+        traffic.day, traffic.day_seen, traffic.day_due = day, 0.0, 0.0
+        traffic.before = traffic.today = 0.0
+
+    def _expected(
+        self, traffic: Traffic, start: int, now: int, clock: Clock
+    ) -> list[tuple[int, float, float]]:
+        """Calls the baseline expects over [start, now) per local day, and the part of them
+        after the last call (local hours, quarters pro rata); clears `known` when an hour of
+        the day was never seen."""
         baseline = traffic.baseline
-        total, t = 0.0, start
+        parts: list[tuple[int, float, float]] = []
+        t = start
         while t < now:
             step = min(QUARTER - t % QUARTER, now - t)  # never straddles a local hour
             hour = clock.local_hour(t)
-            total += _rate(baseline, hour, traffic) * step / 3600.0
+            rate = _rate(baseline, hour, traffic) / 3600.0
+            due = rate * step
+            silent = rate * max(0, t + step - max(t, traffic.last))
+            if parts and parts[-1][0] == hour // 24:
+                _, was_due, was_silent = parts[-1]
+                parts[-1] = (hour // 24, was_due + due, was_silent + silent)
+            else:
+                parts.append((hour // 24, due, silent))
             t += step
-        return total
+        return parts
 
     def expired(self, data: Any, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
@@ -183,24 +284,47 @@ def pace(seen: float, due: float) -> float:
     return min(max((seen + LEVEL_PRIOR) / (due + LEVEL_PRIOR), 0.05), 1.0)
 
 
-def _count_day(traffic: Traffic, day: int, due: float) -> None:
-    """Add a tick's expected calls to the local day; when a day ends, remember it if it ran
-    far below its baseline (an off-day)."""
-    if day > traffic.day:
-        if traffic.day >= 0 and traffic.day_due >= OFF_DAY_MIN:
-            quiet = traffic.day_seen < OFF_DAY_SHARE * traffic.day_due
-            traffic.off_days = traffic.off_days * OFF_DAY_MEMORY ** (day - traffic.day) + quiet
-        traffic.day, traffic.day_seen, traffic.day_due = day, 0.0, 0.0
-    traffic.day_due += due
+def silent_day(traffic: Traffic, size: float, calls: float, before: float) -> float:
+    """How much likelier (``log10``, >= 0) a silence gets because the local day on which it
+    misses `traffic.today` calls (at the key's pace) may be an off-day; `calls` of the
+    `before` calls the baseline expected that day came before the silence.
+
+    An off-day runs at the key's off-day share of the baseline, so it misses that share of the
+    calls; on- and off-days are negative binomials of shape `size`. The chance of an off-day
+    is the key's own share of off-days with its prior (see `ON_PRIOR`), updated by Bayes on the
+    day's calls so far. With an on-day's chance of the silence `p_on` and an off-day's `p_off`,
+    the day's chance is ``(1 - w) p_on + w p_off`` where ``w`` is the chance of an off-day: the
+    silence is ``1 - w + w p_off / p_on`` times likelier than if the day were an on-day.
+
+    >>> dialer = Traffic(today=22.0, outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
+    >>> round(silent_day(dialer, 10.0, 0.0, 0.0), 2)      # a day that starts silent
+    3.39
+    >>> round(silent_day(dialer, 10.0, 300.0, 300.0), 2)  # silent after a busy morning
+    0.0
+    >>> round(silent_day(Traffic(today=22.0, outbound=0.5, days=5.0), 10.0, 0.0, 0.0), 2)
+    0.52
+    """
+    prior = OFF_PRIOR * traffic.outbound**OUTBOUND_POWER
+    off = (traffic.off_days + prior) / (traffic.days + prior + ON_PRIOR)
+    share = (traffic.off_calls + SHARE_PRIOR * OFF_SHARE) / (traffic.off_days + SHARE_PRIOR)
+    if before > 0.0 and off > 0.0:  # Bayes on the day's calls so far
+        low = share * before
+        odds = calls * math.log(share * (before + size) / (low + size))
+        odds += size * math.log((before + size) / (low + size))
+        off = 1.0 / (1.0 + (1.0 - off) / off * math.exp(-min(max(odds, -50.0), 50.0)))
+    if off < 1e-12:
+        return 0.0
+    missed = traffic.today
+    ratio = size * (math.log1p(missed / size) - math.log1p(share * missed / size))
+    # log10(1 - off + off * e^ratio), without overflow
+    return (ratio + math.log(off) + math.log1p((1.0 - off) / off * math.exp(-ratio))) / LN10
 
 
 def _end_silence(traffic: Traffic, t: int) -> None:
-    """A call at `t`: fold it into the pace and restart the silence."""
-    traffic.day_seen += 1.0
-    traffic.seen += 1.0
-    traffic.level = pace(traffic.seen, traffic.due)
+    """A call at `t`: restart the silence."""
     traffic.last = t
-    traffic.missed = 0.0
+    traffic.missed = traffic.today = traffic.doubt = 0.0
+    traffic.before = -1.0
     traffic.known = True
 
 

@@ -1,0 +1,50 @@
+"""`flatline` on accounts with off-days: a dialer's usual quiet day is not an outage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from detector.rules.engine import RuleEngine
+from detector.rules.testing import make_cdr, ruleset_of
+
+MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)  # 10:00 Monday in Asia/Kolkata
+RULE = {"id": "quiet", "kind": "flatline", "window": "10m", "warmup": "1d", "min_surprise": 5,
+        "dispersion": 10, "thresholds": {"warning": 15}}  # fmt: skip
+DIALER = ("on", "off", "on", "on", "off", "on", "on")
+STEADY = ("on",) * 7
+
+
+def first_alert(days: tuple[str, ...], per_minute: int, silent_minutes: int) -> int | None:
+    """Feed `days` of 10:00-18:00 India time (on: `per_minute` calls a minute, all in the same
+    second; off: a twentieth of that), ticking every minute as the live path does, then
+    nothing on the next Monday; the minute after 10:00 that Monday of the first alert."""
+    engine = RuleEngine(ruleset_of(RULE))
+    state = engine.new_state()
+    calls = 0
+    for day, kind in enumerate(days):
+        for minute in range(24 * 60):
+            at = MONDAY + timedelta(days=day, minutes=minute)
+            busy = minute < 8 * 60 and (kind == "on" or minute % 20 == 0)
+            for _ in range(per_minute if busy else 0):
+                engine.observe(make_cdr(at, f"c{calls}", {}), state)
+                calls += 1
+            engine.advance("MA_test", at + timedelta(seconds=30), state)
+    monday = MONDAY + timedelta(days=len(days))
+    for minute in range(silent_minutes):
+        if engine.advance("MA_test", monday + timedelta(minutes=minute, seconds=30), state):
+            return minute
+    return None
+
+
+@pytest.mark.parametrize("per_minute", [1, 10])
+def test_a_dialers_usual_off_day_is_not_an_outage_but_a_steady_accounts_is(
+    per_minute: int,
+) -> None:
+    """Two off-days in a week (a twentieth of the calls): the dialer's silence through the next
+    Monday's first ~110 usual calls is not flagged, the same silence of an account that calls
+    every day is, at one and at ten calls a minute (ten in the same second)."""
+    minutes = 110 // per_minute
+    assert first_alert(DIALER, per_minute, minutes) is None
+    assert first_alert(STEADY, per_minute, minutes) is not None

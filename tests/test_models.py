@@ -11,6 +11,7 @@ from model_traffic import IST, START, Traffic, business, days, replay
 
 from detector.domain import Severity, Status
 from detector.models.config import ModelConfig
+from detector.models.features import N_FEATURES
 from detector.models.scorer import SOURCE, AnomalyModel
 
 CONFIG = ModelConfig()
@@ -268,3 +269,31 @@ def test_the_account_score_follows_the_last_judged_bucket() -> None:
     replay(model, burst, state, settle=False)
     model.advance("MA_s", at + timedelta(minutes=15), state)
     assert state.score > 0.9
+
+
+def test_a_dialer_switching_campaigns_on_and_off_raises_nothing_on_its_next_campaign_day() -> None:
+    """A dialer seen from a campaign afternoon, then two days off at a tenth, is judged on
+    its next campaign morning against its busy days and raises nothing; an account that was
+    steadily at the off days' level makes the same jump and is reported."""
+    monday_noon = START + 12 * HOUR
+    tuesday, thursday = START + days(1), START + days(3)
+    on, off = business(200, weekend=1.0), business(20, weekend=1.0)
+    dialer = Traffic("MA_dialer", seed=31).calls(on, monday_noon, tuesday)
+    dialer.calls(off, tuesday, thursday).calls(on, thursday, thursday + days(1))
+    found, _ = replay(AnomalyModel(CONFIG), dialer.cdrs)
+    assert [f.summary for f in found] == []
+    steady = Traffic("MA_steady", seed=31).calls(off, monday_noon, thursday)
+    steady.calls(on, thursday, thursday + days(1))
+    found, _ = replay(AnomalyModel(CONFIG), steady.cdrs)
+    assert local_days(found) == {"Thu 07"}
+
+
+def test_a_busy_account_whose_days_swing_learns_a_calls_wobble() -> None:
+    """A busy account whose days swing by ±40 % learns that its calls vary beyond chance (its
+    wobble is not pulled to nothing by what its first days' priors might have been off by)."""
+    swinging = Traffic("MA_swing", seed=7, habits=replace(Traffic("x").habits, day_swing=0.4))
+    swinging.calls(business(400), START, START + days(14))
+    _, state = replay(AnomalyModel(CONFIG), swinging.cdrs)
+    assert state.baseline is not None
+    wobble = state.baseline.wobble
+    assert wobble[0] / wobble[N_FEATURES] > 0.01

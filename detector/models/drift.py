@@ -36,8 +36,15 @@ _RUN = 1
 whether the model reported it."""
 _ESTIMATE = _RUN + 4
 """Offset of the running day's expectation error sums (correlated, independent)."""
-_SIZE = 8 * N_FEATURES + _ESTIMATE + 2
+_DAYS = _ESTIMATE + 2
+"""Offset of the running day's calls (every bucket's) and kind (1 weekend, +2 complete),
+then per kind (weekday, weekend) the peak of recent day totals and their trough (+1; 0 while
+no complete day of that kind was seen)."""
+_SIZE = 8 * N_FEATURES + _DAYS + 6
 """Day-wobble sums fade by this much per learned day (about two weeks of days)."""
+PEAK_KEEP = 0.9
+"""Recent peak and trough day totals fade towards each other by 10 % a day of their kind: a
+campaign pattern is forgotten over a few weeks without one (three days off keep 73 %)."""
 
 
 @dataclass(slots=True)
@@ -187,9 +194,40 @@ class Drift:
         sums[num] = sums[num] * keep + excess
         sums[den] = sums[den] * keep + expected * expected
 
-    def start_day(self, day: int, full_day: float) -> None:
-        """Clear the running sums for a new day expected to bring `full_day` calls."""
+    def count_day(self, calls: float) -> None:
+        """Add one bucket's calls to the running day's total (unusual buckets included)."""
+        self._arrays()[8 * N_FEATURES + _DAYS] += calls
+
+    def swing(self) -> tuple[float, float]:
+        """Peak and trough of recent day totals of the running day's kind (weekday or
+        weekend); the trough is -1 until a complete day of that kind was seen."""
         sums = self._arrays()
+        at = 8 * N_FEATURES + _DAYS + 2 + 2 * (int(sums[8 * N_FEATURES + _DAYS + 1]) & 1)
+        return float(sums[at]), float(sums[at + 1]) - 1.0
+
+    def _fold_day(self) -> None:
+        """The running day ends: its total raises its kind's peak; a complete day (the
+        account's first, partly seen day is not) lowers the trough."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _DAYS
+        total, flags = float(sums[at]), int(sums[at + 1])
+        kind = at + 2 + 2 * (flags & 1)
+        sums[kind] = max(total, sums[kind] * PEAK_KEEP)
+        if flags & 2:
+            trough = float(sums[kind + 1]) - 1.0
+            sums[kind + 1] = 1.0 + (total if trough < 0.0 else min(total, trough / PEAK_KEEP))
+
+    def start_day(
+        self, day: int, full_day: float, weekend: bool = False, complete: bool = False
+    ) -> None:
+        """Clear the running sums for a new day expected to bring `full_day` calls (the day
+        that ends moves its kind's peak and trough); `complete`: the account was seen before
+        the new day began."""
+        sums = self._arrays()
+        if self.day >= 0:
+            self._fold_day()
+        at = 8 * N_FEATURES + _DAYS
+        sums[at], sums[at + 1] = 0.0, float(weekend) + 2.0 * complete
         for f in range(2 * N_FEATURES):
             sums[f] = 0.0
         for f in range(N_FEATURES):

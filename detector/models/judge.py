@@ -64,6 +64,9 @@ class Usual:
     """The part of the calls spread that is the prior's possible error."""
     noise: float = 0.0
     """The part of the calls spread that is the estimate's Poisson noise."""
+    high: float = 0.0
+    """Expected calls on the account's busy days (`mu` times `Context.day_high`): more calls
+    than this are unusual."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,11 @@ class Context:
     enabled: tuple[bool, ...]
     day_wobble: float = 0.0
     """The account's day-to-day wobble of calls (how uncertain a slot seen on few days is)."""
+    busy_day: float = 0.0
+    """Calls on the account's busy days of the bucket's kind when its days swing between
+    busy and quiet ones (campaigns switching on and off), else 0."""
+    full_day: float = 0.0
+    """Calls the running day was expected to bring."""
 
 
 def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
@@ -101,7 +109,23 @@ def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
             w = strength + sums[N_SHARES + i]
             share.append((strength * priors[i] / priors[N_SHARES + i] + sums[i]) / w)
             weight.append(w)
-    return Usual(mu, wobble[0] + off + noise + days, share, weight, wobble, off, noise)
+    spread = wobble[0] + off + noise + days
+    return Usual(mu, spread, share, weight, wobble, off, noise, _busy(ctx, mu))
+
+
+def _busy(ctx: Context, mu: float) -> float:
+    """Expected calls in the bucket on one of the account's busy days: `mu` scaled up to
+    the busy day, or the busy day shaped by the segment's hour profile, whichever is more
+    (a slot first seen on a quiet day knows nothing of a busy one); `mu` for an account
+    whose days do not swing."""
+    if ctx.busy_day <= 0.0:
+        return mu
+    profile = ctx.segment.profile
+    first = ctx.slot - ctx.slot % 24
+    shape = profile[ctx.slot] * 24.0 / max(sum(profile[first : first + 24]), 1e-6)
+    per_bucket = ctx.busy_day * ctx.config.bucket_s / 86400.0
+    scaled = mu * ctx.busy_day / ctx.full_day if ctx.full_day > 0.0 else mu
+    return max(mu, scaled, per_bucket * shape)
 
 
 def judge(bucket: Bucket, ctx: Context, u: Usual, *, early: bool = False) -> Verdict:
@@ -109,13 +133,13 @@ def judge(bucket: Bucket, ctx: Context, u: Usual, *, early: bool = False) -> Ver
     parts, parents = bucket.parts(), bucket.parents()
     enabled = ctx.enabled
     mu = u.mu
-    z = [count_z(parts[0], mu, u.spread) if enabled[0] else 0.0]
+    z = [count_z(parts[0], u.high, u.spread) if enabled[0] else 0.0]
     expected, usual_ = [mu], [mu]
     for f in range(1, N_FEATURES):
         p, x = u.share[f - 1], parts[f]
         if early:
             index = _PARENT_SHARE[f]
-            e = mu * p * (u.share[index] if index >= 0 else 1.0)
+            e = u.high * p * (u.share[index] if index >= 0 else 1.0)
             value = count_z(x, e, u.spread + 1.0 / max(p * u.weight[f - 1], 1e-9)) if x else 0.0
         else:
             n = parents[f]
@@ -135,7 +159,7 @@ def window_z(f: int, observed: float, expected: float, u: Usual) -> float:
     if observed <= expected:
         return 0.0
     if f == 0:
-        return count_z(observed, expected, u.spread)
+        return count_z(observed, expected * u.high / max(u.mu, 1e-9), u.spread)
     spread = u.wobble[f] + 1.0 / max(u.share[f - 1] * u.weight[f - 1], 1e-9)
     return count_z(observed, expected, spread)
 

@@ -32,6 +32,10 @@ MIN_LEVEL_BUCKETS = 96
 WINSOR = 4.0
 """A bucket teaches the wobble at most a deviation of this many standard deviations."""
 
+SURE_PRIOR = 0.12
+"""Calls teach the wobble only from buckets whose expectation no longer leans on a prior
+(its possible error at most this share of the spread: about two days of the slot's own)."""
+
 LONG, NEW_CALLER = 4, 7
 """Feature indexes with side effects when learned."""
 
@@ -89,8 +93,10 @@ def learn_calls(
     and, unless it was an unusual excess, into the wobble (see `winsorized`)."""
     baseline, segment = ctx.baseline, ctx.segment
     mu = u.mu
-    if wobble:
-        excess, scale = winsorized(calls - mu, mu + u.spread * mu * mu), mu * mu
+    if wobble and u.prior <= SURE_PRIOR:
+        variance = mu + u.spread * mu * mu
+        known = mu + (u.spread - u.wobble[0] - u.prior) * mu * mu  # chance, the mean's noise
+        excess, scale = winsorized(calls - mu, variance) + variance - known, mu * mu
         baseline.learn_wobble(0, excess, scale)
         segment.learn_wobble(0, excess, scale)
     level = baseline.level

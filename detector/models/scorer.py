@@ -80,6 +80,14 @@ DAY_WOBBLE_STRENGTH = 100.0
 """Weight (in squared expected calls per day) of the segment's day wobble in an account's."""
 
 
+BUSY_RATIO = 3.0
+BUSY_FLOOR = 10.0
+"""An account's days swing between busy and quiet ones (dialer campaigns on and off) when
+its recent peak day of a kind brought `BUSY_RATIO` times its recent trough day or more (a
+trough of fewer than `BUSY_FLOOR` calls counts as that many: a small account's chance
+swings are not campaigns); its calls are then judged against its busy days."""
+
+
 class AnomalyModel:
     """Scores per-account buckets against the account's baseline and its segment's priors."""
 
@@ -219,6 +227,7 @@ class AnomalyModel:
         self, account: str, state: AccountModelState, index: int, bucket: Bucket, out: list[Finding]
     ) -> None:
         ctx = self._day(account, state, index, out)
+        state.drift.count_day(bucket.attempts)
         self.talk.judged_s += bucket.talk_s
         u = usual(ctx)
         verdict = judge(bucket, ctx, u)
@@ -321,7 +330,9 @@ class AnomalyModel:
             if drift.day >= 0:
                 self._close_day(account, state, ctx, index, out)
             weekend = hour_of_week(local_hour) >= WEEKEND_START
-            drift.start_day(day, self._full_day(ctx, weekend))
+            complete = index > state.since
+            drift.start_day(day, self._full_day(ctx, weekend), weekend, complete)
+            ctx = self._context(account, state, index)
         return ctx
 
     def _full_day(self, ctx: Context, weekend: bool) -> float:
@@ -420,7 +431,10 @@ class AnomalyModel:
         floor = self.config.drift.min_wobble**2
         day = state.drift.wobble(0, segment.day_wobble_of(0), DAY_WOBBLE_STRENGTH, floor)
         slot = self._slot(account, index)
-        return Context(baseline, segment, slot, self.config, self.enabled, day)
+        peak, trough = state.drift.swing()
+        busy = peak if trough >= 0.0 and peak >= BUSY_RATIO * max(trough, BUSY_FLOOR) else 0.0
+        full = state.drift.full_day()
+        return Context(baseline, segment, slot, self.config, self.enabled, day, busy, full)
 
     def _segment_name(self, account: str, state: AccountModelState) -> str:
         level = state.baseline.level if state.baseline is not None else 0.0

@@ -16,7 +16,7 @@ from detector.rules.fields import Facts, Locale
 from detector.rules.predicate import PredicateError, compile_predicate
 from detector.rules.spec import RuleSettings
 from detector.rules.testing import make_cdr, ruleset_of
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)  # 10:00 Monday in Asia/Kolkata
 
@@ -226,7 +226,7 @@ def test_derived_fields_use_home_country_and_local_time() -> None:
     """International, premium, short call, peer, block and Kolkata hour-of-week are derived."""
     cdr = make_cdr(MONDAY, "c", {"to_number": "+5355512345", "dest_country": "CU",
                                  "dest_type": "PREMIUM_RATE", "talk_s": 3})  # fmt: skip
-    facts = Facts(cdr, Locale(), Clock("Asia/Kolkata"))
+    facts = Facts(cdr, Locale(), LocalHours("Asia/Kolkata"))
     assert (facts.international, facts.premium, facts.short_call) == (True, True, True)
     assert (facts.peer, facts.to_block) == ("+5355512345", "+53555123")
     assert (facts.hour_of_week, facts.hour) == (10, 10)
@@ -247,7 +247,7 @@ def test_rule_module_examples_hold(module: str) -> None:
 def test_fields_derived_on_use_read_like_the_others() -> None:
     """`pair`, `hour` and `hour_of_week` work in predicates and group keys though not stored."""
     cdr = make_cdr(MONDAY, "c", {"from_number": "+912240000001", "to_number": "+5355512345"})
-    facts = Facts(cdr, Locale(), Clock("Asia/Kolkata"))
+    facts = Facts(cdr, Locale(), LocalHours("Asia/Kolkata"))
     assert facts.pair == "+912240000001>+5355512345"
     test = compile_predicate({"hour": {"ge": 10}, "hour_of_week": 10}, {})
     assert test(facts)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from detector.domain import CDR
 from detector.enrich.kpi import SHORT_CALL_S
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 from detector.windows.seasonal import hour_of_week
 
 _E164 = re.compile(r"\+[1-9]\d{7,14}")
@@ -73,7 +73,7 @@ class Facts:
         "status", "t", "talk_s", "to", "to_block", "trunk",
     )  # fmt: skip
 
-    def __init__(self, cdr: CDR, locale: Locale, clock: Clock) -> None:
+    def __init__(self, cdr: CDR, locale: Locale, clock: LocalHours) -> None:
         self.cdr = cdr
         self.t = int(cdr.start.timestamp())
         self.account = cdr.account

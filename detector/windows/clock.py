@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
-class Clock:
+class LocalHours:
     """Local-hour arithmetic for one timezone, caching the UTC offset per UTC hour."""
 
     __slots__ = ("_cache", "_zone")
@@ -38,18 +38,18 @@ class Clock:
 class Zones:
     """Each account's clock: its own timezone when `accounts` names one, else `default`'s.
 
-    One `Clock` per distinct zone, shared by its accounts (each keeps an offset cache).
+    One `LocalHours` per distinct zone, shared by its accounts (each keeps an offset cache).
     """
 
     __slots__ = ("_by_account", "default")
 
     def __init__(self, default: str, accounts: Mapping[str, str] | None = None) -> None:
-        self.default = Clock(default)
+        self.default = LocalHours(default)
         named = dict(accounts or {})
-        clocks = {zone: Clock(zone) for zone in set(named.values())}
+        clocks = {zone: LocalHours(zone) for zone in set(named.values())}
         self._by_account = {account: clocks[zone] for account, zone in named.items()}
 
-    def of(self, account: str) -> Clock:
+    def of(self, account: str) -> LocalHours:
         """The clock of `account`."""
         by_account = self._by_account
         return by_account.get(account, self.default) if by_account else self.default

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
 from detector.rules.fields import Facts
 from detector.rules.spec import AnyRule, SumOf
 from detector.windows import Buckets, bucket_width, span_of
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 Lists = Mapping[str, tuple[str, ...]]
 T = TypeVar("T")
@@ -57,9 +57,9 @@ def moment(facts: Facts, on_end: bool) -> tuple[int, int]:
 
     >>> from detector.rules.testing import make_cdr, DEFAULT_START
     >>> from detector.rules.fields import Facts, Locale
-    >>> from detector.windows.clock import Clock
+    >>> from detector.windows.clock import LocalHours
     >>> cdr = make_cdr(DEFAULT_START, "c1", {"talk_s": 7200})
-    >>> facts = Facts(cdr, Locale(), Clock("UTC"))
+    >>> facts = Facts(cdr, Locale(), LocalHours("UTC"))
     >>> [t - facts.t for t, _ in (moment(facts, False), moment(facts, True))]
     [0, 7205]
     """
@@ -88,7 +88,7 @@ class Kind(Protocol):
         """Apply one CDR; the current reading, or None when there is nothing to judge."""
         ...
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Event time reached `now` (epoch s) with no CDR; a reading or None. `clock` is the
         account's local time (its timezone)."""
         ...

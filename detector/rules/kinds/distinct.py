@@ -10,7 +10,7 @@ from detector.rules.fields import Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, narrow, read_at
 from detector.rules.spec import AnyRule, DistinctRule
 from detector.windows import Buckets, Distinct
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 
 @dataclass(slots=True)
@@ -50,7 +50,7 @@ class Cardinality:
         volume = data.seen.count if data.seen is not None else count
         return Reading(count, volume, "", read_at(facts.t, data.values.head, self.width))
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

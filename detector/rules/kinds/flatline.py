@@ -51,7 +51,7 @@ from detector.rules.spec import AnyRule, FlatlineRule
 from detector.rules.template import human_duration
 from detector.windows import Seasonal, hour_of_week
 from detector.windows.buckets import NEVER
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 from detector.windows.seasonal import DAY, WEEK, WEEKEND_START
 from detector.windows.surprise import silence_surprise
 
@@ -168,7 +168,7 @@ class Flatline:
             _end_silence(traffic, facts.t)
         return None
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Add up what was expected since the last tick (for the pace, the local day, and for
         the silence when the key is silent); judge the silence."""
         traffic: Traffic = data
@@ -200,20 +200,20 @@ class Flatline:
         note = f"no calls for {human_duration(silence - silence % 60)}"
         return Reading(missed, missed, note, None, missed)
 
-    def _surprise(self, traffic: Traffic, clock: Clock) -> float:
+    def _surprise(self, traffic: Traffic, clock: LocalHours) -> float:
         """``-log10`` of the chance of the silence: the negative binomial chance of missing
         `missed` calls, made likelier by each local day of it that may be an off-day
         (`doubt` for its earlier days, `silent_day` for today's part)."""
         on_days = silence_surprise(traffic.missed, 0.0, self.dispersion)
         return on_days - traffic.doubt - self._today(traffic, clock)
 
-    def _today(self, traffic: Traffic, clock: Clock) -> float:
+    def _today(self, traffic: Traffic, clock: LocalHours) -> float:
         """`silent_day` for the silence's current local day (`before` worked out once)."""
         if traffic.before < 0.0:
             traffic.before = self._before(traffic, clock)
         return silent_day(traffic, self.dispersion, traffic.day_seen, traffic.before)
 
-    def _before(self, traffic: Traffic, clock: Clock) -> float:
+    def _before(self, traffic: Traffic, clock: LocalHours) -> float:
         """Calls the baseline expected on the local day of the last call, up to it (an hour
         without a baseline counts none: only the silence's hours decide `known`)."""
         end = traffic.last
@@ -226,7 +226,7 @@ class Flatline:
         traffic.known = known
         return sum(due for _, due, _ in parts)
 
-    def _new_day(self, traffic: Traffic, day: int, clock: Clock | None) -> None:
+    def _new_day(self, traffic: Traffic, day: int, clock: LocalHours | None) -> None:
         """Close the local day: fold the silence's part of it into `doubt`, remember whether
         it was an off-day, and start the next one (silent so far)."""
         if traffic.today > 0.0 and clock is not None:
@@ -242,7 +242,7 @@ class Flatline:
         traffic.before = traffic.today = 0.0
 
     def _expected(
-        self, traffic: Traffic, start: int, now: int, clock: Clock
+        self, traffic: Traffic, start: int, now: int, clock: LocalHours
     ) -> list[tuple[int, float, float]]:
         """Calls the baseline expects over [start, now) per local day, and the part of them
         after the last call (local hours, quarters pro rata); clears `known` when an hour of

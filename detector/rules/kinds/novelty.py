@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, NewValueRule
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 DAY_S = 86400
 MAX_VALUES = 512
@@ -64,7 +64,7 @@ class NewValue:
             del data.days[stalest]
         data.days[value] = day
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, OpenRule
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 
 class OpenCall:
@@ -35,7 +35,7 @@ class OpenCall:
         """A CDR is a call that ended: nothing to read."""
         return None
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks (the tracker reads open calls)."""
         return None
 

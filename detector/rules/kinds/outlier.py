@@ -37,7 +37,7 @@ from detector.rules.fields import Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, moment, narrow
 from detector.rules.spec import AnyRule, OutlierRule
 from detector.windows import Buckets, Seasonal
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 from detector.windows.histogram import LogHistogram, bin_of, lower_edge
 from detector.windows.seasonal import DAY
 from detector.windows.surprise import binomial_surprise
@@ -156,7 +156,7 @@ class Outlier:
         )
         return Reading(outliers / max(expected, 1e-9), calls, note, at, expected)
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

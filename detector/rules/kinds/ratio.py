@@ -32,7 +32,7 @@ from detector.rules.predicate import compile_predicate
 from detector.rules.spec import AnyRule, RatioRule
 from detector.windows import Buckets
 from detector.windows.buckets import NEWEST
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 
 class Ratio:
@@ -103,7 +103,7 @@ class Ratio:
                     best = Reading(share, population, "", read_at(t, end, self.width))
         return best if best is not None else self._newest(t, window)
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

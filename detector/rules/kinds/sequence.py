@@ -16,7 +16,7 @@ from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
 from detector.rules.predicate import compile_predicate
 from detector.rules.spec import AnyRule, SequenceRule
 from detector.windows import Buckets
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 MAX_OPEN = 1024
 """Most `first` values remembered per key."""
@@ -76,7 +76,7 @@ class Sequence:
                 return
         data.firsts[joined] = max(t, data.firsts.get(joined, t))
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

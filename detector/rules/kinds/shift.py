@@ -34,7 +34,7 @@ from detector.rules.kinds.base import KindContext, Reading, narrow
 from detector.rules.kinds.ratio import Ratio
 from detector.rules.spec import AnyRule, ShiftRule
 from detector.windows import Buckets
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 from detector.windows.surprise import binomial_surprise
 from detector.windows.usual import UsualShare
 
@@ -123,7 +123,7 @@ class Shift:
         surprise = binomial_surprise(usual.open_part, n, p, weight)
         return surprise < LEARN_LIMIT * self.min_surprise
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

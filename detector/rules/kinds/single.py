@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, MatchRule
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class Single:
         value = float(getattr(facts, self.field)) if self.field else 1.0
         return Reading(value, 1.0)
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

@@ -41,7 +41,7 @@ from detector.rules.fields import Facts
 from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, moment, narrow
 from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 from detector.windows.moments import Moments
 from detector.windows.seasonal import DAY, WEEK
 from detector.windows.surprise import poisson_surprise
@@ -139,7 +139,7 @@ class Spike:
             current, expected = current * scale, expected * scale
         return poisson_surprise(current, expected, size)
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

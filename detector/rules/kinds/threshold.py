@@ -32,7 +32,7 @@ from detector.rules.kinds.base import (
 from detector.rules.spec import AnyRule, ThresholdRule
 from detector.windows import Buckets
 from detector.windows.buckets import NEWEST
-from detector.windows.clock import Clock
+from detector.windows.clock import LocalHours
 
 
 @dataclass(slots=True)
@@ -112,7 +112,7 @@ class Threshold:
                 best = Reading(value, volume, "", read_at(t, end, self.width))
         return best if best is not None else self._newest(t, hits, seen)
 
-    def tick(self, data: Any, now: int, clock: Clock) -> Reading | None:
+    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 

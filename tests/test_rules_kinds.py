@@ -13,6 +13,7 @@ import pytest
 from detector.domain import Finding, Severity
 from detector.rules.engine import RuleEngine
 from detector.rules.fields import Facts, Locale
+from detector.rules.kinds.shift import Share
 from detector.rules.predicate import PredicateError, compile_predicate
 from detector.rules.spec import RuleSettings
 from detector.rules.testing import make_cdr, ruleset_of
@@ -286,3 +287,14 @@ def test_sum_of_a_field_reads_the_peak_of_a_late_calls_window() -> None:
     rows: Rows = [(0, {"talk_s": 300}), (60, {"talk_s": 300}), (400, {"talk_s": 10}),
                   (120, {"talk_s": 300})]  # fmt: skip
     assert [(f.value, f.at) for f in run(rule, rows)] == [(900, MONDAY + timedelta(seconds=120))]
+
+
+def test_a_shift_key_saved_before_its_warmup_clock_loads_as_past_it() -> None:
+    """A `shift` key pickled before keys remembered their first call loads with `since` at the
+    epoch, so a rule given a `warmup` judges it at once instead of failing to load."""
+    state = Share().__reduce_ex__(4)[2][1]
+    del state["since"]  # what a build before `warmup` pickled
+    restored = Share.__new__(Share)
+    restored.__setstate__((None, state))
+    assert restored.since == 0
+    assert restored.window.count == 0.0

@@ -180,6 +180,10 @@ class ShiftRule(RatioRule):
     max_weight: float = Field(default=200.0, gt=0.0)
     min_surprise: float = Field(default=6.0, ge=0.0)
     measure: Literal["points", "odds"] = "points"
+    warmup: Duration = 0.0
+    """Nothing is judged until this long after the key's first call: when observation starts,
+    only calls that have already ended are in, the short and unanswered ones first, so the
+    first window's share leans toward them."""
 
     @model_validator(mode="after")
     def _levels_fit_the_measure(self) -> ShiftRule:

@@ -50,6 +50,14 @@ class Share:
 
     window: Buckets = field(default_factory=Buckets)
     usual: UsualShare = field(default_factory=UsualShare)
+    since: int = -1
+    """The start of the key's first call (epoch s), for `warmup`."""
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        """Unpickle; a key saved before `since` existed is past any warm-up."""
+        self.since = 0
+        for name, value in state[1].items():
+            setattr(self, name, value)
 
 
 class Shift:
@@ -72,6 +80,7 @@ class Shift:
         self.max_weight = spec.max_weight
         self.min_surprise = spec.min_surprise
         self.odds = spec.measure == "odds"
+        self.warmup_s = int(spec.warmup)
 
     def new_key(self) -> Share:
         """No window, no history: the prior alone."""
@@ -88,7 +97,11 @@ class Shift:
             usual.roll(hour, self._learnable(usual))
         usual.add(hour, part)
         reading = self.ratio.read(facts, part, data.window)
-        return None if reading is None else self.judge(reading, usual)
+        if data.since < 0:
+            data.since = facts.t
+        if reading is None or facts.t - data.since < self.warmup_s:
+            return None
+        return self.judge(reading, usual)
 
     def judge(self, reading: Reading, usual: UsualShare) -> Reading:
         """The window's change from the usual share (0 unless surprising), usual as expected."""

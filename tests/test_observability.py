@@ -144,6 +144,12 @@ def test_simulator_daemon_prometheus_alertmanager_and_every_dashboard_query(
             ]
             assert any(a["labels"]["rule"].startswith("robocall") for a in fraud), fraud
             assert all(a["annotations"]["runbook_url"].endswith("fraudfindings") for a in fraud)
+            kpis = (f'instance_account:cdr_detector_call_attempts:rate5m{{account="{victim}"}}',
+                    "instance_direction:cdr_detector_call_attempts:rate5m")  # fmt: skip
+            wait_for(  # the alert can beat the KPI rates' second sample: a race, not a fault
+                lambda: all(prom.query(expr) for expr in kpis),
+                60, "the KPI recording rules' first values",
+            )  # fmt: skip
             check_every_dashboard_query(prom, start, victim, instance)
             sim.proc.stop()
             wait_for(lambda: "CdrDetectorPollStalled" in alert_names(sink), 60, "the stall alert")

@@ -15,7 +15,7 @@ from detector.errors import StateError
 from detector.models import snapshot
 from detector.models.account import AccountModelState
 from detector.models.config import ModelConfig
-from detector.models.features import KEYS
+from detector.models.features import KEYS, Bucket
 from detector.models.loader import FEATURE_KEYS
 from detector.models.scorer import AnomalyModel
 from detector.pipeline import AccountState
@@ -115,6 +115,16 @@ def test_account_state_of_the_previous_release_loads_as_a_fresh_model_state() ->
     cdrs = Traffic("MA_old").calls(business(5), START, START + days(1)).cdrs
     _, state = replay(model, cdrs, account.model)
     assert state.age > 0
+
+
+def test_an_open_bucket_of_the_release_before_the_day_level_keeps_its_counts() -> None:
+    """An open bucket pickled before buckets carried the day's level (one field fewer) loads
+    with its counts and the day's level at 1 (judged against the usual, as it was)."""
+    bucket = Bucket(attempts=7, answered=3, looked=1)
+    old = bucket.__getstate__()[:-1]
+    restored = Bucket.__new__(Bucket)
+    restored.__setstate__(old)
+    assert (restored.attempts, restored.answered, restored.looked, restored.lift) == (7, 3, 1, 1.0)
 
 
 def test_shared_state_of_the_previous_release_is_set_aside_with_a_note() -> None:

@@ -71,7 +71,7 @@ def test_a_two_night_shift_alerts_on_both_nights() -> None:
 
 def test_a_three_day_ramp_alerts_before_its_end() -> None:
     """Volume growing from 1x to 2.5x over three days is reported before the third day ends,
-    though no single bucket of it is extreme."""
+    though no single bucket of it is extreme: as a drift, or as a day running high so far."""
     base = business(5)
     ramp_start = START + days(7)
 
@@ -84,8 +84,8 @@ def test_a_three_day_ramp_alerts_before_its_end() -> None:
     found, _ = replay(AnomalyModel(CONFIG), traffic.cdrs)
     assert found
     assert ramp_start < found[0].at < ramp_start + days(3)
-    assert "drifting up" in found[0].summary
-    assert dict(found[0].details)["look"] == "drift"
+    assert "drifting up" in found[0].summary or "so far today" in found[0].summary
+    assert dict(found[0].details)["look"] in {"drift", "day"}
 
 
 def test_a_late_long_call_lands_in_the_bucket_it_started_in() -> None:
@@ -286,6 +286,34 @@ def test_a_dialer_switching_campaigns_on_and_off_raises_nothing_on_its_next_camp
     steady.calls(on, thursday, thursday + days(1))
     found, _ = replay(AnomalyModel(CONFIG), steady.cdrs)
     assert local_days(found) == {"Thu 07"}
+
+
+def test_a_whole_day_at_ten_times_the_usual_is_reported_by_its_level_not_bucket_by_bucket() -> None:
+    """An account steady at a tenth of the level it jumps to for a whole day (a dialer whose
+    first days were all off days) is reported by the day's level so far, not bucket after
+    bucket all day: each bucket is judged against the day it is having."""
+    monday_noon, thursday = START + 12 * HOUR, START + days(3)
+    for seed in (31, 32):
+        steady = Traffic("MA_jump", seed=seed)
+        steady.calls(business(20, weekend=1.0), monday_noon, thursday)
+        steady.calls(business(200, weekend=1.0), thursday, thursday + days(1))
+        found, _ = replay(AnomalyModel(CONFIG), steady.cdrs)
+        assert 1 <= len(found) <= 2, [f.summary for f in found]
+        assert local_days(found) == {"Thu 07"}
+        assert dict(found[0].details)["look"] == "day"
+        assert "so far today" in found[0].summary
+
+
+def test_a_burst_in_a_busy_day_is_judged_against_that_day_and_still_reported() -> None:
+    """A day running at twice the usual lifts the level its buckets are judged against, yet a
+    burst of 300 calls in half an hour on top of it is still reported."""
+    monday, thursday = START, START + days(3)
+    account = Traffic("MA_lifted", seed=33).calls(business(40), monday, thursday)
+    account.calls(business(80), thursday, thursday + days(1))
+    account.burst(thursday + 15 * HOUR, 300, timedelta(minutes=30))
+    found, _ = replay(AnomalyModel(CONFIG), account.cdrs)
+    burst = [f for f in found if dict(f.details)["look"] != "day"]
+    assert {(f.at + IST).strftime("%a %H") for f in burst} >= {"Thu 15"}, [f.summary for f in found]
 
 
 def test_a_busy_account_whose_days_swing_learns_a_calls_wobble() -> None:

@@ -113,6 +113,37 @@ def surprise(z: float, tests: int = 1) -> float:
     return max(0.0, -log10_tail - math.log10(tests))
 
 
+def z_of(surprise_: float) -> float:
+    """The standard normal `z` whose upper tail has this surprise (inverse of `surprise` for
+    one test), by bisection.
+
+    >>> round(z_of(surprise(5.0)), 4)
+    5.0
+    """
+    lo, hi = 0.0, 40.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if surprise(mid) < surprise_ else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def plausible_swing(spread: float, z: float) -> float:
+    """The largest ratio R >= 1 of a long run's count to its expectation whose deviance
+    residual stays below `z` when the rate wobbles with `spread` (NB: variance mu + spread·mu²):
+    for large counts the residual² tends to 2(R − 1 − ln R)/spread, solved by Newton's method.
+    A whole day judged with the account's day-to-day wobble may run this far above its
+    expectation before the day itself would be unusual.
+
+    >>> round(plausible_swing(0.05, 5.3), 2), round(plausible_swing(1.0, 5.3), 1)
+    (2.69, 17.9)
+    """
+    c = 0.5 * z * z * max(spread, 1e-6)
+    ratio = 2.0 + c + math.sqrt(2.0 * c)
+    for _ in range(8):
+        ratio -= (ratio - 1.0 - math.log(ratio) - c) / (1.0 - 1.0 / ratio)
+    return max(ratio, 1.0)
+
+
 def score(surprise_: float) -> float:
     """Anomaly score in [0, 1) from a surprise (-log10 p): 1 - p^(1/7).
 

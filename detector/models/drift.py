@@ -31,6 +31,7 @@ from detector.models.counts import count_deviance
 from detector.models.features import N_FEATURES
 
 DAY_DECAY = 1.0 / 14.0
+"""Day-wobble sums fade by this much per learned day (about two weeks of days)."""
 _RUN = 1
 """Offset after the windows of the run of unusual calls: observed, expected, buckets, and
 whether the model reported it."""
@@ -40,8 +41,13 @@ _DAYS = _ESTIMATE + 2
 """Offset of the running day's calls (every bucket's) and kind (1 weekend, +2 complete),
 then per kind (weekday, weekend) the peak of recent day totals and their trough (+1; 0 while
 no complete day of that kind was seen)."""
-_SIZE = 8 * N_FEATURES + _DAYS + 6
-"""Day-wobble sums fade by this much per learned day (about two weeks of days)."""
+_ON_DAY = _DAYS + 6
+"""Offset of the on-day level's sums (`on_day`): the local day they are for, its
+calls so far (an unusual bucket's shrunk) and expected calls so far, as buckets end (the
+early look's pace, not the final judgement's), the last local day reported for its level,
+its calls as they came, and its expectation error sum (as `_ESTIMATE`'s correlated one)."""
+_SIZE = 8 * N_FEATURES + _ON_DAY + 6
+"""Floats of the running sums."""
 PEAK_KEEP = 0.9
 """Recent peak and trough day totals fade towards each other by 10 % a day of their kind: a
 campaign pattern is forgotten over a few weeks without one (three days off keep 73 %)."""
@@ -235,6 +241,45 @@ class Drift:
         sums[6 * N_FEATURES] = full_day
         sums[8 * N_FEATURES + _ESTIMATE] = sums[8 * N_FEATURES + _ESTIMATE + 1] = 0.0
         self.day = day
+
+    def on_day(self, day: int, strength: float) -> float:
+        """The on-day level of local day `day` so far: its calls against its expected calls,
+        the ratio shrunk towards 1 by `strength` expected calls (the sums restart at a new
+        day)."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _ON_DAY
+        if sums[at] != day:
+            sums[at] = float(day)
+            sums[at + 1] = sums[at + 2] = sums[at + 4] = sums[at + 5] = 0.0
+        return (strength + float(sums[at + 1])) / (strength + float(sums[at + 2]))
+
+    def add_on_day(self, calls: float, level: float, expected: float, prior: float) -> None:
+        """Add a bucket to the on-day sums: its `calls`, the calls it adds to the level (an
+        unusual bucket's shrunk), its expected calls and their squared relative error."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _ON_DAY
+        sums[at + 1] += level
+        sums[at + 2] += expected
+        sums[at + 4] += calls
+        sums[at + 5] += expected * math.sqrt(prior)
+
+    def on_day_totals(self) -> tuple[float, float, float]:
+        """The on-day calls and expected calls so far, and how uncertain that expectation is
+        (squared relative error)."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _ON_DAY
+        expected = float(sums[at + 2])
+        error = (float(sums[at + 5]) / expected) ** 2 if expected > 0.0 else 0.0
+        return float(sums[at + 4]), expected, error
+
+    def day_reported(self, day: int | None = None, *, mark: bool = False) -> bool:
+        """Whether local day `day` (default: the on-day sums' day) was reported for its level
+        (`mark`: the on-day sums' day was)."""
+        sums = self._arrays()
+        at = 8 * N_FEATURES + _ON_DAY
+        if mark:
+            sums[at + 3] = sums[at] + 1.0
+        return bool(sums[at + 3] == (sums[at] if day is None else day) + 1.0)
 
     def alert(self, f: int) -> None:
         """Feature `f` alerted: its CUSUM restarts, and it does not alert again today."""

@@ -110,13 +110,19 @@ class Bucket:
     call_ids: list[str] = field(default_factory=list)
     looked: int = 0
     """The early look has judged this bucket (its findings are not repeated when final)."""
+    lift: float = 1.0
+    """The running day's own level when the bucket ended (`daylevel.lift`), for its final
+    judgement."""
 
     def __getstate__(self) -> tuple[object, ...]:
         """Pickle as a plain tuple of the fields (no field names): keeps state small."""
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        """Inverse of `__getstate__`; another layout (an older release's) loads empty."""
+        """Inverse of `__getstate__`; the layout before `lift` gains it, another layout (an
+        older release's) loads empty."""
+        if len(state) == len(self.__slots__) - 1:  # the release before `lift`
+            state = (*state, 1.0)
         if len(state) != len(self.__slots__):
             state = Bucket().__getstate__()
         for name, value in zip(self.__slots__, state, strict=True):

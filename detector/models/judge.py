@@ -65,8 +65,10 @@ class Usual:
     noise: float = 0.0
     """The part of the calls spread that is the estimate's Poisson noise."""
     high: float = 0.0
-    """Expected calls on the account's busy days (`mu` times `Context.day_high`): more calls
-    than this are unusual."""
+    """Calls judged against: the expectation on the account's busy days, or `mu` at the
+    running day's own level (`at_level`), whichever is more."""
+    busy: float = 0.0
+    """The expectation on the account's busy days alone (what is learned against)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,36 @@ def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
             share.append((strength * priors[i] / priors[N_SHARES + i] + sums[i]) / w)
             weight.append(w)
     spread = wobble[0] + off + noise + days
-    return Usual(mu, spread, share, weight, wobble, off, noise, _busy(ctx, mu))
+    busy = _busy(ctx, mu)
+    return Usual(mu, spread, share, weight, wobble, off, noise, busy, busy)
+
+
+def at_level(u: Usual, lift: float) -> Usual:
+    """`u` with its calls judged against `mu` times the running day's own level `lift` when
+    that is more than the busy-day expectation (an account whose whole day runs high is
+    judged against that day, not against its usual ones)."""
+    u.high = max(u.busy, u.mu * lift)
+    return u
+
+
+def at_day_level(
+    verdict: Verdict, calls: int, window: tuple[float, float, float], u: Usual, lift: float,
+    enabled: tuple[bool, ...],
+) -> Verdict:  # fmt: skip
+    """The final verdict as reported: calls (the bucket's and, while it runs, the recent
+    window's: `window` is its z, observed and expected counts) judged against the running
+    day's own level `lift` when that is above the busy-day expectation. What is learned,
+    summed for drift and accepted stays judged against the usual: a day running high is
+    not taught as a normal one."""
+    if u.mu * lift <= u.busy:
+        return verdict
+    high = u.mu * lift
+    z0 = count_z(calls, high, u.spread)
+    if window[0] > 0.0:  # the window speaks for calls in this bucket
+        z0 = max(z0, count_z(window[1], window[2] * high / max(u.mu, 1e-9), u.spread))
+    z = (z0, *verdict.z[1:])
+    tests = 2 * max(sum(enabled), 1)
+    return Verdict(z, verdict.expected, verdict.usual, surprise(max(z), tests), verdict.window)
 
 
 def _busy(ctx: Context, mu: float) -> float:

@@ -11,6 +11,10 @@ bounded (12 of 15 minutes per account at the default horizon). Waiting
 3 hours for a verdict would be slow for what is obvious, so each bucket also gets an *early
 look* as soon as it ends, on its counts so far against absolute expectations (`judge.py`):
 an extreme bucket (surprise >= `thresholds.immediate`) is reported then and not again.
+Buckets are judged against the running day's own level (`daylevel.py`): a day running high
+as a whole (a dialer's first campaign day after quiet ones) lifts what its buckets are judged
+against, as far as the account's days plausibly swing, and a day beyond that is reported
+once, as a day.
 
 The final judgement (`judge.py`, `counts.py`): calls against the slot's seasonal expectation,
 parts of calls against their usual shares, each as a deviance residual with the account's
@@ -34,14 +38,24 @@ import math
 from datetime import UTC, datetime
 
 from detector.domain import CDR, AlertTiming, Finding, Severity
-from detector.models import explain, snapshot
+from detector.models import daylevel, explain, snapshot
 from detector.models.account import AccountModelState, Talk
 from detector.models.baseline import Baseline
 from detector.models.config import ModelConfig, Thresholds
-from detector.models.counts import count_deviance, score
+from detector.models.counts import count_deviance, count_z, score, surprise, z_of
 from detector.models.drift import Drift
 from detector.models.features import FEATURES, KEYS, N_FEATURES, Bucket
-from detector.models.judge import Context, Usual, Verdict, combined, judge, usual, window_z
+from detector.models.judge import (
+    Context,
+    Usual,
+    Verdict,
+    at_day_level,
+    at_level,
+    combined,
+    judge,
+    usual,
+    window_z,
+)
 from detector.models.learning import learn_bucket, learn_calls, winsorized
 from detector.models.segments import Segment
 from detector.windows.clock import Zones
@@ -109,6 +123,7 @@ class AnomalyModel:
         self.restored_note = ""
         """What `restore_global` said about the saved state (set aside, migrated) at start."""
         self.half_drift = config.drift.threshold / 2.0
+        self.swing_z = z_of(config.thresholds.warning)
         self.keep = 1.0 - config.bucket / config.window
 
     def new_state(self) -> AccountModelState:
@@ -173,22 +188,66 @@ class AnomalyModel:
     def _early(
         self, account: str, state: AccountModelState, ended: int, out: list[Finding]
     ) -> None:
+        """Every bucket that ended since the last look, quiet ones too, in order: one with
+        calls is judged (absolute counts only) against the running day's own level so far
+        (`daylevel.py`), then joins that level; a day beyond how far the account's days swing
+        is reported once."""
+        start = max(state.looked, ended - int(self.per_day))
         state.looked = ended
-        for index, bucket in state.pending.items():
-            if index >= ended or bucket.looked:
-                continue
-            bucket.looked = LOOKED
-            if not self._warm(state, index):
-                continue
+        drift = state.drift
+        for index in range(start, ended):
+            bucket = state.pending.get(index)
             ctx = self._context(account, state, index)
-            verdict = judge(bucket, ctx, usual(ctx), early=True)
-            state.score = score(verdict.surprise)
-            th = self.config.thresholds_of(self._segment_name(account, state))
-            if verdict.surprise >= th.immediate:
-                bucket.looked = REPORTED
-                summary = explain.counts(verdict, bucket)
-                out.append(self._finding(account, index, verdict.surprise, th, summary,
-                                         bucket, kind="early"))  # fmt: skip
+            u = usual(ctx, calls_only=bucket is None)
+            day = self._local_day(account, index)
+            lift = daylevel.lift(drift, day, ctx, self.per_slot, self.swing_z)
+            calls = joining = 0.0
+            if bucket is not None:
+                calls = float(bucket.attempts)
+                joining = self._look(account, state, ctx, u, lift, index, bucket, out)
+            if bucket is None or bucket.looked != REPORTED:  # a reported burst is not the day
+                drift.add_on_day(calls, joining, u.mu, u.prior)
+            if lift > 1.0 and self._warm(state, index):
+                self._judge_day(account, state, ctx, lift, index, bucket, out)
+
+    def _look(
+        self, account: str, state: AccountModelState, ctx: Context, u: Usual, lift: float,
+        index: int, bucket: Bucket, out: list[Finding],
+    ) -> float:  # fmt: skip
+        """The early look at a bucket that just ended, against the day's level `lift`; returns
+        the calls it adds to that level (`daylevel.joining`)."""
+        calls = float(bucket.attempts)
+        if bucket.looked:
+            return calls
+        bucket.looked, bucket.lift = LOOKED, lift
+        if not self._warm(state, index):
+            return calls
+        verdict = judge(bucket, ctx, at_level(u, lift), early=True)
+        state.score = score(verdict.surprise)
+        th = self.config.thresholds_of(self._segment_name(account, state))
+        if verdict.surprise >= th.immediate:
+            bucket.looked = REPORTED
+            summary = explain.counts(verdict, bucket)
+            out.append(self._finding(account, index, verdict.surprise, th, summary,
+                                     bucket, kind="early"))  # fmt: skip
+        return daylevel.joining(calls, u, verdict.z[0], self.config.learn_below)
+
+    def _judge_day(
+        self, account: str, state: AccountModelState, ctx: Context, lift: float, index: int,
+        bucket: Bucket | None, out: list[Finding],
+    ) -> None:  # fmt: skip
+        """Report, once a day, a day whose own level is beyond how far the account's days
+        plausibly swing (`daylevel.beyond`): its buckets no longer say it."""
+        day = self._local_day(account, index)
+        found = daylevel.beyond(state.drift, day, ctx, lift, self.per_slot, self.swing_z)
+        if found is None:
+            return
+        observed, expected, wobble = found
+        state.drift.day_reported(mark=True)
+        th = self.config.thresholds_of(self._segment_name(account, state))
+        value = max(surprise(count_z(observed, expected, wobble)), th.warning)
+        summary = f"calls {explain.ratio(observed, expected)} so far today"
+        out.append(self._finding(account, index, value, th, summary, bucket, kind="day"))
 
     # --- final judgement --------------------------------------------------------------------
 
@@ -231,11 +290,13 @@ class AnomalyModel:
         self.talk.judged_s += bucket.talk_s
         u = usual(ctx)
         verdict = judge(bucket, ctx, u)
-        verdict = combined(verdict, self._slide(state, bucket.parts(), verdict, u), self.enabled)
+        window = self._slide(state, bucket.parts(), verdict, u)
+        verdict = combined(verdict, window, self.enabled)
         warm = self._warm(state, index)
         if warm:
-            state.score = score(verdict.surprise)
-            self._report(account, state, index, bucket, verdict, out)
+            shown = at_day_level(verdict, bucket.attempts, window[0], u, bucket.lift, self.enabled)
+            state.score = score(shown.surprise)
+            self._report(account, state, index, bucket, shown, out)
             frozen = tuple(state.drift.cusum(f) >= self.half_drift for f in range(N_FEATURES))
             learn_bucket(bucket, verdict, ctx, u, frozen)
         else:
@@ -265,7 +326,7 @@ class AnomalyModel:
         observed, expected, length = drift.run(unusual, calls, verdict.expected[0])
         if length < ACCEPT_BUCKETS or expected < ACCEPT_SHARE * drift.full_day():
             return
-        if not drift.run_reported():
+        if not drift.run_reported() and not drift.day_reported(drift.day):
             return  # a change nobody was told about is not accepted (a ramp stays a ramp)
         if observed < ACCEPT_RATIO * expected:
             return
@@ -439,6 +500,10 @@ class AnomalyModel:
     def _segment_name(self, account: str, state: AccountModelState) -> str:
         level = state.baseline.level if state.baseline is not None else 0.0
         return self.config.banding.of(account, level * self.per_day)
+
+    def _local_day(self, account: str, index: int) -> int:
+        """The account's local day (days since the epoch) of bucket `index`."""
+        return self.zones.of(account).local_hour(index * self.bucket_s) // 24
 
     def _slot(self, account: str, index: int) -> int:
         """Seasonal slot of a bucket: the account's local hour of day, weekday or weekend."""

@@ -225,3 +225,14 @@ def test_duration_spike_adds_about_its_count_of_calls_past_the_p99(pair: Pair) -
         long = lambda c, p=p99: (c.outcome == ANSWERED) & (c.talk > p)  # noqa: E731
         extra = _count(hit[inc.account], inc, long) - _count(clean[inc.account], inc, long)
         assert abs(extra - inc.dial) <= 4 * np.sqrt(inc.dial) + 2
+
+
+def test_a_duration_spike_label_lasts_until_its_longest_call_has_ended(pair: Pair) -> None:
+    """A duration spike's label ends after its last call ends, not when that call starts."""
+    world, hit, _ = pair
+    for inc in _incidents(world, "duration_spike"):
+        label = inc.label()
+        calls = _window(hit[inc.account], inc)
+        last_end = float(calls.end.max())
+        assert last_end > inc.end
+        assert label.end.timestamp() >= last_end

@@ -23,7 +23,7 @@ from detector.simulate.world.grades import CLEAR, count_line, multiplier, share_
 from detector.simulate.world.incidents import HOUR, Incident, Kind, Placing, Plan, whole
 from detector.simulate.world.norms import p99_talk, tail_beyond
 from detector.simulate.world.rhythm import SLOT_S, slot_means
-from detector.simulate.world.traffic import Book, far_party, ring_times
+from detector.simulate.world.traffic import LONGEST_RING_S, Book, far_party, ring_times
 
 MINUTE = 60.0
 DIRECTIONS = ("outbound", "inbound", "both")
@@ -198,6 +198,12 @@ class DurationSpike(Kind):
         detail = (f"{count} extra calls of {1.5 * p99 / MINUTE:.0f}-{6 * p99 / MINUTE:.0f} min "
                   f"(usual p99 {p99 / MINUTE:.0f} min, ~{usual:.1f} such calls)")  # fmt: skip
         return Plan(end, float(count), line, usual, detail, (("p99", p99),))
+
+    def lingers(self, plan: Plan) -> float:
+        """The longest call the spike can make: 6x the p99 (burst) or a stretched call."""
+        params = dict(plan.params)
+        longest = 6.0 * params["p99"] if "p99" in params else LONGEST_SPIKE_S
+        return min(longest, LONGEST_SPIKE_S) + LONGEST_RING_S
 
     def recast(
         self, rng: np.random.Generator, incident: Incident, account: WorldAccount, calls: Calls

@@ -65,6 +65,8 @@ class Incident:
     """The account's usual level of what the dial measures, for the detail."""
     detail: str
     params: tuple[tuple[str, float], ...] = ()
+    lingers: float = 0.0
+    """Seconds after `end` until the incident's own calls have all ended (its label ends then)."""
 
     def param(self, name: str) -> float:
         """A kind-specific drawn value."""
@@ -77,7 +79,8 @@ class Incident:
 
     def label(self) -> Label:
         """The ground-truth line for this incident."""
-        return Label(self.auth_id, self.type, _utc(self.start), _utc(self.end), self.grade,
+        end = _utc(self.end + self.lingers)
+        return Label(self.auth_id, self.type, _utc(self.start), end, self.grade,
                      self.direction or "", self.detail, self.band)  # fmt: skip
 
 
@@ -122,6 +125,12 @@ class Kind:
     def plan(self, rng: np.random.Generator, at: Placing) -> Plan | None:
         """An incident at `at`, or None when this account and time cannot carry the grade."""
         raise NotImplementedError
+
+    def lingers(self, plan: Plan) -> float:
+        """How long the incident's calls can still run after the last one starts (a label's
+        window must reach the end of its calls: a detector sees a call only when it ends).
+        The kinds whose calls last minutes leave it to the scorer's grace."""
+        return 0.0
 
     def added(
         self, rng: np.random.Generator, incident: Incident, account: WorldAccount, pools: Book
@@ -218,7 +227,7 @@ def _incident(
         band=account.band, start=start, end=float(np.floor(plan.end)),
         grade=grade_of(plan.dial, plan.line),
         direction=direction, dial=plan.dial, line=plan.line, usual=plan.usual,
-        detail=plan.detail, params=plan.params,
+        detail=plan.detail, params=plan.params, lingers=kind.lingers(plan),
     )  # fmt: skip
 
 

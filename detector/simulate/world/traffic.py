@@ -32,6 +32,8 @@ from detector.simulate.world.columns import BoolArray, Calls, FloatArray, IntArr
 from detector.simulate.world.rhythm import SLOT_S, SlotTable, slot_means
 
 LONGEST_ORDINARY_S = 3 * 3600.0
+LONGEST_RING_S = 60.0
+"""An answered call rings at most this long."""
 SHORT_S = 6.0
 UNANSWERED_CODES = np.array([NO_ANSWER, BUSY, CANCELLED, REJECTED], np.int64)
 
@@ -128,7 +130,7 @@ def ring_times(rng: np.random.Generator, outcome: IntArray, law: Outcomes) -> Fl
     """Ring seconds by outcome: answered ~ the account's median, no answer to its timer."""
     n = int(outcome.shape[0])
     ring = rng.uniform(0.0, 2.0, n)  # failures and misdials end at once
-    answered = np.clip(rng.lognormal(np.log(law.ring_median_s), 0.4, n), 1.0, 60.0)
+    answered = np.clip(rng.lognormal(np.log(law.ring_median_s), 0.4, n), 1.0, LONGEST_RING_S)
     ring = np.where(outcome == ANSWERED, answered, ring)
     ring = np.where(outcome == NO_ANSWER, law.timeout_s - rng.uniform(0.0, 3.0, n), ring)
     ring = np.where(outcome == BUSY, rng.uniform(0.0, 3.0, n), ring)

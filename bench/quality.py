@@ -32,10 +32,12 @@ from typing import Any
 from bench.shards import Replayed, replay, rules_with_zones
 from detector.evaluation import Incident, evaluate
 from detector.simulate.world import World, draw_world
+from detector.simulate.world.subtle import SUBTLE_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 MODEL_PREFIX = "model:"
+RULES_ONLY = "rules only"
 TUNING = tuple(range(1, 11))
 REPORTING = tuple(range(11, 31))
 TARGET_RECALL = 0.95
@@ -76,15 +78,19 @@ def variants(alerts: list[dict[str, Any]], model: bool) -> dict[str, list[dict[s
     """The alert sets to score: rules only, and with the model rules + model and model only."""
     rules = [a for a in alerts if not str(a.get("rule", "")).startswith(MODEL_PREFIX)]
     if not model:
-        return {"rules only": rules}
+        return {RULES_ONLY: rules}
     only = [a for a in alerts if str(a.get("rule", "")).startswith(MODEL_PREFIX)]
-    return {"rules only": rules, "rules + model": alerts, "model only": only}
+    return {RULES_ONLY: rules, "rules + model": alerts, "model only": only}
 
 
-def misses(report: dict[str, Any]) -> list[str]:
-    """The targets a report misses (empty when it meets them all)."""
+def misses(report: dict[str, Any], rules_only: bool = False) -> list[str]:
+    """The targets a report misses (empty when it meets them all). Rules alone are not held to
+    recall on the under-threshold kinds: those are the model's by design (the rules must not
+    find them), so a rules-only report shows them but does not count them as missed."""
     out = []
     for name, s in report["by_type"].items():
+        if rules_only and name in SUBTLE_TYPES:
+            continue
         if s["incidents"] and (s["recall"] or 0.0) < TARGET_RECALL:
             out.append(f"recall {name}")
         if s["alerts"] and (s["precision"] or 0.0) < TARGET_PRECISION:
@@ -104,14 +110,16 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}s"
 
 
-def format_report(title: str, report: dict[str, Any]) -> str:
-    """Per type, per band, and recall per type and band; then the targets' verdict."""
+def format_report(title: str, report: dict[str, Any], rules_only: bool = False) -> str:
+    """Per type, per band, and recall per type and band; then the targets' verdict (for rules
+    alone, the model's under-threshold kinds are marked `*` and not held to recall)."""
     head = (f"{'type':20}{'scored':>7}{'recall':>8}{'near':>9}{'subtle':>9}{'alerts':>8}"
             f"{'precision':>10}{'TTD med':>9}{'TTD p95':>9}")  # fmt: skip
     lines = [title, head]
     for name, s in [*report["by_type"].items(), ("OVERALL", report["overall"])]:
+        mark = "*" if rules_only and name in SUBTLE_TYPES else ""
         lines.append(
-            f"{name:20}{s['incidents']:>7}{_pct(s['recall']):>8}"
+            f"{name + mark:20}{s['incidents']:>7}{_pct(s['recall']):>8}"
             f"{_pct(s['recall_near']) + '/' + str(s['near']):>9}"
             f"{_pct(s['recall_subtle']) + '/' + str(s['subtle']):>9}{s['alerts']:>8}"
             f"{_pct(s['precision']):>10}{_secs(s['ttd_median_s']):>9}{_secs(s['ttd_p95_s']):>9}"
@@ -137,8 +145,10 @@ def format_report(title: str, report: dict[str, Any]) -> str:
     if worst:
         lines += ["", "false alerts by rule: " + ", ".join(f"{r} {c['false']}" for r, c in worst)]
     rate = report["overall"]["false_alerts_per_1000_account_days"]
-    missed = misses(report)
+    missed = misses(report, rules_only)
     verdict = "meets targets" if not missed else "MISSES " + ", ".join(missed)
+    if rules_only:
+        lines.append("* under-threshold kinds, the model's to find: not a target for rules alone")
     lines.append(f"false alerts per 1,000 clean account-days: {rate:.2f}  ({verdict})")
     return "\n".join(lines)
 
@@ -188,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for title, chosen in variants(alerts, not args.no_model).items():
         report = score(chosen, incidents, bands, args.days)
         out["scores"][title] = report
-        print(format_report(f"{head}, {title}", report), end="\n\n")
+        print(format_report(f"{head}, {title}", report, title == RULES_ONLY), end="\n\n")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
     return out

@@ -62,6 +62,18 @@ def test_targets_name_what_misses() -> None:
     assert found == ["recall irsf", "precision irsf", "false alerts <100"]
 
 
+def test_rules_alone_are_not_held_to_the_models_kinds() -> None:
+    """A rules-only verdict skips recall on the under-threshold kinds, which are the model's;
+    the same miss counts for rules + model."""
+    missed = {"recall": 0.0, "precision": None, "incidents": 6, "alerts": 0}
+    report = {
+        "by_type": {"night_shift": missed},
+        "overall": {"false_alerts_per_1000_account_days": 0.0},
+    }
+    assert misses(report, rules_only=True) == []
+    assert misses(report) == ["recall night_shift"]
+
+
 def test_the_rule_set_gets_the_worlds_timezones(tmp_path: Path) -> None:
     """The replayed rule set maps every account outside Asia/Kolkata to its own zone."""
     world = draw_world(300, 14, 2)

@@ -25,11 +25,11 @@ MEDIAN_S, SIGMA = 200.0, 1.5
 """Talk time: lognormal with a heavy tail (a wholesale account's), capped at 3 h."""
 
 
-def day_of_calls(day: int) -> list[tuple[int, float]]:
+def day_of_calls(day: int, sigma: float = SIGMA) -> list[tuple[int, float]]:
     """(start offset s, talk s) of one day's ordinary calls, the same every run."""
     rng = random.Random(day)
     return [
-        (day * DAY_S + i * 3, min(rng.lognormvariate(math.log(MEDIAN_S), SIGMA), 10800.0))
+        (day * DAY_S + i * 3, min(rng.lognormvariate(math.log(MEDIAN_S), sigma), 10800.0))
         for i in range(OPEN_S // 3)
     ]
 
@@ -76,10 +76,21 @@ def test_a_burst_of_long_calls_after_closing_time_still_fires(rule_id: str) -> N
     assert evening(findings(rule_id, calls), 3)
 
 
+def test_a_limit_that_steps_past_a_pile_up_at_the_cap_raises_nothing() -> None:
+    """When 1 % of calls pile up at the 3-hour cap, right at the 99th percentile, the limit
+    steps past the cap and back as history grows; calls counted against the lower limit are
+    weighed with that limit's share, so two ordinary days raise nothing."""
+    calls = [c for day in range(2) for c in day_of_calls(day, sigma=1.72)]
+    assert findings("duration-long-calls", calls) == []
+
+
 def test_outlier_state_saved_before_the_hourly_count_still_loads() -> None:
-    """A key pickled without the outliers per hour loads with an empty hourly count."""
+    """A key pickled without the outliers per hour or the window's shares loads with both
+    empty."""
     tail = Tail(since=42)
-    saved = {name: getattr(tail, name) for name in Tail.__slots__ if name != "usual"}
+    saved = {
+        name: getattr(tail, name) for name in Tail.__slots__ if name not in ("usual", "shares")
+    }
     loaded = Tail.__new__(Tail)
     loaded.__setstate__((None, saved))
-    assert (loaded.since, loaded.usual.hours_seen) == (42, 0)
+    assert (loaded.since, loaded.usual.hours_seen, loaded.shares.count) == (42, 0, 0.0)

@@ -13,6 +13,17 @@ would make every long call look like an outlier. While the
 window is suspicious, outliers are not learned, so a burst of long calls does not move the
 limit it is judged by.
 
+A 99th percentile read off 30 values is the largest of them, and one unlucky sample (or a
+flood of short calls) puts it where a tenth of ordinary calls lie beyond; while the history is
+small (`FEW`) the limit is at least the log-normal quantile fitted to its median and median
+absolute deviation, which depends on the body of the distribution, not on its few largest.
+
+Each call is judged against the limit in force when it arrives, and the window also sums the
+share beyond *that* limit, call by call: the expected outliers are that sum, not today's share
+times the window's calls. While history grows (a first day, when the long calls are only
+beginning to end) the limit climbs, and calls counted as outliers against an earlier, lower
+limit would otherwise be measured against the rarer share of the higher one.
+
 With `clock: end` the window is filled by the calls' end times: a long call is only known when
 it ends, so this is the clock for duration rules.
 
@@ -45,11 +56,17 @@ from detector.windows.surprise import binomial_surprise
 LEARN_LIMIT = 0.5
 """Outliers are not learned while the window's surprise reaches this share of `min_surprise`."""
 REFRESH = 64
-"""Values learned between two recomputations of the limit."""
+"""Values learned between two recomputations of the limit ..."""
+RENEW = 0.125
+"""... or this share of the history, if fewer (a small account's limit follows its calls)."""
 RAREST = 0.1
 """The share beyond the limit is never taken below this fraction of ``1 - quantile``: when a
 key's longest calls pile up in one bin (a hard cap on call length, say) the limit lands past
 everything seen, and a share of almost 0 would make any longer call look impossible."""
+FEW = 5.0
+"""Below ``FEW / (1 - quantile)`` values (500 for a 99th percentile) the history holds too few
+values beyond its quantile to place it: the limit is then at least where a log-normal law
+fitted robustly to the history puts it (`LogHistogram.robust_limit`)."""
 NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
 
@@ -59,6 +76,8 @@ class Tail:
     """The window (population and outliers) and the key's distribution with its cached limit."""
 
     window: Buckets = field(default_factory=Buckets)
+    shares: Buckets = field(default_factory=Buckets)
+    """The share beyond the limit each call of the window was judged against, summed."""
     history: LogHistogram = field(default_factory=LogHistogram)
     limit: int = NEVER
     beyond: float = 0.0
@@ -76,6 +95,8 @@ class Tail:
             setattr(self, name, value)
         if not hasattr(self, "usual"):
             self.usual = Seasonal()
+        if not hasattr(self, "shares"):
+            self.shares = Buckets()
 
 
 class Outlier:
@@ -112,14 +133,17 @@ class Outlier:
         x = float(getattr(facts, self.field))
         tail: Tail = data
         outlier = bin_of(x) >= tail.limit
+        share = tail.beyond if tail.limit != NEVER else 0.0
         if not (outlier and tail.hot):
             self._learn(tail, x)
         t, hour = moment(facts, self.on_end)
         tail.usual.add(hour, 1.0 if outlier else 0.0)
         if tail.since < 0:
             tail.since = t
-        if not tail.window.add(t // self.width, 1.0 if outlier else 0.0, self.span, 1.0, self.keep):
+        bucket = t // self.width
+        if not tail.window.add(bucket, 1.0 if outlier else 0.0, self.span, 1.0, self.keep):
             return None
+        tail.shares.add(bucket, share, self.span, 1.0, self.keep)
         if t - tail.since < self.warmup_s:
             return None
         return self._judge(tail, hour, t if self.on_end else None)
@@ -129,9 +153,11 @@ class Outlier:
         tail.history.add(x)
         tail.fresh += 1
         if tail.history.total >= self.min_history and (
-            tail.fresh >= REFRESH or tail.limit == NEVER
+            tail.fresh >= min(REFRESH, tail.history.total * RENEW) or tail.limit == NEVER
         ):
             tail.limit = tail.history.limit(self.quantile)
+            if tail.history.total < FEW / (1.0 - self.quantile):
+                tail.limit = max(tail.limit, tail.history.robust_limit(self.quantile))
             tail.beyond = max(tail.history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 
@@ -142,7 +168,7 @@ class Outlier:
         if outliers < self.floor or tail.limit == NEVER:
             tail.hot = False
             return None
-        expected = tail.beyond * calls
+        expected = tail.shares.total
         if tail.usual.history(hour) >= DAY:
             expected = max(expected, tail.usual.expected_high(hour) * self.hours)
         weight = min(tail.history.total, self.max_weight)
@@ -162,7 +188,10 @@ class Outlier:
 
     def compact(self, data: Any, now: int) -> bool:
         """On a sweep: drop the window once it is spent (the baseline stays)."""
-        return bool(data.window.clear_at(now // self.width, self.span + self.keep))
+        spent = data.window.clear_at(now // self.width, self.span + self.keep)
+        if spent:
+            data.shares.clear_at(now // self.width, self.span + self.keep)
+        return bool(spent)
 
     def expired(self, data: Any, now: int) -> bool:
         """Never: the distribution is the point (the account's TTL evicts it)."""

@@ -13,10 +13,14 @@ would make every long call look like an outlier. While the
 window is suspicious, outliers are not learned, so a burst of long calls does not move the
 limit it is judged by.
 
-A 99th percentile read off 30 values is the largest of them, and one unlucky sample (or a
-flood of short calls) puts it where a tenth of ordinary calls lie beyond; while the history is
-small (`FEW`) the limit is at least the log-normal quantile fitted to its median and median
-absolute deviation, which depends on the body of the distribution, not on its few largest.
+A 99th percentile read off a few hundred values is set by the three or four largest: one
+unlucky sample puts it where a tenth of ordinary calls lie beyond, and the first calls of a
+burst (learned before the window turns suspicious) push it past the burst itself. While the
+history is small (`FEW`) the limit is the log-normal quantile fitted to its median and median
+absolute deviation instead, which the body of the distribution sets, not its few largest
+values. An account whose tail is heavier than log-normal is judged too strictly until it has
+500 calls of history (a 12-call-a-day office: six weeks); `min_surprise` and `floor` still
+apply.
 
 Each call is judged against the limit in force when it arrives, and the window also sums the
 share beyond *that* limit, call by call: the expected outliers are that sum, not today's share
@@ -65,8 +69,8 @@ key's longest calls pile up in one bin (a hard cap on call length, say) the limi
 everything seen, and a share of almost 0 would make any longer call look impossible."""
 FEW = 5.0
 """Below ``FEW / (1 - quantile)`` values (500 for a 99th percentile) the history holds too few
-values beyond its quantile to place it: the limit is then at least where a log-normal law
-fitted robustly to the history puts it (`LogHistogram.robust_limit`)."""
+values beyond its quantile to place it: the limit is then where a log-normal law fitted
+robustly to the history puts it (`LogHistogram.robust_limit`)."""
 NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
 
@@ -155,9 +159,10 @@ class Outlier:
         if tail.history.total >= self.min_history and (
             tail.fresh >= min(REFRESH, tail.history.total * RENEW) or tail.limit == NEVER
         ):
-            tail.limit = tail.history.limit(self.quantile)
             if tail.history.total < FEW / (1.0 - self.quantile):
-                tail.limit = max(tail.limit, tail.history.robust_limit(self.quantile))
+                tail.limit = tail.history.robust_limit(self.quantile)
+            else:
+                tail.limit = tail.history.limit(self.quantile)
             tail.beyond = max(tail.history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 

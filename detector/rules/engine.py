@@ -225,7 +225,7 @@ class RuleEngine:
     @staticmethod
     def _compact(runner: Runner, tracks: dict[str, KeyState], now: int) -> None:
         """Keys of a baseline rule keep their baseline; a spent window and its evidence go."""
-        compact, heartbeat = cast(Compacting, runner.kind).compact, runner.heartbeat
+        compact, heartbeat = cast(Compacting[Any], runner.kind).compact, runner.heartbeat
         for track in tracks.values():
             if now - track.emitted > heartbeat and compact(track.data, now):
                 track.evidence.clear()

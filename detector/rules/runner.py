@@ -108,7 +108,7 @@ class Runner:
     def __init__(self, spec: AnyRule, context: KindContext) -> None:
         self.spec = spec
         self.id = spec.id
-        self.kind: Kind = KINDS[spec.kind](spec, context)
+        self.kind: Kind[Any] = KINDS[spec.kind](spec, context)
         self.predicate = compile_predicate(spec.match, context.lists, "match")
         head = {k: v for k, v in spec.match.items() if k in INDEXED}
         rest = {k: v for k, v in spec.match.items() if k not in INDEXED}

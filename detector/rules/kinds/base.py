@@ -18,6 +18,9 @@ from detector.windows.clock import LocalHours
 
 Lists = Mapping[str, tuple[str, ...]]
 T = TypeVar("T")
+S = TypeVar("S")
+"""A kind's per-key state."""
+S_contra = TypeVar("S_contra", contravariant=True)
 
 
 class Reading(NamedTuple):
@@ -69,8 +72,10 @@ def moment(facts: Facts, on_end: bool) -> tuple[int, int]:
     return end, facts.clock.local_hour(end)
 
 
-class Kind(Protocol):
-    """A rule kind: stateless logic over per-key state objects."""
+class Kind(Protocol[S]):
+    """A rule kind: stateless logic over per-key state objects of type `S`, declared once by
+    the kind's `new_key` and taken by every other method (mypy checks each kind against it;
+    the engine holds kinds as ``Kind[Any]``)."""
 
     name: ClassVar[str]
     watches_all: bool
@@ -80,28 +85,28 @@ class Kind(Protocol):
     forgets: bool
     """False when `expired` is always False (baselines): sweeps then skip the rule."""
 
-    def new_key(self) -> Any:
+    def new_key(self) -> S:
         """Empty state for a newly seen group key."""
         ...
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: S) -> Reading | None:
         """Apply one CDR; the current reading, or None when there is nothing to judge."""
         ...
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: S, now: int, clock: LocalHours) -> Reading | None:
         """Event time reached `now` (epoch s) with no CDR; a reading or None. `clock` is the
         account's local time (its timezone)."""
         ...
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: S, now: int) -> bool:
         """True when the key holds nothing that still matters at `now` (evictable)."""
         ...
 
 
-class Compacting(Protocol):
+class Compacting(Protocol[S_contra]):
     """A kind that keeps a baseline (never expires) but can drop its spent window on sweeps."""
 
-    def compact(self, data: Any, now: int) -> bool:
+    def compact(self, data: S_contra, now: int) -> bool:
         """Drop what no later reading needs at `now`; True when the window is empty."""
         ...
 
@@ -184,7 +189,7 @@ class Floors:
         return self.volumes.get(account, self.default_volume)
 
 
-KindFactory = Callable[[AnyRule, KindContext], Kind]
+KindFactory = Callable[[AnyRule, KindContext], Kind[Any]]
 
 
 def narrow(spec: AnyRule, cls: type[T]) -> T:

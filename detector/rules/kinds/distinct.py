@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, narrow, read_at
+from detector.rules.kinds.base import Grid, Kind, KindContext, Reading, narrow, read_at
 from detector.rules.spec import AnyRule, DistinctRule
 from detector.windows import Buckets, Distinct
 from detector.windows.clock import LocalHours
@@ -21,7 +21,7 @@ class Spread:
     seen: Buckets | None = None
 
 
-class Cardinality:
+class Cardinality(Kind[Spread]):
     """Value = distinct values of `field` among matching CDRs (exact up to 2,048)."""
 
     name: ClassVar[str] = "distinct"
@@ -39,7 +39,7 @@ class Cardinality:
         """Empty set."""
         return Spread(seen=Buckets() if self.watches_all else None)
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Spread) -> Reading | None:
         """Add the CDR's value; read the cardinality when it matched."""
         bucket, span = facts.t // self.width, self.span
         if data.seen is not None:
@@ -50,11 +50,11 @@ class Cardinality:
         volume = data.seen.count if data.seen is not None else count
         return Reading(count, volume, "", read_at(facts.t, data.values.head, self.width))
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Spread, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Spread, now: int) -> bool:
         """Evictable once the window is past."""
         head = now // self.width
         seen_gone = data.seen is None or data.seen.empty_at(head, self.span)

@@ -43,10 +43,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, FlatlineRule
 from detector.rules.template import human_duration
 from detector.windows import Seasonal, hour_of_week
@@ -132,7 +132,7 @@ class Traffic:
     """How much likelier (log10) the silence's earlier local days are as possible off-days."""
 
 
-class Flatline:
+class Flatline(Kind[Traffic]):
     """Reads only on ticks: value = calls expected since the last one, when surprising."""
 
     name: ClassVar[str] = "flatline"
@@ -152,11 +152,11 @@ class Flatline:
         """No history yet."""
         return Traffic()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Traffic) -> Reading | None:
         """Learn the CDR; a call ends the silence (a flatline is never found on a CDR)."""
         if not matched:
             return None
-        traffic: Traffic = data
+        traffic = data
         traffic.baseline.add(facts.local_hour, 1.0)
         if facts.local_hour // 24 > traffic.day:
             self._new_day(traffic, facts.local_hour // 24, None)
@@ -168,10 +168,10 @@ class Flatline:
             _end_silence(traffic, facts.t)
         return None
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Traffic, now: int, clock: LocalHours) -> Reading | None:
         """Add up what was expected since the last tick (for the pace, the local day, and for
         the silence when the key is silent); judge the silence."""
-        traffic: Traffic = data
+        traffic = data
         if traffic.last == NEVER or now <= traffic.ticked:
             return None
         if traffic.ticked == NEVER:
@@ -264,7 +264,7 @@ class Flatline:
             t += step
         return parts
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Traffic, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
         return False
 

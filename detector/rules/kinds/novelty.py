@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, NewValueRule
 from detector.windows.clock import LocalHours
 
@@ -24,7 +24,7 @@ class Seen:
     since: int = -1
 
 
-class NewValue:
+class NewValue(Kind[Seen]):
     """Value = 1 for a CDR whose `field` value is new for the key, else 0."""
 
     name: ClassVar[str] = "new_value"
@@ -43,7 +43,7 @@ class NewValue:
         """No history yet."""
         return Seen()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Seen) -> Reading | None:
         """Remember the value; 1 when it is new for the key and history is long enough."""
         if not matched:
             return None
@@ -64,10 +64,10 @@ class NewValue:
             del data.days[stalest]
         data.days[value] = day
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Seen, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Seen, now: int) -> bool:
         """Never: the history is the point (the account's TTL evicts it)."""
         return False

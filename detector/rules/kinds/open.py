@@ -8,15 +8,15 @@ it (`read`): the value is how long the call has been open (s), compared with the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, OpenRule
 from detector.windows.clock import LocalHours
 
 
-class OpenCall:
+class OpenCall(Kind[None]):
     """Value = the open call's age (s); volume 1 (one call)."""
 
     name: ClassVar[str] = "open"
@@ -27,19 +27,19 @@ class OpenCall:
     def __init__(self, rule: AnyRule, _ctx: KindContext) -> None:
         narrow(rule, OpenRule)
 
-    def new_key(self) -> Any:
+    def new_key(self) -> None:
         """No per-key state: the tracker holds the open calls."""
-        return None
+        return
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: None) -> Reading | None:
         """A CDR is a call that ended: nothing to read."""
         return None
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: None, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks (the tracker reads open calls)."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: None, now: int) -> bool:
         """Always evictable: the key holds nothing."""
         return True
 

@@ -46,10 +46,10 @@ known), and from its second day on a burst is learned as at most `CAP` times the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, moment, narrow
+from detector.rules.kinds.base import Grid, Kind, KindContext, Reading, moment, narrow
 from detector.rules.spec import AnyRule, OutlierRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import LocalHours
@@ -103,7 +103,7 @@ class Tail:
             self.shares = Buckets()
 
 
-class Outlier:
+class Outlier(Kind[Tail]):
     """Value = outliers in the window / expected outliers, when surprising."""
 
     name: ClassVar[str] = "outlier"
@@ -130,12 +130,12 @@ class Outlier:
         """No history: nothing is an outlier yet."""
         return Tail()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Tail) -> Reading | None:
         """Count the CDR (an outlier or not), learn it, and judge the window."""
         if not matched:
             return None
         x = float(getattr(facts, self.field))
-        tail: Tail = data
+        tail = data
         outlier = bin_of(x) >= tail.limit
         share = tail.beyond if tail.limit != NEVER else 0.0
         if not (outlier and tail.hot):
@@ -187,17 +187,17 @@ class Outlier:
         )
         return Reading(outliers / max(expected, 1e-9), calls, note, at, expected)
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Tail, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def compact(self, data: Any, now: int) -> bool:
+    def compact(self, data: Tail, now: int) -> bool:
         """On a sweep: drop the window once it is spent (the baseline stays)."""
         spent = data.window.clear_at(now // self.width, self.span + self.keep)
         if spent:
             data.shares.clear_at(now // self.width, self.span + self.keep)
         return bool(spent)
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Tail, now: int) -> bool:
         """Never: the distribution is the point (the account's TTL evicts it)."""
         return False

@@ -16,12 +16,13 @@ reach the lowest `min_volume` (population ``count + older``) and threshold (part
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import (
     Floors,
     Grid,
+    Kind,
     KindContext,
     Reading,
     late_ends,
@@ -35,7 +36,7 @@ from detector.windows.buckets import NEWEST
 from detector.windows.clock import LocalHours
 
 
-class Ratio:
+class Ratio(Kind[Buckets]):
     """Value = part / population over the window; volume = population (one window holds both)."""
 
     name: ClassVar[str] = "ratio"
@@ -54,7 +55,7 @@ class Ratio:
         """Empty window: `count` is the population, `total` the part satisfying `where`."""
         return Buckets()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Buckets) -> Reading | None:
         """Count the CDR in the population and, when `where` holds, in the part."""
         if not matched:
             return None
@@ -103,10 +104,10 @@ class Ratio:
                     best = Reading(share, population, "", read_at(t, end, self.width))
         return best if best is not None else self._newest(t, window)
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Buckets, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Buckets, now: int) -> bool:
         """Evictable once the population window and its retention (late CDRs) are past."""
         return bool(data.empty_at(now // self.width, self.span + self.keep))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, narrow
+from detector.rules.kinds.base import Grid, Kind, KindContext, Reading, narrow
 from detector.rules.predicate import compile_predicate
 from detector.rules.spec import AnyRule, SequenceRule
 from detector.windows import Buckets
@@ -30,7 +30,7 @@ class Pending:
     done: Buckets = field(default_factory=Buckets)
 
 
-class Sequence:
+class Sequence(Kind[Pending]):
     """Value = completed `first` → `then` sequences in the window."""
 
     name: ClassVar[str] = "sequence"
@@ -51,7 +51,7 @@ class Sequence:
         """Nothing open."""
         return Pending()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Pending) -> Reading | None:
         """Open a sequence on `first`; complete it on `then`."""
         if not matched:
             return None
@@ -76,11 +76,11 @@ class Sequence:
                 return
         data.firsts[joined] = max(t, data.firsts.get(joined, t))
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Pending, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Pending, now: int) -> bool:
         """Evictable when no sequence can complete and none is in the window."""
         gone = all(now - t > self.within for t in data.firsts.values())
         return bool(gone and data.done.empty_at(now // self.width, self.span))

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.kinds.ratio import Ratio
 from detector.rules.spec import AnyRule, ShiftRule
 from detector.windows import Buckets
@@ -60,7 +60,7 @@ class Share:
             setattr(self, name, value)
 
 
-class Shift:
+class Shift(Kind[Share]):
     """Value = window share − usual share, when the window's share is surprising."""
 
     name: ClassVar[str] = "shift"
@@ -86,7 +86,7 @@ class Shift:
         """No window, no history: the prior alone."""
         return Share()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Share) -> Reading | None:
         """Count the CDR in the window and the open hour; judge the window against history."""
         if not matched:
             return None
@@ -136,15 +136,15 @@ class Shift:
         surprise = binomial_surprise(usual.open_part, n, p, weight)
         return surprise < LEARN_LIMIT * self.min_surprise
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Share, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def compact(self, data: Any, now: int) -> bool:
+    def compact(self, data: Share, now: int) -> bool:
         """On a sweep: drop the window once it is spent (the baseline stays)."""
         ratio = self.ratio
         return bool(data.window.clear_at(now // ratio.width, ratio.span + ratio.keep))
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Share, now: int) -> bool:
         """Never: the usual share is the point (the account's TTL evicts it)."""
         return False

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import KindContext, Reading, narrow
+from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.spec import AnyRule, MatchRule
 from detector.windows.clock import LocalHours
 
@@ -18,7 +18,7 @@ class LastSeen:
     t: int = 0
 
 
-class Single:
+class Single(Kind[LastSeen]):
     """Value = the CDR's `value` field (or 1) for each matching CDR."""
 
     name: ClassVar[str] = "match"
@@ -35,7 +35,7 @@ class Single:
         """Nothing seen yet."""
         return LastSeen()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: LastSeen) -> Reading | None:
         """Read the matching CDR itself."""
         if not matched:
             return None
@@ -43,10 +43,10 @@ class Single:
         value = float(getattr(facts, self.field)) if self.field else 1.0
         return Reading(value, 1.0)
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: LastSeen, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: LastSeen, now: int) -> bool:
         """Evictable a window after the last match."""
         return bool(now - data.t > self.window)

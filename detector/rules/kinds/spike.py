@@ -35,10 +35,10 @@ the calls' end times, which is when a long call becomes known (duration rules).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
-from detector.rules.kinds.base import Grid, KindContext, Reading, amount_of, moment, narrow
+from detector.rules.kinds.base import Grid, Kind, KindContext, Reading, amount_of, moment, narrow
 from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import LocalHours
@@ -63,7 +63,7 @@ class Trend:
     """The amount per call (summed aggregates only)."""
 
 
-class Spike:
+class Spike(Kind[Trend]):
     """Value = window aggregate / expected aggregate, when the window is surprising."""
 
     name: ClassVar[str] = "spike"
@@ -90,7 +90,7 @@ class Spike:
         """No history yet."""
         return Trend()
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Trend) -> Reading | None:
         """Learn the CDR into the baseline and the window; compare once the hour is known."""
         if not matched:
             return None
@@ -139,14 +139,14 @@ class Spike:
             current, expected = current * scale, expected * scale
         return poisson_surprise(current, expected, size)
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Trend, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def compact(self, data: Any, now: int) -> bool:
+    def compact(self, data: Trend, now: int) -> bool:
         """On a sweep: drop the window once it is spent (the baseline stays)."""
         return bool(data.window.clear_at(now // self.width, self.span))
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Trend, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
         return False

@@ -16,12 +16,13 @@ newest window as before. Summed fields are assumed non-negative (the bound relie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import (
     Floors,
     Grid,
+    Kind,
     KindContext,
     Reading,
     amount_of,
@@ -43,7 +44,7 @@ class Volume:
     seen: Buckets | None = None
 
 
-class Threshold:
+class Threshold(Kind[Volume]):
     """Count or sum per key; volume = all CDRs of the key when `min_volume` is set."""
 
     name: ClassVar[str] = "threshold"
@@ -62,7 +63,7 @@ class Threshold:
         """Empty windows."""
         return Volume(seen=Buckets() if self.watches_all else None)
 
-    def observe(self, facts: Facts, matched: bool, data: Any) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, data: Volume) -> Reading | None:
         """Add the CDR; read the window (or, for a late CDR, the peak) when it matched."""
         bucket, span, keep = facts.t // self.width, self.span, self.keep
         seen: Buckets | None = data.seen
@@ -112,11 +113,11 @@ class Threshold:
                 best = Reading(value, volume, "", read_at(t, end, self.width))
         return best if best is not None else self._newest(t, hits, seen)
 
-    def tick(self, data: Any, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, data: Volume, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
         return None
 
-    def expired(self, data: Any, now: int) -> bool:
+    def expired(self, data: Volume, now: int) -> bool:
         """Evictable once both windows and their retention (for late CDRs) are past."""
         head, held = now // self.width, self.span + self.keep
         seen_gone = data.seen is None or data.seen.empty_at(head, held)

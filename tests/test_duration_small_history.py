@@ -5,17 +5,12 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import yaml
-
-from detector.rules.engine import RuleEngine
-from detector.rules.testing import make_cdr, ruleset_of
+from detector.rules.testing import make_cdr
 from detector.windows.histogram import LogHistogram, lower_edge
+from tests.pack_rule import pack_findings
 
 MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)
-RULES = Path(__file__).resolve().parent.parent / "rules"
 MEDIAN_S, SIGMA = 284.0, 0.75
 """A support desk's talk time: log-normal, 99th percentile about 1,630 s."""
 
@@ -35,17 +30,11 @@ def quiet_history() -> list[tuple[int, float]]:
 
 def findings(calls: list[tuple[int, float]]) -> list[str]:
     """Summaries of the pack rule's findings, the CDRs fed in the order they end."""
-    spec: dict[str, Any] = yaml.safe_load((RULES / "duration-long-calls.yaml").read_text())
-    engine = RuleEngine(ruleset_of(spec))
-    state = engine.new_state()
     cdrs = [
         make_cdr(MONDAY + timedelta(seconds=start), f"c{n}", {"talk_s": talk, "ring_s": 0})
         for n, (start, talk) in enumerate(calls)
     ]
-    out: list[str] = []
-    for cdr in sorted(cdrs, key=lambda c: c.end):
-        out += [f.summary for f in engine.observe(cdr, state) if f.severity.value != "none"]
-    return out
+    return [f.summary for f in pack_findings("duration-long-calls", cdrs)]
 
 
 def test_ordinary_long_calls_after_an_unlucky_small_history_are_not_a_spike() -> None:

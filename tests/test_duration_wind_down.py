@@ -5,19 +5,15 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from detector.domain import Finding
-from detector.rules.engine import RuleEngine
 from detector.rules.kinds.outlier import Tail
-from detector.rules.testing import make_cdr, ruleset_of
+from detector.rules.testing import make_cdr
+from tests.pack_rule import pack_findings
 
 MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)  # 10:00 Monday in Asia/Kolkata
-RULES = Path(__file__).resolve().parent.parent / "rules"
 DAY_S = 86400
 OPEN_S = 10 * 3600
 """The account calls from 10:00 to 20:00 local, every 3 s."""
@@ -41,17 +37,11 @@ def burst(day: int) -> list[tuple[int, float]]:
 
 def findings(rule_id: str, calls: list[tuple[int, float]]) -> list[Finding]:
     """Feed the calls, in the order their CDRs arrive (by end), through a pack rule."""
-    spec: dict[str, Any] = yaml.safe_load((RULES / f"{rule_id}.yaml").read_text())
-    engine = RuleEngine(ruleset_of(spec))
-    state = engine.new_state()
     cdrs = [
         make_cdr(MONDAY + timedelta(seconds=start), f"c{n}", {"talk_s": talk, "ring_s": 0})
         for n, (start, talk) in enumerate(calls)
     ]
-    found: list[Finding] = []
-    for cdr in sorted(cdrs, key=lambda c: c.end):
-        found.extend(f for f in engine.observe(cdr, state) if f.severity.value != "none")
-    return found
+    return pack_findings(rule_id, cdrs)
 
 
 def evening(found: list[Finding], day: int) -> list[Finding]:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from detector.rules.engine import RuleEngine
-from detector.rules.testing import make_cdr, ruleset_of
+from detector.rules.testing import make_cdr
+from tests.pack_rule import pack_findings
 
 START = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)
-RULES = Path(__file__).resolve().parent.parent / "rules"
 
 
 def busy_first_hour(no_answer: float) -> list[dict[str, Any]]:
@@ -35,19 +32,13 @@ def busy_first_hour(no_answer: float) -> list[dict[str, Any]]:
 
 def findings(rule_id: str, calls: list[dict[str, Any]]) -> list[str]:
     """Summaries of a pack rule's findings, the CDRs fed in the order they end."""
-    spec: dict[str, Any] = yaml.safe_load((RULES / f"{rule_id}.yaml").read_text())
-    engine = RuleEngine(ruleset_of(spec))
-    state = engine.new_state()
     cdrs = [
         make_cdr(
             START + timedelta(seconds=c["at"]), f"c{n}", {k: v for k, v in c.items() if k != "at"}
         )
         for n, c in enumerate(calls)
     ]
-    out: list[str] = []
-    for cdr in sorted(cdrs, key=lambda c: c.end):
-        out += [f.summary for f in engine.observe(cdr, state) if f.severity.value != "none"]
-    return out
+    return [f.summary for f in pack_findings(rule_id, cdrs)]
 
 
 @pytest.mark.parametrize(

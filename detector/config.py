@@ -161,8 +161,9 @@ class PollSettings(_Section):
     at exactly `tier_every_s`."""
     workers: int = Field(_READ.workers, ge=1)
     feed_time_per_poll_s: float | None = Field(None, gt=0)
-    """Feed time one poll stands for in tier cadences (default `interval_s`); set it to
-    `interval_s × speed` against a simulator running faster than real time."""
+    """Feed time one poll stands for in tier cadences and in how fast calls in progress age
+    between webhook events (default `interval_s`); set it to `interval_s × speed` against a
+    simulator running faster than real time."""
     start_back_s: float = Field(_READ.start_back_s, ge=0)
     max_clock_skew_s: float = Field(_READ.max_clock_skew_s, ge=0)
     """A row ending later than now plus this is rejected as `future_time` (kept in the state's

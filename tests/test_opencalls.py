@@ -20,6 +20,7 @@ from detector.rules.engine import RuleEngine
 from detector.rules.loader import load_rules
 from detector.rules.testing import make_cdr, ruleset_of
 from detector.webhooks.events import Attempt
+from detector.webhooks.intake import EventClock
 from tests.daemon import ROOT, processed
 from tests.feed import Call, FakeFeed
 from tests.test_webhooks import Daemon, body, post
@@ -138,3 +139,14 @@ def test_a_three_hour_call_to_a_risky_destination_alerts_while_it_is_running(
     exposed = generate_latest(daemon.service.metrics.registry).decode()
     assert 'cdr_detector_open_calls{account="MA_FEED0001"}' not in exposed
     assert "cdr_detector_open_call_oldest_seconds 0.0" in exposed
+
+
+def test_event_time_moves_on_at_the_feeds_pace_between_events() -> None:
+    """With no event for ten wall seconds, event time moves ten seconds live and 6,000 against
+    a simulator 600x faster, so a quiet simulated evening still ages a call in progress."""
+    seen = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+    live, fast = EventClock(), EventClock(rate=600.0)
+    for clock in (live, fast):
+        clock.saw(seen, 1000.0)
+    assert live.now(1010.0) == seen + timedelta(seconds=10)
+    assert fast.now(1010.0) == seen + timedelta(seconds=6000)

@@ -28,13 +28,16 @@ from detector.webhooks.merge import Folded, Lookup, fold
 
 @dataclass
 class EventClock:
-    """Event time now: the newest event time seen, moved on by the wall clock since it was
-    seen. Live, events arrive every few seconds and this is the wall clock to within their
-    delay; against a simulator running faster than real time it follows the simulated clock
-    (never ahead of it), so open calls age in the feed's own time."""
+    """Event time now: the newest event time seen, moved on since it was seen at the feed's
+    pace, `rate` feed seconds per wall second (1 live; ``feed_time_per_poll_s / interval_s``
+    against a simulator running faster than real time). Live, events arrive every few seconds
+    and this is the wall clock to within their delay; when the feed goes quiet (an account's
+    evening) open calls still age in the feed's own time, so a 3-hour call nobody else's
+    traffic follows is judged at two hours all the same."""
 
     base: datetime | None = None
     wall: float = 0.0
+    rate: float = 1.0
 
     def saw(self, at: datetime | None, wall: float) -> None:
         """An event of time `at` arrived at `wall` (epoch s)."""
@@ -46,7 +49,7 @@ class EventClock:
         """Event time at `wall`, None before the first event."""
         if self.base is None:
             return None
-        return self.base + timedelta(seconds=max(0.0, wall - self.wall))
+        return self.base + timedelta(seconds=max(0.0, wall - self.wall) * self.rate)
 
 
 @dataclass

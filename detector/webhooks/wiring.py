@@ -13,7 +13,7 @@ from detector.metrics import Metrics
 from detector.opencalls import OpenCalls
 from detector.source.rows import Normalize
 from detector.webhooks.ingest import WebhookIngest, WebhookSettings
-from detector.webhooks.intake import Intake
+from detector.webhooks.intake import EventClock, Intake
 
 
 def build_intake(settings: Settings, metrics: Metrics, normalize: Normalize) -> Intake | None:
@@ -33,8 +33,10 @@ def build_intake(settings: Settings, metrics: Metrics, normalize: Normalize) -> 
     )  # fmt: skip
     ingest = WebhookIngest(secret.reveal().encode(), checks, count=metrics.webhook)
     rules = AttemptRules(**hooks.attempts.model_dump())
-    calls = OpenCalls(max_s=settings.poll.lateness_horizon_s)
-    return Intake(ingest, normalize, AttemptMonitor(rules), calls)
+    poll = settings.poll
+    calls = OpenCalls(max_s=poll.lateness_horizon_s)
+    pace = (poll.feed_time_per_poll_s or poll.interval_s) / poll.interval_s
+    return Intake(ingest, normalize, AttemptMonitor(rules), calls, EventClock(rate=pace))
 
 
 def start_intake(

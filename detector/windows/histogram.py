@@ -20,13 +20,9 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from statistics import NormalDist
 
 PER_DOUBLING = 4
-MAD_TO_SD = 1.4826
-"""A normal law's standard deviation per median absolute deviation."""
 MEMORY = 4000.0
 """Calls of history before every bin is halved (the distribution's memory)."""
 
@@ -74,29 +70,6 @@ class LogHistogram:
                 return b + 1
             above += self.bins[b]
         return min(self.bins, default=0)
-
-    def robust_limit(self, q: float) -> int:
-        """The bin of quantile `q` under a log-normal law fitted robustly to the history: the
-        median bin plus ``z_q`` times the scaled median absolute deviation (in bins, so in
-        logarithms). Few values say little about a 99th percentile; the fit says where it lies
-        from the body of the distribution, and the median and MAD ignore a flood of very short
-        or very long values."""
-        if not self.bins:
-            return 0
-        median = self._weighted_median(self.bins.items())
-        spread = self._weighted_median((abs(b - median), v) for b, v in self.bins.items())
-        z = NormalDist().inv_cdf(q)
-        return math.ceil(median + z * MAD_TO_SD * max(spread, 1.0))
-
-    def _weighted_median(self, items: Iterable[tuple[float, float]]) -> float:
-        """The value at half the total weight."""
-        half, seen = self.total / 2.0, 0.0
-        ordered = sorted(items)
-        for value, weight in ordered:
-            seen += weight
-            if seen >= half:
-                return value
-        return ordered[-1][0]
 
     def beyond(self, b: int) -> float:
         """Share of the history in bins ``>= b``, smoothed so it is never 0 (half a call)."""

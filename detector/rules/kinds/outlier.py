@@ -13,15 +13,6 @@ would make every long call look like an outlier. While the
 window is suspicious, outliers are not learned, so a burst of long calls does not move the
 limit it is judged by.
 
-A 99th percentile read off a few hundred values is set by the three or four largest: one
-unlucky sample puts it where a tenth of ordinary calls lie beyond, and the first calls of a
-burst (learned before the window turns suspicious) push it past the burst itself. While the
-history is small (`FEW`) the limit is the log-normal quantile fitted to its median and median
-absolute deviation instead, which the body of the distribution sets, not its few largest
-values. An account whose tail is heavier than log-normal is judged too strictly until it has
-500 calls of history (a 12-call-a-day office: six weeks); `min_surprise` and `floor` still
-apply.
-
 Each call is judged against the limit in force when it arrives, and the window also sums the
 share beyond *that* limit, call by call: the expected outliers are that sum, not today's share
 times the window's calls. While history grows (a first day, when the long calls are only
@@ -60,17 +51,11 @@ from detector.windows.surprise import binomial_surprise
 LEARN_LIMIT = 0.5
 """Outliers are not learned while the window's surprise reaches this share of `min_surprise`."""
 REFRESH = 64
-"""Values learned between two recomputations of the limit ..."""
-RENEW = 0.125
-"""... or this share of the history, if fewer (a small account's limit follows its calls)."""
+"""Values learned between two recomputations of the limit."""
 RAREST = 0.1
 """The share beyond the limit is never taken below this fraction of ``1 - quantile``: when a
 key's longest calls pile up in one bin (a hard cap on call length, say) the limit lands past
 everything seen, and a share of almost 0 would make any longer call look impossible."""
-FEW = 5.0
-"""Below ``FEW / (1 - quantile)`` values (500 for a 99th percentile) the history holds too few
-values beyond its quantile to place it: the limit is then where a log-normal law fitted
-robustly to the history puts it (`LogHistogram.robust_limit`)."""
 NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
 
@@ -157,12 +142,9 @@ class Outlier(Kind[Tail]):
         tail.history.add(x)
         tail.fresh += 1
         if tail.history.total >= self.min_history and (
-            tail.fresh >= min(REFRESH, tail.history.total * RENEW) or tail.limit == NEVER
+            tail.fresh >= REFRESH or tail.limit == NEVER
         ):
-            if tail.history.total < FEW / (1.0 - self.quantile):
-                tail.limit = tail.history.robust_limit(self.quantile)
-            else:
-                tail.limit = tail.history.limit(self.quantile)
+            tail.limit = tail.history.limit(self.quantile)
             tail.beyond = max(tail.history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 

@@ -230,7 +230,7 @@ def poller_config(settings: Settings, account: str | None) -> PollerConfig:
         max_ring_s=poll.max_ring_s, max_lag_s=poll.max_lag_s, start_back_s=poll.start_back_s,
         max_pages_per_cycle=poll.max_pages_per_cycle, tier_bounds_s=poll.tier_bounds_s,
         tier_every_s=poll.tier_every_s, target_overhead=poll.target_overhead, workers=poll.workers,
-        interval_s=poll.feed_time_per_poll_s or poll.interval_s,
+        interval_s=poll.feed_s,
         max_clock_skew_s=poll.max_clock_skew_s, account=account,
         latency_budget=0.5 * settings.api.rate_per_s * poll.interval_s if poll.latency_first else 0,
     )  # fmt: skip

@@ -173,6 +173,11 @@ class PollSettings(_Section):
     mode: Literal["global", "per_account"] = "global"
     trunk_accounts: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def feed_s(self) -> float:
+        """Feed time one poll stands for: `feed_time_per_poll_s`, else `interval_s`."""
+        return self.feed_time_per_poll_s or self.interval_s
+
 
 class RetentionSettings(_Section):
     """How long finished rows stay in the state file (see `detector.housekeeping`)."""

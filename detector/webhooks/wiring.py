@@ -35,8 +35,8 @@ def build_intake(settings: Settings, metrics: Metrics, normalize: Normalize) -> 
     rules = AttemptRules(**hooks.attempts.model_dump())
     poll = settings.poll
     calls = OpenCalls(max_s=poll.lateness_horizon_s)
-    pace = (poll.feed_time_per_poll_s or poll.interval_s) / poll.interval_s
-    return Intake(ingest, normalize, AttemptMonitor(rules), calls, EventClock(rate=pace))
+    clock = EventClock(rate=poll.feed_s / poll.interval_s)
+    return Intake(ingest, normalize, AttemptMonitor(rules), calls, clock)
 
 
 def start_intake(

@@ -20,12 +20,12 @@ day's mood across its hours), so each bucket is now judged against the day it is
 - **A day beyond that is reported once** ("calls 8× usual so far today"), with what the
   day's expectation may itself be off by (slots still leaning on their priors) added to the
   wobble; a level jump reported this way may be accepted as the account's new level, as a
-  reported run of busy buckets is (`scorer._accept`).
+  reported run of busy buckets is (`judgement._accept`).
 - **A burst does not lift its own day**: a bucket's calls join the level with an unusual
   excess shrunk to `learn_below` standard deviations (as in the recent window), and a bucket
   already reported as extreme not at all; a few hours unlike the rest (a night shift) weigh
   as little as the calls they add against a whole hour's worth.
-- Accounts whose days are known to swing (`scorer.BUSY_RATIO`) keep being judged against
+- Accounts whose days are known to swing (`frame.BUSY_RATIO`) keep being judged against
   their busy days, and the level is not used.
 
 What is learned, summed for drift and accepted stays judged against the usual expectation

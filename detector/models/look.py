@@ -1,0 +1,83 @@
+"""The early look: each bucket judged as soon as it ends, and the running day with it.
+
+Waiting the horizon (3 h by default) for a bucket's final judgement would be slow for what
+is obvious, so every bucket that ended since the last look, quiet ones too, is looked at in
+order: one with calls is judged on its counts so far against absolute expectations
+(`judge.judge(early=True)`) at the running day's own level (`daylevel.py`), and reported at
+once when extreme (surprise >= `thresholds.immediate`; the final judgement then does not
+report it again); then its calls join the day's level. A day whose level runs beyond how far
+the account's days plausibly swing is reported once, as a day.
+"""
+
+from __future__ import annotations
+
+from detector.models import daylevel, explain
+from detector.models.counts import count_z, score, surprise
+from detector.models.features import Bucket
+from detector.models.findings import finding
+from detector.models.frame import Walk
+from detector.models.judge import Context, Usual, at_level, judge, usual
+
+LOOKED, REPORTED = 1, 2
+"""`Bucket.looked`: the early look judged it; it also reported it."""
+
+
+def early(walk: Walk, ended: int) -> None:
+    """Every bucket that ended since the last look, quiet ones too, in order: one with
+    calls is judged (absolute counts only) against the running day's own level so far
+    (`daylevel.py`), then joins that level; a day beyond how far the account's days swing
+    is reported once."""
+    state, frame = walk.state, walk.frame
+    start = max(state.looked, ended - int(frame.per_day))
+    state.looked = ended
+    drift = state.drift
+    for index in range(start, ended):
+        bucket = state.pending.get(index)
+        ctx = walk.context(index)
+        u = usual(ctx, calls_only=bucket is None)
+        day = walk.local_day(index)
+        lift = daylevel.lift(drift, day, ctx, frame.per_slot, frame.swing_z)
+        calls = joining = 0.0
+        if bucket is not None:
+            calls = float(bucket.attempts)
+            joining = _look(walk, ctx, u, lift, index, bucket)
+        if bucket is None or bucket.looked != REPORTED:  # a reported burst is not the day
+            drift.add_on_day(calls, joining, u.mu, u.prior)
+        if lift > 1.0 and walk.warm(index):
+            _judge_day(walk, ctx, lift, index, bucket)
+
+
+def _look(walk: Walk, ctx: Context, u: Usual, lift: float, index: int, bucket: Bucket) -> float:
+    """The early look at a bucket that just ended, against the day's level `lift`; returns
+    the calls it adds to that level (`daylevel.joining`)."""
+    calls = float(bucket.attempts)
+    if bucket.looked:
+        return calls
+    bucket.looked, bucket.lift = LOOKED, lift
+    if not walk.warm(index):
+        return calls
+    lifted = at_level(u, lift)
+    verdict = judge(bucket, ctx, lifted, early=True)
+    walk.state.score = score(verdict.surprise)
+    th = walk.thresholds()
+    if verdict.surprise >= th.immediate:
+        bucket.looked = REPORTED
+        summary = explain.counts(verdict, bucket)
+        walk.out.append(finding(walk, index, verdict.surprise, th, summary, bucket, kind="early"))
+    return daylevel.joining(calls, lifted, verdict.z[0], walk.frame.config.learn_below)
+
+
+def _judge_day(walk: Walk, ctx: Context, lift: float, index: int, bucket: Bucket | None) -> None:
+    """Report, once a day, a day whose own level is beyond how far the account's days
+    plausibly swing (`daylevel.beyond`): its buckets no longer say it."""
+    frame, drift = walk.frame, walk.state.drift
+    day = walk.local_day(index)
+    found = daylevel.beyond(drift, day, ctx, lift, frame.per_slot, frame.swing_z)
+    if found is None:
+        return
+    observed, expected, wobble = found
+    drift.day_reported(mark=True)
+    th = walk.thresholds()
+    value = max(surprise(count_z(observed, expected, wobble)), th.warning)
+    summary = f"calls {explain.ratio(observed, expected)} so far today"
+    walk.out.append(finding(walk, index, value, th, summary, bucket, kind="day"))

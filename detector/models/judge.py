@@ -18,7 +18,7 @@ features judged (Bonferroni), so adding features does not add false alerts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from detector.models.baseline import Baseline
 from detector.models.config import ModelConfig
@@ -117,11 +117,10 @@ def usual(ctx: Context, *, calls_only: bool = False) -> Usual:
 
 
 def at_level(u: Usual, lift: float) -> Usual:
-    """`u` with its calls judged against `mu` times the running day's own level `lift` when
-    that is more than the busy-day expectation (an account whose whole day runs high is
-    judged against that day, not against its usual ones)."""
-    u.high = max(u.busy, u.mu * lift)
-    return u
+    """A copy of `u` with its calls judged against `mu` times the running day's own level
+    `lift` when that is more than the busy-day expectation (an account whose whole day runs
+    high is judged against that day, not against its usual ones); `u` is left as it was."""
+    return replace(u, high=max(u.busy, u.mu * lift))
 
 
 def at_day_level(

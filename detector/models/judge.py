@@ -46,9 +46,10 @@ class Verdict:
     window's (larger than the bucket's), else (0, 0)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Usual:
-    """The account's usual for one slot, read once per judgement."""
+    """The account's usual for one slot, read once per judgement (a value: `at_level` lifts a
+    copy)."""
 
     mu: float
     """Expected calls in the bucket."""

@@ -79,6 +79,24 @@ SCENARIOS = [
         [(0, "firing", "warning"), (15, "resolved", "warning")],
         id="keep_firing_for_s extends the quiet time before resolving",
     ),
+    pytest.param(
+        [("f", 0, W), ("f", 15, W), ("adv", 15), ("adv", 30)],
+        BASE,
+        [(0, "firing", "warning"), (10, "resolved", "warning")],
+        id="a CDR rule's findings 15 min apart are two episodes (its window emptied between)",
+    ),
+    pytest.param(
+        [("f", 0, W), ("adv", 0), ("f", 15, W), ("adv", 15), ("f", 27, W), ("adv", 40)],
+        AlertTiming(resolve_after_s=600, cooldown_s=0, ticks=True),
+        [(0, "firing", "warning"), (37, "resolved", "warning")],
+        id="a ticking rule's findings at sparse advances are one episode",
+    ),
+    pytest.param(
+        [("f", 0, W), ("adv", 0), ("adv", 12), ("f", 15, W), ("adv", 15)],
+        AlertTiming(resolve_after_s=600, cooldown_s=0, ticks=True),
+        [(0, "firing", "warning"), (10, "resolved", "warning"), (15, "firing", "warning")],
+        id="a ticking rule resolves at an advance that found nothing for the quiet time",
+    ),
 ]
 
 

@@ -13,7 +13,10 @@ Semantics (Alertmanager-like), per fingerprint = ``fingerprint(finding.source, l
 - ``advance(watermark)`` resolves a fingerprint with no finding for
   ``resolve_after_s + keep_firing_for_s``: one RESOLVED alert stamped ``last_seen`` plus that
   quiet time (not the watermark, so replays in any batch size agree). A pending fingerprint
-  that goes quiet is dropped without a notification.
+  that goes quiet is dropped without a notification. A ticking rule (flatline: judged at each
+  advance, `AlertTiming.ticks`) resolves only there: when the watermark jumps past the quiet
+  time because no CDR arrived (a small feed at night), the next tick that still finds the
+  silence continues the same alert instead of resolving and re-firing it.
 - Cooldown: a fingerprint that fires again within ``cooldown_s`` of its previous FIRING
   notification is re-opened *silently* and later resolves silently, unless it escalates above
   the severity last notified, which notifies (and ends the silence).
@@ -114,7 +117,7 @@ class AlertPolicy:
         fp = fingerprint(finding.source, dict(finding.labels))
         track = state.open.get(fp)
         closed: list[Alert] = []
-        if track is not None and finding.at - track.last_seen >= self._quiet(track):
+        if track is not None and self._lapsed(track, finding):
             # quiet long enough to have resolved: close it exactly as `advance` would have, so
             # the outcome does not depend on whether a watermark passed in between (batching)
             closed = self._close(fp, track, state)
@@ -129,6 +132,14 @@ class AlertPolicy:
         if track.phase is Phase.PENDING:
             return closed + self._maybe_fire(track, finding)
         return closed + self._while_firing(track, finding)
+
+    def _lapsed(self, track: Track, finding: Finding) -> bool:
+        """The open alert went quiet long enough before this finding to have resolved. Not for
+        a ticking rule: its findings come only at advances, and every advance that found
+        nothing already had its chance to resolve it (a sparse watermark is no silence)."""
+        if self.timing(track.latest.source).ticks:
+            return False
+        return finding.at - track.last_seen >= self._quiet(track)
 
     def _quiet(self, track: Track) -> timedelta:
         timing = self.timing(track.latest.source)

@@ -14,6 +14,9 @@ class AlertTiming:
     - `resolve_after_s`: resolve when no finding arrived for this long (usually the rule's window).
     - `cooldown_s`: minimum time between two firing notifications of one fingerprint.
     - `repeat_s`: re-notify a still-firing alert after this long (0 = never).
+    - `ticks`: findings come only when event time passes (a flatline's silence), judged at every
+      advance of the watermark: a gap between two findings with no advance in between says
+      nothing about the condition, so only an advance that found nothing resolves the alert.
     """
 
     for_s: float = 0.0
@@ -21,3 +24,4 @@ class AlertTiming:
     resolve_after_s: float = 900.0
     cooldown_s: float = 1800.0
     repeat_s: float = 0.0
+    ticks: bool = False

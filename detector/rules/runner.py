@@ -160,7 +160,8 @@ class Runner:
         """Alert lifecycle durations of this rule for the alert policy."""
         s = self.spec
         resolve = max(s.window, float(self.heartbeat))
-        return AlertTiming(s.for_, s.keep_firing_for, resolve, s.cooldown, s.repeat)
+        ticks = self.kind.ticks
+        return AlertTiming(s.for_, s.keep_firing_for, resolve, s.cooldown, s.repeat, ticks)
 
     def judge(self, track: KeyState, reading: Reading, subject: Subject) -> Finding | None:
         """Apply the emission contract to a reading; a finding when one is due."""

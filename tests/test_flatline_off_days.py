@@ -48,3 +48,31 @@ def test_a_dialers_usual_off_day_is_not_an_outage_but_a_steady_accounts_is(
     minutes = 110 // per_minute
     assert first_alert(DIALER, per_minute, minutes) is None
     assert first_alert(STEADY, per_minute, minutes) is not None
+
+
+def silence_alerts(morning_every: int, silent_hours: int) -> bool:
+    """Three days of one inbound call a minute around the clock (a call centre), then a day
+    whose first six hours bring one call every `morning_every` minutes, then silence: whether
+    the rule alerts within `silent_hours` of it."""
+    engine = RuleEngine(ruleset_of(RULE))
+    state = engine.new_state()
+    start = MONDAY.replace(hour=18, minute=30)  # local midnight in Asia/Kolkata
+    inbound = {"direction": "inbound"}
+    for minute in range(3 * 24 * 60 + 6 * 60):
+        at = start + timedelta(minutes=minute)
+        if minute < 3 * 24 * 60 or minute % morning_every == 0:
+            engine.observe(make_cdr(at, f"c{minute}", inbound), state)
+        engine.advance("MA_test", at + timedelta(seconds=30), state)
+    quiet = start + timedelta(days=3, hours=6)
+    return any(
+        engine.advance("MA_test", quiet + timedelta(minutes=m, seconds=30), state)
+        for m in range(silent_hours * 60)
+    )
+
+
+def test_a_silence_on_a_quiet_day_is_judged_at_that_days_own_pace() -> None:
+    """A call centre whose day starts at a twentieth of its usual traffic (a holiday) and then
+    falls silent for three hours is not flagged: it is judged at the day's own pace, not at the
+    pace of the busy hours before midnight. The same silence after a normal morning is."""
+    assert not silence_alerts(morning_every=20, silent_hours=3)
+    assert silence_alerts(morning_every=1, silent_hours=3)

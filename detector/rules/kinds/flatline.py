@@ -2,10 +2,11 @@
 
 Matching CDRs feed an hour-of-week baseline (`Seasonal`) and mark the last call. On each tick
 (the watermark moving on) the calls the baseline expected since the last call are added up
-(`missed`), hour by hour of the account's local time, at the key's recent *pace* (`pace`: calls
-seen over calls expected in the last hours before the silence), so the value is "about N calls
-expected since the last one" and a day on which a dialer runs no campaign, or an office is half
-closed, is judged at that day's pace. A silence emits when
+(`missed`), hour by hour of the account's local time, at the key's *pace* before the silence
+(`pace`: calls seen over calls expected, the lower of its last hours' and its local day's so
+far), so the value is "about N calls expected since the last one" and a day on which a dialer
+runs no campaign, or an office is half closed, is judged at that day's pace (the last hours
+alone remember the busy evening before midnight for hours). A silence emits when
 
 - it is at least `window` long, and the thresholds are met (`missed` is the value); and
 - it is surprising: the negative binomial chance of missing `missed` calls (shape
@@ -163,7 +164,7 @@ class Flatline(Kind[Traffic]):
         traffic.outbound += OUTBOUND_ALPHA * ((facts.direction == "outbound") - traffic.outbound)
         traffic.day_seen += 1.0  # every call, also those in the same second as the last
         traffic.seen += 1.0
-        traffic.level = pace(traffic.seen, traffic.due)
+        traffic.level = _level(traffic)
         if facts.t > traffic.last:
             _end_silence(traffic, facts.t)
         return None
@@ -282,6 +283,13 @@ def pace(seen: float, due: float) -> float:
     (1.0, 0.06, 1.0)
     """
     return min(max((seen + LEVEL_PRIOR) / (due + LEVEL_PRIOR), 0.05), 1.0)
+
+
+def _level(traffic: Traffic) -> float:
+    """The key's pace for its next silence: the lower of its last hours' and its local day's
+    so far (a day that began at a twentieth of the usual is judged at that, also hours later,
+    while the last hours still remember the busy evening before midnight)."""
+    return min(pace(traffic.seen, traffic.due), pace(traffic.day_seen, traffic.day_due))
 
 
 def silent_day(traffic: Traffic, size: float, calls: float, before: float) -> float:

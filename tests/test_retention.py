@@ -49,7 +49,7 @@ def test_resolved_episodes_are_purged_after_the_age_and_firing_ones_kept(tmp_pat
 
 @pytest.fixture
 def pumping_rules(tmp_path: Path) -> Path:
-    """A rule directory holding only the traffic-pumping rule (grouped by destination number)."""
+    """A rule directory holding only the traffic-pumping rule (grouped by caller and callee)."""
     rules = tmp_path / "rules"
     rules.mkdir()
     for name in ("_ruleset.yaml", f"{PUMPING}.yaml"):

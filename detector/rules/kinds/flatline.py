@@ -153,11 +153,10 @@ class Flatline(Kind[Traffic]):
         """No history yet."""
         return Traffic()
 
-    def observe(self, facts: Facts, matched: bool, data: Traffic) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, traffic: Traffic) -> Reading | None:
         """Learn the CDR; a call ends the silence (a flatline is never found on a CDR)."""
         if not matched:
             return None
-        traffic = data
         traffic.baseline.add(facts.local_hour, 1.0)
         if facts.local_hour // 24 > traffic.day:
             self._new_day(traffic, facts.local_hour // 24, None)
@@ -169,10 +168,9 @@ class Flatline(Kind[Traffic]):
             _end_silence(traffic, facts.t)
         return None
 
-    def tick(self, data: Traffic, now: int, clock: LocalHours) -> Reading | None:
+    def tick(self, traffic: Traffic, now: int, clock: LocalHours) -> Reading | None:
         """Add up what was expected since the last tick (for the pace, the local day, and for
         the silence when the key is silent); judge the silence."""
-        traffic = data
         if traffic.last == NEVER or now <= traffic.ticked:
             return None
         if traffic.ticked == NEVER:

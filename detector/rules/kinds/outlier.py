@@ -115,12 +115,11 @@ class Outlier(Kind[Tail]):
         """No history: nothing is an outlier yet."""
         return Tail()
 
-    def observe(self, facts: Facts, matched: bool, data: Tail) -> Reading | None:
+    def observe(self, facts: Facts, matched: bool, tail: Tail) -> Reading | None:
         """Count the CDR (an outlier or not), learn it, and judge the window."""
         if not matched:
             return None
         x = float(getattr(facts, self.field))
-        tail = data
         outlier = bin_of(x) >= tail.limit
         share = tail.beyond if tail.limit != NEVER else 0.0
         if not (outlier and tail.hot):

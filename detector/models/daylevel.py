@@ -17,6 +17,16 @@ day's mood across its hours), so each bucket is now judged against the day it is
   given the account's day wobble (`counts.plausible_swing`: ×2.7 at a ±22 % day wobble, ×18 at
   ±100 %). A steady account jumping tenfold still has its buckets judged against a level far
   below the jump.
+- **And how well the day wobble is known**: the day's residual is a Student-t value with as
+  many degrees of freedom as the wobble was learned from days (the account's decayed learned
+  days, and the segment's prior worth `DAY_WOBBLE_STRENGTH` squared expected calls: about a
+  day for a 10-call account, nothing for a busy one). Two days cannot tell a steady account
+  from a dialer whose first days were all off days: on worlds 7-10, 14 of the model's 26
+  false alerts were such an account's first campaign day reported for its level (the
+  segment's wobble, learned mostly from steady accounts, said ×3 was implausible). In its
+  first days after the warm-up an account's day is not reported for its level and each
+  bucket is judged against the day it is having; the limit tightens as its days are learned
+  (at ±22 %: about ×30 with five learned days, ×6 with ten, ×4 with fourteen).
 - **A day beyond that is reported once** ("calls 8× usual so far today"), with what the
   day's expectation may itself be off by (slots still leaning on their priors) added to the
   wobble; a level jump reported this way may be accepted as the account's new level, as a
@@ -35,8 +45,9 @@ not taught as a normal one.
 
 from __future__ import annotations
 
-from detector.models.counts import plausible_swing
+from detector.models.counts import plausible_swing, student_z
 from detector.models.drift import Drift
+from detector.models.frame import DAY_WOBBLE_STRENGTH
 from detector.models.judge import Context, Usual
 
 
@@ -46,14 +57,26 @@ def strength(ctx: Context, wobble: float, per_hour: float) -> float:
     return max(1.0 / max(wobble, 1e-6), per_hour * ctx.baseline.level, 1.0)
 
 
+def freedom(drift: Drift) -> float:
+    """Degrees of freedom of the account's day wobble: the days it was learned from (the
+    segment's prior counting as `DAY_WOBBLE_STRENGTH` squared expected calls)."""
+    return drift.wobble_days(DAY_WOBBLE_STRENGTH)
+
+
+def swing(drift: Drift, wobble: float, z: float) -> float:
+    """How far a whole day may run above its expectation before it is unusual at `z`, given
+    the day `wobble` and how few days it was learned from (a Student-t residual)."""
+    return plausible_swing(wobble, student_z(z, freedom(drift)))
+
+
 def lift(drift: Drift, day: int, ctx: Context, per_hour: float, z: float) -> float:
-    """The level local day `day` so far runs at (>= 1), at most `plausible_swing` of the
-    account's day wobble at `z`; 1 for an account whose days are known to swing."""
+    """The level local day `day` so far runs at (>= 1), at most `swing` of the account's day
+    wobble at `z`; 1 for an account whose days are known to swing."""
     wobble = ctx.day_wobble
     level = drift.on_day(day, strength(ctx, wobble, per_hour))
     if ctx.busy_day > 0.0 or level <= 1.0:
         return 1.0
-    return min(level, plausible_swing(wobble, z))
+    return min(level, swing(drift, wobble, z))
 
 
 def beyond(
@@ -62,11 +85,11 @@ def beyond(
     """The day's calls, expected calls and wobble when its level runs beyond how far the
     account's days plausibly swing, counting what the expectation may be off by, and it was
     not reported yet; else None."""
-    if drift.day_reported() or lifted < plausible_swing(ctx.day_wobble, z):
+    if drift.day_reported() or lifted < swing(drift, ctx.day_wobble, z):
         return None
     observed, expected, error = drift.on_day_totals()
     wobble = ctx.day_wobble + error
-    if drift.on_day(day, strength(ctx, wobble, per_hour)) < plausible_swing(wobble, z):
+    if drift.on_day(day, strength(ctx, wobble, per_hour)) < swing(drift, wobble, z):
         return None
     return observed, expected, wobble
 

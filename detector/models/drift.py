@@ -46,7 +46,9 @@ _ON_DAY = _DAYS + 6
 calls so far (an unusual bucket's shrunk) and expected calls so far, as buckets end (the
 early look's pace, not the final judgement's), the last local day reported for its level,
 its calls as they came, and its expectation error sum (as `_ESTIMATE`'s correlated one)."""
-_SIZE = 8 * N_FEATURES + _ON_DAY + 6
+_LEARNED = _ON_DAY + 6
+"""Offset of the decayed count of days the calls' day wobble was learned from."""
+_SIZE = 8 * N_FEATURES + _LEARNED + 1
 """Floats of the running sums."""
 PEAK_KEEP = 0.9
 """Recent peak and trough day totals fade towards each other by 10 % a day of their kind: a
@@ -105,6 +107,14 @@ class Drift:
         num = float(sums[3 * N_FEATURES + f]) + strength * prior
         den = float(sums[4 * N_FEATURES + f]) + strength
         return min(max(num / den, floor), 4.0)
+
+    def wobble_days(self, strength: float) -> float:
+        """How many days the calls' day wobble rests on: the decayed count of days it was
+        learned from, and the prior's `strength` in squared expected calls of the running
+        day."""
+        sums = self._arrays()
+        day = max(float(sums[6 * N_FEATURES]), 1.0)
+        return float(sums[8 * N_FEATURES + _LEARNED]) + strength / (day * day)
 
     def slide(self, f: int, observed: float, expected: float, keep: float) -> tuple[float, float]:
         """Move feature `f`'s recent window on by one bucket (older buckets fade by `keep`);
@@ -199,6 +209,9 @@ class Drift:
         num, den = 3 * N_FEATURES + f, 4 * N_FEATURES + f
         sums[num] = sums[num] * keep + excess
         sums[den] = sums[den] * keep + expected * expected
+        if f == 0:
+            at = 8 * N_FEATURES + _LEARNED
+            sums[at] = sums[at] * keep + 1.0
 
     def count_day(self, calls: float) -> None:
         """Add one bucket's calls to the running day's total (unusual buckets included)."""

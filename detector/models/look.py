@@ -12,7 +12,7 @@ the account's days plausibly swing is reported once, as a day.
 from __future__ import annotations
 
 from detector.models import daylevel, explain
-from detector.models.counts import count_z, score, surprise
+from detector.models.counts import count_z, normal_z, score, surprise
 from detector.models.features import Bucket
 from detector.models.findings import finding
 from detector.models.frame import Walk
@@ -78,6 +78,7 @@ def _judge_day(walk: Walk, ctx: Context, lift: float, index: int, bucket: Bucket
     observed, expected, wobble = found
     drift.day_reported(mark=True)
     th = walk.thresholds()
-    value = max(surprise(count_z(observed, expected, wobble)), th.warning)
+    residual = normal_z(count_z(observed, expected, wobble), daylevel.freedom(drift))
+    value = max(surprise(residual), th.warning)
     summary = f"calls {explain.ratio(observed, expected)} so far today"
     walk.out.append(finding(walk, index, value, th, summary, bucket, kind="day"))

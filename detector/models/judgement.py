@@ -51,8 +51,8 @@ def quiet(walk: Walk, index: int) -> None:
     silent = -count_deviance(0.0, u.mu, u.spread)  # how unusual the silence is
     normal = drift.cusum(0) < frame.half_drift and silent < frame.config.learn_below
     learn_calls(0, ctx, u, 1.0 if normal else frame.config.unusual_weight)
-    drift.add(0, 0.0, u.mu)
-    drift.add_estimate(u.mu, u.prior, u.noise * frame.per_slot)
+    drift.add(0, 0.0, u.busy)
+    drift.add_estimate(u.busy, u.prior, u.noise * frame.per_slot)
     drift.fade(frame.keep, u.mu)
     if walk.warm(index):
         day.check_drift(walk, ctx, index)
@@ -87,13 +87,15 @@ def final(walk: Walk, index: int, bucket: Bucket) -> None:
 
 
 def _sum_for_drift(walk: Walk, bucket: Bucket, verdict: Verdict, u: Usual) -> None:
-    """Add the bucket's features (those not unusual on their own) to the day's drift sums."""
+    """Add the bucket's features (those not unusual on their own) to the day's drift sums;
+    calls against the busy days of an account whose days swing (a campaign day after a day
+    off is no drift)."""
     drift = walk.state.drift
     for f, count in enumerate(bucket.parts()):
         if verdict.z[f] < DRIFT_EXCLUDE_Z:  # what single buckets show is not drift
-            drift.add(f, count, verdict.expected[f])
+            drift.add(f, count, u.busy if f == 0 else verdict.expected[f])
     if verdict.z[0] < DRIFT_EXCLUDE_Z:
-        drift.add_estimate(u.mu, u.prior, u.noise * walk.frame.per_slot)
+        drift.add_estimate(u.busy, u.prior, u.noise * walk.frame.per_slot)
 
 
 def _accept(state: AccountModelState, limit: float, calls: int, verdict: Verdict) -> None:

@@ -155,8 +155,7 @@ def student_z(z: float, freedom: float) -> float:
     >>> student_z(4.98, 1e9) < 4.99
     True
     """
-    nu = max(freedom, 0.5)
-    c = (8.0 * nu + 1.0) / (8.0 * nu + 3.0)
+    nu, c = _wallace(freedom)
     power = min((z / c) ** 2 / nu, 50.0)  # beyond that, no day is unusual anyway
     return math.sqrt(nu * math.expm1(power))
 
@@ -167,9 +166,14 @@ def normal_z(t: float, freedom: float) -> float:
     >>> round(normal_z(student_z(4.98, 4.0), 4.0), 2)
     4.98
     """
-    nu = max(freedom, 0.5)
-    c = (8.0 * nu + 1.0) / (8.0 * nu + 3.0)
+    nu, c = _wallace(freedom)
     return c * math.sqrt(nu * math.log1p(max(t, 0.0) ** 2 / nu))
+
+
+def _wallace(freedom: float) -> tuple[float, float]:
+    """Degrees of freedom (at least 0.5) and Wallace's factor ``(8ν + 1) / (8ν + 3)``."""
+    nu = max(freedom, 0.5)
+    return nu, (8.0 * nu + 1.0) / (8.0 * nu + 3.0)
 
 
 def score(surprise_: float) -> float:

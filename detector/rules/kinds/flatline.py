@@ -34,10 +34,20 @@ in the same second (a busy account makes many).
 Nothing is judged until the baseline holds `warmup` hours of history, nor over an hour whose
 hour of the day the baseline has never seen. Within the first week, weekday hours of the week
 not seen yet are expected at their hour-of-day level (the lower of its running level and its
-latest day, see `Seasonal`), so a day of history suffices; weekdays say nothing about a
-weekend (many offices are closed, some dialers run only then), so a first Sunday is judged by
-the Saturday before it, and a silence that reaches into a first Saturday is not judged at all
-(a guess would turn every closed account's first weekend into a false alarm).
+latest day, see `Seasonal`), so a day of history suffices. Weekdays say nothing about how busy
+a weekend runs (many offices are closed, some dialers run only then), so a first Sunday is
+judged by the Saturday before it, and a first Saturday (or a Sunday with no Saturday before
+it) by its own calls: the weekdays' hour-of-day level is only the shape of its hours, and the
+day is judged at its own pace against that shape (`weekend_pace`: its calls over what the
+shape expected so far, the silence's hours included, with no floor and no "as usual" prior;
+`guess` adds up the shape's calls for the day). So a support desk that answered 4,000 calls
+on its first Saturday morning is flagged within minutes of going silent, and a closed office's
+two Saturday calls say the day runs at a few percent. Its calls count at most as many as the
+shape expected before the silence: a burst (a robocall run on a closed office's Saturday) does
+not make the day look open. A silence that reaches into a first weekend day from the day
+before is still not judged (closed or open, no call has said yet). Known limit: a business
+whose Saturdays end at noon and whose first Saturday morning ran as busy as its weekdays is
+flagged that afternoon (from its second Saturday on it is judged by its own Saturdays).
 """
 
 from __future__ import annotations
@@ -89,6 +99,11 @@ OFF_SHARE = 0.15
 SHARE_PRIOR = 2.0
 """How busy an off-day runs against the baseline (a campaign-less dialer: 3-25 %) until the
 key's own off-days say (`SHARE_PRIOR` days' worth of belief in `OFF_SHARE`)."""
+DAY_HOURS = 4.0
+"""A first weekend day's calls tell its pace at best as well as this many hours of the rule's
+dispersion would (see `weekend_pace`)."""
+OWN_PACE = -1.0
+"""`_rate`'s pace for an hour judged at its first weekend day's own pace (`weekend_pace`)."""
 OUTBOUND_ALPHA = 0.01
 """Weight of the newest call in the key's outbound share (about its last 100 calls)."""
 
@@ -116,6 +131,9 @@ class Traffic:
     """The local day being counted (days since the epoch)."""
     day_seen: float = 0.0
     day_due: float = 0.0
+    guess: float = 0.0
+    """Calls the weekday hour-of-day level expects on the local day's weekend hours that have no
+    weekend history yet (a first weekend day), up to `ticked` (see `_rate`)."""
     off_days: float = 0.0
     """Recent days that ran far below the baseline (a dialer without a campaign), decayed."""
     days: float = 0.0
@@ -179,14 +197,15 @@ class Flatline(Kind[Traffic]):
         fade = math.exp(-(now - start) / LEVEL_S)
         traffic.seen *= fade
         traffic.due *= fade
-        for day, due, silent in self._expected(traffic, start, now, clock):
+        for day, due, silent, guess in self._expected(traffic, start, now, clock):
             if day > traffic.day:
                 self._new_day(traffic, day, clock)
             traffic.due += due
             if day == traffic.day:
                 traffic.day_due += due
-            traffic.missed += silent * traffic.level
-            traffic.today += silent * traffic.level
+                traffic.guess += guess
+            traffic.missed += silent
+            traffic.today += silent
         traffic.ticked = now
         silence = now - traffic.last
         if traffic.baseline.hours_seen < self.warmup_hours or not traffic.known:
@@ -213,8 +232,9 @@ class Flatline(Kind[Traffic]):
         return silent_day(traffic, self.dispersion, traffic.day_seen, traffic.before)
 
     def _before(self, traffic: Traffic, clock: LocalHours) -> float:
-        """Calls the baseline expected on the local day of the last call, up to it (an hour
-        without a baseline counts none: only the silence's hours decide `known`)."""
+        """Calls the baseline (or, on a first weekend day, its weekdays' level) expected on the
+        local day of the last call, up to it (an hour without either counts none: only the
+        silence's hours decide `known`)."""
         end = traffic.last
         t = end - end % QUARTER
         day = clock.local_hour(t) // 24
@@ -223,7 +243,22 @@ class Flatline(Kind[Traffic]):
         known = traffic.known
         parts = self._expected(traffic, t, end, clock)
         traffic.known = known
-        return sum(due for _, due, _ in parts)
+        return sum(due + guess for _, due, _, guess in parts)
+
+    def _weekend_level(self, traffic: Traffic) -> float:
+        """`weekend_pace` of the silence's first weekend day: its calls against what its
+        weekdays' level expected before the silence (`before`, as the ticks counted it: the
+        day's hours are folded into the baseline at their own level as they end, so working
+        them out again would find the day as busy as itself), counted at most as many (a day
+        busier than that says no more than "as busy as a weekday", and a burst such as a
+        robocall run on a closed office's Saturday does not make the day look open), and what
+        the silence has expected since."""
+        expected = traffic.day_due + traffic.guess
+        if traffic.before < 0.0:
+            traffic.before = expected
+        calls = min(traffic.day_seen, traffic.before)
+        silent = max(expected - traffic.before, 0.0)
+        return weekend_pace(calls, traffic.before, silent, self.dispersion)
 
     def _new_day(self, traffic: Traffic, day: int, clock: LocalHours | None) -> None:
         """Close the local day: fold the silence's part of it into `doubt`, remember whether
@@ -237,29 +272,34 @@ class Flatline(Kind[Traffic]):
             share = traffic.day_seen / traffic.day_due
             traffic.off_calls = traffic.off_calls * fade + quiet * share
             traffic.days = traffic.days * fade + 1.0
-        traffic.day, traffic.day_seen, traffic.day_due = day, 0.0, 0.0
+        traffic.day, traffic.day_seen, traffic.day_due, traffic.guess = day, 0.0, 0.0, 0.0
         traffic.before = traffic.today = 0.0
 
     def _expected(
         self, traffic: Traffic, start: int, now: int, clock: LocalHours
-    ) -> list[tuple[int, float, float]]:
-        """Calls the baseline expects over [start, now) per local day, and the part of them
-        after the last call (local hours, quarters pro rata); clears `known` when an hour of
-        the day was never seen."""
+    ) -> list[tuple[int, float, float, float]]:
+        """Calls the baseline expects over [start, now) per local day, the part of them after
+        the last call at the pace it is judged at, and the weekday level's guess for weekend
+        hours without weekend history (local hours, quarters pro rata); clears `known` when an
+        hour cannot be judged (see `_rate`)."""
         baseline = traffic.baseline
-        parts: list[tuple[int, float, float]] = []
+        parts: list[tuple[int, float, float, float]] = []
         t = start
         while t < now:
             step = min(QUARTER - t % QUARTER, now - t)  # never straddles a local hour
             hour = clock.local_hour(t)
-            rate = _rate(baseline, hour, traffic) / 3600.0
-            due = rate * step
-            silent = rate * max(0, t + step - max(t, traffic.last))
+            rate, guess, level = _rate(baseline, hour, traffic, clock)
+            overlap = max(0, t + step - max(t, traffic.last))
+            if level == OWN_PACE:
+                level = self._weekend_level(traffic) if overlap else 0.0
+            due = rate * step / 3600.0
+            silent = level * (rate + guess) * overlap / 3600.0
+            guess *= step / 3600.0
             if parts and parts[-1][0] == hour // 24:
-                _, was_due, was_silent = parts[-1]
-                parts[-1] = (hour // 24, was_due + due, was_silent + silent)
+                _, was_due, was_silent, was_guess = parts[-1]
+                parts[-1] = (hour // 24, was_due + due, was_silent + silent, was_guess + guess)
             else:
-                parts.append((hour // 24, due, silent))
+                parts.append((hour // 24, due, silent, guess))
             t += step
         return parts
 
@@ -281,6 +321,31 @@ def pace(seen: float, due: float) -> float:
     (1.0, 0.06, 1.0)
     """
     return min(max((seen + LEVEL_PRIOR) / (due + LEVEL_PRIOR), 0.05), 1.0)
+
+
+def weekend_pace(calls: float, before: float, silent: float, size: float) -> float:
+    """How busy a first weekend day runs against its weekdays' hour-of-day level, for the
+    silence's next calls: `calls` of the day's calls against the `before` calls that level
+    expected before the silence (with `LEVEL_PRIOR` calls' worth of a closed day, at most 1,
+    never floored: a closed office's few weekend calls say it runs at a few percent), lowered
+    by the `silent` calls the level expected since: the posterior mean of a gamma guess of the
+    day's pace after a silence, so the calls a silence misses add up to its log-chance under
+    that guess, not under a pace taken as known. The day's calls are worth at most
+    `DAY_HOURS` hours of the rule's dispersion `size` as evidence (hours swing beyond chance,
+    so a few busy hours say less than their calls).
+
+    >>> weekend_pace(0.0, 10.0, 0.0, 10.0), round(weekend_pace(3.0, 96.0, 0.0, 10.0), 2)
+    (0.0, 0.03)
+    >>> round(weekend_pace(500.0, 400.0, 0.0, 10.0), 2)   # as busy as a weekday, no silence
+    1.0
+    >>> round(weekend_pace(500.0, 400.0, 100.0, 10.0), 2)  # ... 100 weekday calls later
+    0.27
+    """
+    if calls <= 0.0:
+        return 0.0
+    pace = min(calls / (before + LEVEL_PRIOR), 1.0)
+    evidence = 1.0 / (1.0 / calls + 1.0 / (DAY_HOURS * size))
+    return pace / (1.0 + pace * silent / evidence)
 
 
 def _level(traffic: Traffic) -> float:
@@ -334,17 +399,31 @@ def _end_silence(traffic: Traffic, t: int) -> None:
     traffic.known = True
 
 
-def _rate(baseline: Seasonal, hour: int, traffic: Traffic) -> float:
-    """Calls an hour is expected to hold; clears `traffic.known` when nothing backs it.
+def _rate(
+    baseline: Seasonal, hour: int, traffic: Traffic, clock: LocalHours
+) -> tuple[float, float, float]:
+    """Calls an hour is expected to hold, the weekday level's guess for it when it is a weekend
+    hour without weekend history (else 0), and the pace its silent part is judged at; clears
+    `traffic.known` when nothing backs the hour.
 
     A weekend hour whose hour of the week was never seen takes the other weekend day's same
-    hour (a first Sunday is judged by the Saturday before it), never a weekday's.
+    hour (a first Sunday is judged by the Saturday before it), never a weekday's as such. With
+    neither, its hour of the day (weekdays) is only a shape: the day is judged at its own pace
+    against it (`weekend_pace`), and only when the silence began that day, after its calls said
+    how busy it runs (a silence that reaches into a first Saturday from the Friday is not
+    judged: closed or open, nothing has said yet).
     """
     backing = baseline.history(hour)
     weekend = hour_of_week(hour) >= WEEKEND_START
     if backing == WEEK or (backing == DAY and not weekend):
-        return baseline.expected(hour)
+        return baseline.expected(hour), 0.0, traffic.level
     if weekend and baseline.history(hour - 24) == WEEK and hour_of_week(hour - 24) >= WEEKEND_START:
-        return baseline.expected(hour - 24)
+        return baseline.expected(hour - 24), 0.0, traffic.level
+    if backing == DAY:
+        guess = baseline.expected(hour)
+        if hour // 24 == traffic.day and clock.local_hour(traffic.last) // 24 == traffic.day:
+            return 0.0, guess, OWN_PACE
+        traffic.known = False
+        return 0.0, guess, 0.0
     traffic.known = False
-    return 0.0
+    return 0.0, 0.0, 0.0

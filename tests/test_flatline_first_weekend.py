@@ -1,0 +1,57 @@
+"""`flatline` on an account's first weekend: judged at the day's own pace against its weekdays."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from detector.rules.engine import RuleEngine
+from detector.rules.testing import make_cdr, ruleset_of
+
+MONDAY = datetime(2026, 1, 4, 18, 30, tzinfo=UTC)  # Monday 00:00 in Asia/Kolkata
+RULE = {"id": "quiet", "kind": "flatline", "window": "10m", "warmup": "1d", "min_surprise": 5,
+        "dispersion": 10, "thresholds": {"warning": 15}}  # fmt: skip
+WEEKDAY = (10 * 60, 18 * 60, 1)
+"""An office day: a call a minute from 10:00 to 18:00 local."""
+
+
+def alert_minutes(saturday: tuple[int, int, int]) -> list[int]:
+    """Five office days, then a Saturday that calls every `saturday[2]` minutes from minute
+    `saturday[0]` to `saturday[1]` of the day (local) and is silent after; the minutes of that
+    Saturday (and the Sunday after it, counted on) at which the rule alerts, ticking every
+    minute as the live path does."""
+    engine = RuleEngine(ruleset_of(RULE))
+    state = engine.new_state()
+    days = (WEEKDAY,) * 5 + (saturday, (0, 0, 1))
+    alerts = []
+    for day, (first, last, every) in enumerate(days):
+        for minute in range(24 * 60):
+            at = MONDAY + timedelta(days=day, minutes=minute)
+            if first <= minute < last and (minute - first) % every == 0:
+                engine.observe(make_cdr(at, f"c{day}-{minute}", {}), state)
+            found = engine.advance("MA_test", at + timedelta(seconds=30), state)
+            if found and day >= 5:
+                alerts.append((day - 5) * 24 * 60 + minute)
+    return alerts
+
+
+def test_a_silence_after_a_busy_first_saturday_morning_fires() -> None:
+    """An office that has never worked a weekend calls every other minute on its first
+    Saturday morning (10:00-12:00), then goes silent: the afternoon is judged at the
+    Saturday's own pace against its weekdays' hours and flagged within two hours (the old rule
+    never judged a first Saturday)."""
+    alerts = alert_minutes((10 * 60, 12 * 60, 2))
+    assert alerts
+    assert 12 * 60 < alerts[0] < 14 * 60
+
+
+def test_a_closed_offices_few_first_saturday_calls_stay_quiet() -> None:
+    """The same office closed at weekends makes two calls on its first Saturday morning: the
+    day runs at a few percent of its weekdays, so neither that Saturday nor the Sunday after
+    it is flagged."""
+    assert alert_minutes((10 * 60, 10 * 60 + 31, 30)) == []
+
+
+def test_a_silence_from_friday_into_a_first_saturday_is_still_not_judged() -> None:
+    """An office silent from Friday evening through its first weekend is not flagged: no call
+    has said whether it works Saturdays."""
+    assert alert_minutes((0, 0, 1)) == []

@@ -184,6 +184,10 @@ class ShiftRule(RatioRule):
     """Nothing is judged until this long after the key's first call: when observation starts,
     only calls that have already ended are in, the short and unanswered ones first, so the
     first window's share leans toward them."""
+    nowcast: bool = False
+    """Judge the newest window as it will be once its calls have ended: calls are counted by
+    their start but arrive at their end, so the quick kind (unanswered, failed) is in before
+    the long one; the key learns how long each kind lasts (`windows.durations`)."""
 
     @model_validator(mode="after")
     def _levels_fit_the_measure(self) -> ShiftRule:

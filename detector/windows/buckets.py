@@ -210,6 +210,11 @@ class Buckets:
             previous = end
         return out
 
+    def window_at(self, end: int, span: int) -> dict[int, list[float]]:
+        """The cells (bucket: [count, total]) of the window ending at `end`; no mutation."""
+        both = {**self.kept, **self.cells}
+        return {b: both[b] for b in _present(both, end - span, end)}
+
     def holding(self, first: int, last: int) -> list[int]:
         """The buckets in [first, last] that hold events (window or retention), ascending."""
         both = {**self.kept, **self.cells}

@@ -18,6 +18,16 @@ window and a 1,400-call window at the same false-alert rate (a small account nee
 excess to be believed, a big one cannot alert on a few points). An hour whose own share reached
 half the `min_surprise` is not learned, so a surge that lasts is never taken as the new normal.
 
+With ``nowcast: true`` the window is judged as it will read once its calls have ended. Calls
+are counted by their start but arrive at their end, so a window's newest minutes hold the
+quick calls (unanswered, failed) before the long ones that started with them: an account in
+its morning ramp-up, whose window is mostly those minutes, reads far above its usual share
+while nothing is wrong. The key learns how long each kind of call lasts (`Durations`, six
+floats) and the share is fitted allowing for the calls still in progress
+(`windows.durations.nowcast`); the surprise counts only the ended calls the evidence is worth.
+The raw share is computed first and the fit only when the raw share could emit, so ordinary
+windows cost no more.
+
 Why a share and not a count: it judges an account on its first day (the prior), it does not
 care how busy the account is, and an account's mix (answer rate, failures) moves far less from
 hour to hour than its volume does.
@@ -35,6 +45,7 @@ from detector.rules.kinds.ratio import Ratio
 from detector.rules.spec import AnyRule, ShiftRule
 from detector.windows import Buckets
 from detector.windows.clock import LocalHours
+from detector.windows.durations import Durations, nowcast
 from detector.windows.surprise import binomial_surprise
 from detector.windows.usual import UsualShare
 
@@ -52,10 +63,16 @@ class Share:
     usual: UsualShare = field(default_factory=UsualShare)
     since: int = -1
     """The start of the key's first call (epoch s), for `warmup`."""
+    quick: Durations | None = None
+    """How long the part's calls last (with `nowcast`)."""
+    slow: Durations | None = None
+    """How long the other calls last (with `nowcast`)."""
 
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Unpickle; a key saved before `since` existed is past any warm-up."""
+        """Unpickle; a key saved before `since` existed is past any warm-up, and one saved
+        before durations were learned starts learning them."""
         self.since = 0
+        self.quick = self.slow = None
         for name, value in state[1].items():
             setattr(self, name, value)
 
@@ -81,9 +98,12 @@ class Shift(Kind[Share]):
         self.min_surprise = spec.min_surprise
         self.odds = spec.measure == "odds"
         self.warmup_s = int(spec.warmup)
+        self.nowcast = spec.nowcast
 
     def new_key(self) -> Share:
-        """No window, no history: the prior alone."""
+        """No window, no history: the prior alone (and no durations, with `nowcast`)."""
+        if self.nowcast:
+            return Share(quick=Durations(), slow=Durations())
         return Share()
 
     def observe(self, facts: Facts, matched: bool, data: Share) -> Reading | None:
@@ -99,19 +119,47 @@ class Shift(Kind[Share]):
         reading = self.ratio.read(facts, part, data.window)
         if data.since < 0:
             data.since = facts.t
+        if self.nowcast:
+            self._learn(facts, part, data)
         if reading is None or facts.t - data.since < self.warmup_s:
             return None
+        if self.nowcast:
+            return self._settle(reading, facts, data)
         return self.judge(reading, usual)
 
-    def judge(self, reading: Reading, usual: UsualShare) -> Reading:
-        """The window's change from the usual share (0 unless surprising), usual as expected."""
+    def _learn(self, facts: Facts, part: float, data: Share) -> None:
+        """Learn how long this kind of call lasts (a key saved without durations starts now)."""
+        if data.quick is None or data.slow is None:
+            data.quick, data.slow = Durations(), Durations()
+        (data.quick if part else data.slow).add(facts.end - facts.t)
+
+    def _settle(self, reading: Reading, facts: Facts, data: Share) -> Reading:
+        """Judge the window read as it will read once its calls in progress have ended
+        (`windows.durations.nowcast`, now being the arriving call's end): its share, and the
+        ended calls its evidence is worth for the surprise (the volume floor still counts the
+        calls seen)."""
+        usual = data.usual.share(self.prior, self.prior_weight)
+        quick, slow = data.quick, data.slow
+        if quick is None or slow is None or self.change(reading.value, usual) < self.level:
+            return self.judge(reading, data.usual)
+        width = self.ratio.width
+        end = (facts.t if reading.at is None else reading.at) // width
+        cells = data.window.window_at(end, self.ratio.span)
+        share, worth = nowcast(cells, width, facts.end, usual, quick, slow)
+        settled = Reading(share, reading.volume, "", reading.at)
+        return self.judge(settled, data.usual, worth)
+
+    def judge(self, reading: Reading, usual: UsualShare, worth: float | None = None) -> Reading:
+        """The window's change from the usual share (0 unless surprising), usual as expected;
+        `worth` is how many ended calls the window's evidence is worth (its volume if None)."""
         usual_share = usual.share(self.prior, self.prior_weight)
         share, volume = reading.value, reading.volume
         change = self.change(share, usual_share)
         if change < self.level:
             return Reading(change, volume, "", reading.at, usual_share)
         weight = usual.weight(self.prior_weight, self.max_weight)
-        if binomial_surprise(share * volume, volume, usual_share, weight) < self.min_surprise:
+        n = volume if worth is None else worth
+        if binomial_surprise(share * n, n, usual_share, weight) < self.min_surprise:
             return Reading(0.0, volume, "", reading.at, usual_share)
         note = f"{share:.0%} against a usual {usual_share:.0%}"
         return Reading(change, volume, note, reading.at, usual_share)

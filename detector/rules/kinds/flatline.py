@@ -58,6 +58,7 @@ from typing import ClassVar
 
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
+from detector.rules.kinds.pace import pace, weekend_pace
 from detector.rules.spec import AnyRule, FlatlineRule
 from detector.rules.template import human_duration
 from detector.windows import Seasonal, hour_of_week
@@ -77,9 +78,6 @@ MAX_STEP_S = 7 * 86400
 
 LEVEL_S = 3 * 3600.0
 """Memory of how busy the key runs today against its baseline (e-folding time, s)."""
-LEVEL_PRIOR = 4.0
-"""Calls' worth of belief that a key runs at its baseline, so a handful of calls does not set
-its pace."""
 
 OFF_DAY_SHARE = 0.3
 OFF_DAY_MIN = 20.0
@@ -99,9 +97,6 @@ OFF_SHARE = 0.15
 SHARE_PRIOR = 2.0
 """How busy an off-day runs against the baseline (a campaign-less dialer: 3-25 %) until the
 key's own off-days say (`SHARE_PRIOR` days' worth of belief in `OFF_SHARE`)."""
-DAY_HOURS = 4.0
-"""A first weekend day's calls tell its pace at best as well as this many hours of the rule's
-dispersion would (see `weekend_pace`)."""
 OWN_PACE = -1.0
 """`_rate`'s pace for an hour judged at its first weekend day's own pace (`weekend_pace`)."""
 OUTBOUND_ALPHA = 0.01
@@ -306,46 +301,6 @@ class Flatline(Kind[Traffic]):
     def expired(self, data: Traffic, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""
         return False
-
-
-def pace(seen: float, due: float) -> float:
-    """How busy a key ran lately against its baseline: calls seen over calls due, both with
-    `LEVEL_PRIOR` calls' worth of "as usual", between 0.05 and 1 (never above: the baseline a
-    flatline uses is a cautious low guess, so a key often runs above it). A dialer on a day
-    without a campaign, or a shop on a holiday, runs at a few percent of its usual pace: the
-    calls its next silence misses are counted at that pace, so a quiet day is not an outage
-    (an outage that begins in the middle of a normal day is still measured at the normal
-    pace).
-
-    >>> pace(0.0, 0.0), round(pace(2.0, 90.0), 2), pace(60.0, 50.0)
-    (1.0, 0.06, 1.0)
-    """
-    return min(max((seen + LEVEL_PRIOR) / (due + LEVEL_PRIOR), 0.05), 1.0)
-
-
-def weekend_pace(calls: float, before: float, silent: float, size: float) -> float:
-    """How busy a first weekend day runs against its weekdays' hour-of-day level, for the
-    silence's next calls: `calls` of the day's calls against the `before` calls that level
-    expected before the silence (with `LEVEL_PRIOR` calls' worth of a closed day, at most 1,
-    never floored: a closed office's few weekend calls say it runs at a few percent), lowered
-    by the `silent` calls the level expected since: the posterior mean of a gamma guess of the
-    day's pace after a silence, so the calls a silence misses add up to its log-chance under
-    that guess, not under a pace taken as known. The day's calls are worth at most
-    `DAY_HOURS` hours of the rule's dispersion `size` as evidence (hours swing beyond chance,
-    so a few busy hours say less than their calls).
-
-    >>> weekend_pace(0.0, 10.0, 0.0, 10.0), round(weekend_pace(3.0, 96.0, 0.0, 10.0), 2)
-    (0.0, 0.03)
-    >>> round(weekend_pace(500.0, 400.0, 0.0, 10.0), 2)   # as busy as a weekday, no silence
-    1.0
-    >>> round(weekend_pace(500.0, 400.0, 100.0, 10.0), 2)  # ... 100 weekday calls later
-    0.27
-    """
-    if calls <= 0.0:
-        return 0.0
-    pace = min(calls / (before + LEVEL_PRIOR), 1.0)
-    evidence = 1.0 / (1.0 / calls + 1.0 / (DAY_HOURS * size))
-    return pace / (1.0 + pace * silent / evidence)
 
 
 def _level(traffic: Traffic) -> float:

@@ -1,0 +1,57 @@
+"""How busy a key runs against its baseline, for `flatline`: the pace its silences are judged at.
+
+A silence misses the calls the baseline expected, counted at the pace the key runs at: a
+dialer on a day without a campaign, or a shop on a holiday, runs at a few percent of its usual
+pace, so its next silence misses few calls; an outage in the middle of a normal day is
+measured at the normal pace.
+"""
+
+from __future__ import annotations
+
+LEVEL_PRIOR = 4.0
+"""Calls' worth of belief that a key runs at its baseline, so a handful of calls does not set
+its pace."""
+
+DAY_HOURS = 4.0
+"""A first weekend day's calls tell its pace at best as well as this many hours of the rule's
+dispersion would (see `weekend_pace`)."""
+
+
+def pace(seen: float, due: float) -> float:
+    """How busy a key ran lately against its baseline: calls seen over calls due, both with
+    `LEVEL_PRIOR` calls' worth of "as usual", between 0.05 and 1 (never above: the baseline a
+    flatline uses is a cautious low guess, so a key often runs above it). A dialer on a day
+    without a campaign, or a shop on a holiday, runs at a few percent of its usual pace: the
+    calls its next silence misses are counted at that pace, so a quiet day is not an outage
+    (an outage that begins in the middle of a normal day is still measured at the normal
+    pace).
+
+    >>> pace(0.0, 0.0), round(pace(2.0, 90.0), 2), pace(60.0, 50.0)
+    (1.0, 0.06, 1.0)
+    """
+    return min(max((seen + LEVEL_PRIOR) / (due + LEVEL_PRIOR), 0.05), 1.0)
+
+
+def weekend_pace(calls: float, before: float, silent: float, size: float) -> float:
+    """How busy a first weekend day runs against its weekdays' hour-of-day level, for the
+    silence's next calls: `calls` of the day's calls against the `before` calls that level
+    expected before the silence (with `LEVEL_PRIOR` calls' worth of a closed day, at most 1,
+    never floored: a closed office's few weekend calls say it runs at a few percent), lowered
+    by the `silent` calls the level expected since: the posterior mean of a gamma guess of the
+    day's pace after a silence, so the calls a silence misses add up to its log-chance under
+    that guess, not under a pace taken as known. The day's calls are worth at most
+    `DAY_HOURS` hours of the rule's dispersion `size` as evidence (hours swing beyond chance,
+    so a few busy hours say less than their calls).
+
+    >>> weekend_pace(0.0, 10.0, 0.0, 10.0), round(weekend_pace(3.0, 96.0, 0.0, 10.0), 2)
+    (0.0, 0.03)
+    >>> round(weekend_pace(500.0, 400.0, 0.0, 10.0), 2)   # as busy as a weekday, no silence
+    1.0
+    >>> round(weekend_pace(500.0, 400.0, 100.0, 10.0), 2)  # ... 100 weekday calls later
+    0.27
+    """
+    if calls <= 0.0:
+        return 0.0
+    pace = min(calls / (before + LEVEL_PRIOR), 1.0)
+    evidence = 1.0 / (1.0 / calls + 1.0 / (DAY_HOURS * size))
+    return pace / (1.0 + pace * silent / evidence)

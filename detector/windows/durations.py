@@ -37,6 +37,8 @@ MIN_SPREAD = 0.1
 """Least standard deviation of the log duration: identical durations are not a step."""
 ENDED_FLOOR = 1e-3
 """Least chance of having ended that a bucket holding ended calls is given."""
+SIMPSON = (1.0, 4.0, 2.0, 4.0, 1.0)
+"""Simpson's weights on five ages (they sum to 12; each `erfc` is twice the chance)."""
 NEWTON_STEPS = 20
 """Most Newton steps of the share's fit (it starts at the window's share seen)."""
 LOGIT_LIMIT = 12.0
@@ -69,11 +71,7 @@ class Durations:
 
     def ended(self, age: float) -> float:
         """The chance that a call of this kind started `age` seconds ago has ended."""
-        if self.weight < MIN_CALLS:
-            return 1.0
-        spread = max(math.sqrt(max(self.square - self.mean * self.mean, 0.0)), MIN_SPREAD)
-        z = (math.log1p(max(age, 0.0)) - self.mean) / spread
-        return 0.5 * math.erfc(-z / math.sqrt(2.0))
+        return self.ended_between(age, age)
 
     def ended_between(self, youngest: float, oldest: float) -> float:
         """The share of calls started evenly between `oldest` and `youngest` seconds ago that
@@ -81,9 +79,14 @@ class Durations:
         middle call)."""
         if self.weight < MIN_CALLS:
             return 1.0
+        spread = max(math.sqrt(max(self.square - self.mean * self.mean, 0.0)), MIN_SPREAD)
+        scale = 1.0 / (spread * math.sqrt(2.0))
         step = (oldest - youngest) / 4.0
-        ends = [self.ended(youngest + k * step) for k in range(5)]
-        return (ends[0] + 4.0 * ends[1] + 2.0 * ends[2] + 4.0 * ends[3] + ends[4]) / 12.0
+        total = 0.0
+        for k, weight in enumerate(SIMPSON):
+            z = (math.log1p(max(youngest + k * step, 0.0)) - self.mean) * scale
+            total += weight * math.erfc(-z)
+        return total / 24.0
 
 
 def nowcast(

@@ -101,9 +101,7 @@ class Shift(Kind[Share]):
         self.nowcast = spec.nowcast
 
     def new_key(self) -> Share:
-        """No window, no history: the prior alone (and no durations, with `nowcast`)."""
-        if self.nowcast:
-            return Share(quick=Durations(), slow=Durations())
+        """No window, no history: the prior alone (`nowcast` adds durations on the first call)."""
         return Share()
 
     def observe(self, facts: Facts, matched: bool, data: Share) -> Reading | None:
@@ -128,7 +126,8 @@ class Shift(Kind[Share]):
         return self.judge(reading, usual)
 
     def _learn(self, facts: Facts, part: float, data: Share) -> None:
-        """Learn how long this kind of call lasts (a key saved without durations starts now)."""
+        """Learn how long this kind of call lasts (from the key's first call, or from now for a
+        key saved without durations)."""
         if data.quick is None or data.slow is None:
             data.quick, data.slow = Durations(), Durations()
         (data.quick if part else data.slow).add(facts.end - facts.t)
@@ -137,11 +136,15 @@ class Shift(Kind[Share]):
         """Judge the window read as it will read once its calls in progress have ended
         (`windows.durations.nowcast`, now being the arriving call's end): its share, and the
         ended calls its evidence is worth for the surprise (the volume floor still counts the
-        calls seen)."""
-        usual = data.usual.share(self.prior, self.prior_weight)
+        calls seen). Only a window that would emit as read is fitted: for the no-answer and
+        failure shares the calls in progress are the slow kind, so the fit only lowers the share
+        and the evidence, and the plain reading's verdict stands for every other window (the
+        fit on every window over the threshold cost a third of the pack's throughput)."""
+        plain = self.judge(reading, data.usual)
         quick, slow = data.quick, data.slow
-        if quick is None or slow is None or self.change(reading.value, usual) < self.level:
-            return self.judge(reading, data.usual)
+        if quick is None or slow is None or plain.value < self.level:
+            return plain
+        usual = data.usual.share(self.prior, self.prior_weight)
         width = self.ratio.width
         end = (facts.t if reading.at is None else reading.at) // width
         cells = data.window.window_at(end, self.ratio.span)

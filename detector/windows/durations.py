@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 MEMORY = 500.0
 """Calls of history that carry weight 1/e: an account's talk times change slowly."""
+KEEP = 1.0 - 1.0 / MEMORY
+"""The weight the history keeps at each call."""
 MIN_CALLS = 5.0
 """Calls seen before the fit is used (before, every call counts as ended)."""
 MIN_SPREAD = 0.1
@@ -64,7 +66,7 @@ class Durations:
     def add(self, seconds: float) -> None:
         """Learn one call's duration (end − start, seconds)."""
         x = math.log1p(max(seconds, 0.0))
-        self.weight = self.weight * (1.0 - 1.0 / MEMORY) + 1.0
+        self.weight = self.weight * KEEP + 1.0
         rate = 1.0 / self.weight
         self.mean += rate * (x - self.mean)
         self.square += rate * (x * x - self.square)
@@ -77,16 +79,21 @@ class Durations:
         """The share of calls started evenly between `oldest` and `youngest` seconds ago that
         have ended (Simpson's rule on five ages: a bucket as wide as a talk time is not its
         middle call)."""
-        if self.weight < MIN_CALLS:
+        curve = self.curve()
+        if curve is None:
             return 1.0
-        spread = max(math.sqrt(max(self.square - self.mean * self.mean, 0.0)), MIN_SPREAD)
-        scale = 1.0 / (spread * math.sqrt(2.0))
         step = (oldest - youngest) / 4.0
         total = 0.0
         for k, weight in enumerate(SIMPSON):
-            z = (math.log1p(max(youngest + k * step, 0.0)) - self.mean) * scale
-            total += weight * math.erfc(-z)
+            total += weight * _erfc(curve, math.log1p(max(youngest + k * step, 0.0)))
         return total / 24.0
+
+    def curve(self) -> tuple[float, float] | None:
+        """The fit as (mean, 1 / (spread √2)) of the log duration; None before `MIN_CALLS`."""
+        if self.weight < MIN_CALLS:
+            return None
+        spread = max(math.sqrt(max(self.square - self.mean * self.mean, 0.0)), MIN_SPREAD)
+        return self.mean, 1.0 / (spread * math.sqrt(2.0))
 
 
 def nowcast(
@@ -118,20 +125,16 @@ def nowcast(
     >>> nowcast(cells, 60, 10_000, 0.5, quick, slow)  # all ended: the plain share
     (0.7222222222222222, 18.0)
     """
-    rows = []
-    for bucket, (n, part) in cells.items():
-        youngest, oldest = max(now - (bucket + 1) * width, 0), max(now - bucket * width, 0)
-        quick_ended = quick.ended_between(youngest, oldest)
-        ended = max(quick_ended, ENDED_FLOOR) / max(
-            slow.ended_between(youngest, oldest), ENDED_FLOOR
-        )
-        rows.append((n, part, math.log(ended)))
+    rows = _rows(cells, width, now, quick.curve(), slow.curve())
     worth = _information(rows, _logit(usual)) / (usual * (1.0 - usual))
     calls = sum(n for n, _, _ in rows)
     theta = _logit(sum(part for _, part, _ in rows) / calls) if calls > 0 else _logit(usual)
     for _ in range(NEWTON_STEPS):
-        score = sum(part - n * _expit(theta + offset) for n, part, offset in rows)
-        information = _information(rows, theta)
+        score = information = 0.0
+        for n, part, offset in rows:  # one pass: the score and the information share q
+            q = _expit(theta + offset)
+            score += part - n * q
+            information += n * q * (1.0 - q)
         if information <= 0.0:
             break
         step = min(max(score / information, -1.0), 1.0)  # damped: flat likelihoods overshoot
@@ -139,6 +142,43 @@ def nowcast(
         if abs(step) < 1e-4:
             break
     return _expit(theta), worth
+
+
+def _rows(
+    cells: Mapping[int, Sequence[float]],
+    width: int,
+    now: int,
+    quick: tuple[float, float] | None,
+    slow: tuple[float, float] | None,
+) -> list[tuple[float, float, float]]:
+    """Each bucket's calls, part and log offset ``log(a / c)``. A bucket's oldest age is the
+    next bucket's youngest, so each age's two `erfc` are taken once (the fit runs on every
+    window that could alert: this is most of its cost)."""
+    seen: dict[float, tuple[float, float]] = {}
+    rows = []
+    for bucket, (n, part) in cells.items():
+        youngest, oldest = max(now - (bucket + 1) * width, 0), max(now - bucket * width, 0)
+        step = (oldest - youngest) / 4.0
+        a = c = 0.0
+        for k, weight in enumerate(SIMPSON):
+            age = youngest + k * step
+            pair = seen.get(age)
+            if pair is None:
+                x = math.log1p(max(age, 0.0))
+                pair = seen[age] = (_erfc(quick, x), _erfc(slow, x))
+            a += weight * pair[0]
+            c += weight * pair[1]
+        ended = max(a / 24.0, ENDED_FLOOR) / max(c / 24.0, ENDED_FLOOR)
+        rows.append((n, part, math.log(ended)))
+    return rows
+
+
+def _erfc(curve: tuple[float, float] | None, x: float) -> float:
+    """Twice the chance that a call of log age `x` has ended (2 without a fit: ended)."""
+    if curve is None:
+        return 2.0
+    mean, scale = curve
+    return math.erfc((mean - x) * scale)
 
 
 def _information(rows: Sequence[tuple[float, float, float]], theta: float) -> float:

@@ -16,7 +16,9 @@ account is judged from its first calls on. A window emits when its share is both
 The first condition is the effect an analyst would call a surge; the second keeps a 14-call
 window and a 1,400-call window at the same false-alert rate (a small account needs a bigger
 excess to be believed, a big one cannot alert on a few points). An hour whose own share reached
-half the `min_surprise` is not learned, so a surge that lasts is never taken as the new normal.
+half the `min_surprise` is not learned, nor one that closes while the window reads a surge (its
+change at the lowest threshold, half the `min_surprise`: a quiet account's surge never shows in
+one hour), so a surge that lasts is never taken as the new normal.
 
 With ``nowcast: true`` the window is judged as it will read once its calls have ended. Calls
 are counted by their start but arrive at their end, so a window's newest minutes hold the
@@ -112,7 +114,7 @@ class Shift(Kind[Share]):
         usual: UsualShare = data.usual
         hour = facts.t // 3600
         if hour > usual.hour:
-            usual.roll(hour, self._learnable(usual))
+            usual.roll(hour, self._learnable(usual, data.window, facts.t))
         usual.add(hour, part)
         reading = self.ratio.read(facts, part, data.window)
         if data.since < 0:
@@ -175,17 +177,28 @@ class Shift(Kind[Share]):
             return math.inf
         return (share / (1.0 - share)) / (usual / (1.0 - usual))
 
-    def _learnable(self, usual: UsualShare) -> bool:
-        """Whether the hour closing now may join the baseline: it was not suspicious, or the
-        key has too little history for anything to be suspicious yet (else an account whose
-        share differs from the prior would never learn its own)."""
+    def _learnable(self, usual: UsualShare, window: Buckets, now: int) -> bool:
+        """Whether the hour closing now may join the baseline: neither it nor the rule's window
+        was suspicious, or the key has too little history for anything to be suspicious yet
+        (else an account whose share differs from the prior would never learn its own). A quiet
+        account's surge shows only over the rule's window (three calls an hour, all unanswered,
+        are no evidence), so its hours are also held out while the window reads a surge: the
+        window's change reaches the lowest threshold and its surprise half of `min_surprise`."""
         n = usual.open_population
         if n <= 0.0 or usual.population < self.prior_weight + LEARN_AFTER:
             return True
         p = usual.share(self.prior, self.prior_weight)
         weight = usual.weight(self.prior_weight, self.max_weight)
-        surprise = binomial_surprise(usual.open_part, n, p, weight)
-        return surprise < LEARN_LIMIT * self.min_surprise
+        limit = LEARN_LIMIT * self.min_surprise
+        if binomial_surprise(usual.open_part, n, p, weight) >= limit:
+            return False
+        calls = window.count
+        if calls <= 0.0 or window.head <= now // self.ratio.width - self.ratio.span:
+            return True  # no window, or one that ended before this call's
+        share = window.total / calls
+        if self.change(share, p) < self.level:
+            return True
+        return binomial_surprise(window.total, calls, p, weight) < limit
 
     def tick(self, data: Share, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""

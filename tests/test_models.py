@@ -136,15 +136,19 @@ def test_an_unusual_feature_is_not_learned_but_the_others_are() -> None:
     """Half a day with 60 % of outbound calls abroad is reported and leaves the usual
     international share near its 1 %, while the unanswered share of the same buckets is
     learned."""
+    # 30 calls an hour at peak (was 20): at 20, about four outbound calls a bucket, the
+    # half day stays just under the warning level once the usual share is learned at its
+    # value; it was reported only because single international calls had been learned
+    # with a tenth and the share at three quarters of its value (`learning.unusual`).
     model = AnomalyModel(CONFIG)
-    traffic = Traffic("MA_intl").calls(business(20), START, START + days(7))
+    traffic = Traffic("MA_intl").calls(business(30), START, START + days(7))
     _, state = replay(model, traffic.cdrs)
     baseline = state.baseline
     assert baseline is not None
     intl_before = baseline.share(4, 0.0, 0.0)[0]
     unanswered_before = baseline.shares[0]
     more = Traffic("MA_intl", seed=9)
-    more.calls(business(20), START + days(7), START + days(7) + 14 * HOUR, international=0.6)
+    more.calls(business(30), START + days(7), START + days(7) + 14 * HOUR, international=0.6)
     found, _ = replay(model, more.cdrs, state)
     assert any("international" in f.summary for f in found)
     assert intl_before < 0.02

@@ -173,15 +173,23 @@ def judge(bucket: Bucket, ctx: Context, u: Usual, *, early: bool = False) -> Ver
             e = u.high * p * (u.share[index] if index >= 0 else 1.0)
             value = count_z(x, e, u.spread + 1.0 / max(p * u.weight[f - 1], 1e-9)) if x else 0.0
         else:
-            n = parents[f]
-            e = n * p
-            inflate = 1.0 + max(n - 1, 0) * u.wobble[f] + n / u.weight[f - 1]
-            value = share_z(x, n, p, inflate) if x > e else 0.0
+            e = parents[f] * p
+            value = part_z(f, x, parents[f], u)
         z.append(value if enabled[f] else 0.0)
         expected.append(e)
         usual_.append(p)
     tests = max(sum(enabled), 1)
     return Verdict(tuple(z), tuple(expected), tuple(usual_), surprise(max(z), tests))
+
+
+def part_z(f: int, x: float, n: float, u: Usual) -> float:
+    """Upper-tail z of part `f`'s count `x` out of its parent count `n` against its usual
+    share: beta-binomial with the account's wobble and the share's own uncertainty."""
+    p = u.share[f - 1]
+    if x <= n * p:
+        return 0.0
+    inflate = 1.0 + max(n - 1, 0) * u.wobble[f] + n / u.weight[f - 1]
+    return share_z(x, n, p, inflate)
 
 
 def window_z(f: int, observed: float, expected: float, u: Usual) -> float:

@@ -1,8 +1,9 @@
 """What a judged bucket teaches the account's baseline and its segment, feature by feature.
 
 A feature is learned from a bucket with full weight only when it looked normal there (its z
-below `learn_below`; for calls also not far *below* usual, so an outage is not learned as a
-quiet hour) and its drift statistic is below half its threshold; otherwise with
+below `learn_below`, or for a part, one event fewer would be: see `unusual`; for calls also
+not far *below* usual, so an outage is not learned as a quiet hour) and it is not drifting
+up (its CUSUM, or its running day's, below half its threshold: `day.drifting`); otherwise with
 `unusual_weight` (a tenth): an anomaly, or a ramp in progress, barely moves the reference
 it is judged against, so its repeat is still an anomaly, while a lasting change (a campaign
 that switched on, a new shift pattern) is absorbed within days instead of alerting forever.
@@ -24,7 +25,15 @@ import math
 
 from detector.models.counts import count_deviance
 from detector.models.features import N_FEATURES, Bucket, remember
-from detector.models.judge import ANSWERED_SHARE, OUTBOUND_SHARE, Context, Usual, Verdict
+from detector.models.judge import (
+    ANSWERED_SHARE,
+    OUTBOUND_SHARE,
+    Context,
+    Usual,
+    Verdict,
+    part_z,
+    window_z,
+)
 
 MIN_LEVEL_BUCKETS = 96
 """An account teaches its segment's hour profile once its level spans a day of buckets."""
@@ -51,8 +60,9 @@ def learn_bucket(
     callers for the end of the warm-up (until then every caller id is new, and learning that
     would blind the feature for weeks).
     """
-    weight = weights(bucket, verdict, ctx, u, frozen)
-    excess = [verdict.z[f] >= ctx.config.learn_below for f in range(N_FEATURES)]
+    limit = ctx.config.learn_below
+    excess = [unusual(bucket, verdict, u, f, limit) for f in range(N_FEATURES)]
+    weight = weights(bucket, excess, ctx, u, frozen)
     parts, parents = bucket.parts(), bucket.parents()
     learn_calls(parts[0], ctx, u, weight[0], wobble=not excess[0])
     if parts[0]:
@@ -71,19 +81,45 @@ def learn_bucket(
 
 
 def weights(
-    bucket: Bucket, verdict: Verdict, ctx: Context, u: Usual, frozen: tuple[bool, ...]
+    bucket: Bucket, excess: list[bool], ctx: Context, u: Usual, frozen: tuple[bool, ...]
 ) -> list[float]:
-    """Per feature: 1 when it looked normal in the bucket, `unusual_weight` when it was
-    unusual (z at or beyond `learn_below`; for calls also far below usual) or drifting."""
+    """Per feature: 1 when it looked normal in the bucket, `unusual_weight` when it was an
+    unusual excess (`excess[f]`, see `unusual`; for calls also far below usual) or drifting."""
     cfg = ctx.config
     low = -count_deviance(bucket.attempts, u.mu, u.spread)
     out = []
     for f in range(N_FEATURES):
-        normal = verdict.z[f] < cfg.learn_below and not frozen[f]
+        normal = not excess[f] and not frozen[f]
         if f == 0:
             normal = normal and low < cfg.learn_below
         out.append(1.0 if normal else cfg.unusual_weight)
     return out
+
+
+def unusual(bucket: Bucket, verdict: Verdict, u: Usual, f: int, limit: float) -> bool:
+    """Whether feature `f` was an unusual excess in the bucket (learned with a tenth, and not
+    into the wobble): z at or beyond `limit`, and for a part, one event fewer would still be
+    (in the bucket, or in the recent window when that look made z).
+
+    The usual share is a mean, and learning an upper tail with a tenth of the weight takes
+    out what that tail carries of it: from a count x on, a Poisson tail carries P(X >= x - 1)
+    of the mean. For a rare part (a bucket expecting under about 0.05 failed calls) a single
+    event is already beyond 2 standard deviations, so that tail held every event and the share
+    was learned at a fraction of its value (a 1.8 % failure share as 0.4 %), and ordinary days
+    then added up to a drift. With the count one fewer also unusual, the tail learned with a
+    tenth carries only about what it should (a few % of the mean). Not for new caller ids:
+    an id is new once (the known set learns it), so their share is no steady rate to
+    estimate but the churn of the account's first days, falling as its ids become known;
+    each new one stays unusual.
+    """
+    if verdict.z[f] < limit:
+        return False
+    if f in (0, NEW_CALLER):
+        return True
+    observed, expected = verdict.window[f] if verdict.window else (0.0, 0.0)
+    if expected > 0.0:
+        return window_z(f, observed - 1.0, expected, u) >= limit
+    return part_z(f, bucket.parts()[f] - 1.0, bucket.parents()[f], u) >= limit
 
 
 def learn_calls(

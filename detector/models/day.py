@@ -58,6 +58,26 @@ def check_drift(walk: Walk, ctx: Context, index: int, bucket: Bucket | None = No
             drift.alert(f)
 
 
+def drifting(walk: Walk, ctx: Context) -> tuple[bool, ...]:
+    """Per feature, whether it is drifting up: its CUSUM as of the last closed day, or as it
+    would stand with the running day ending now (`Drift.running`), at half the threshold or
+    more (calls: only as of the last closed day; their running day has its own level,
+    `daylevel.py`). A drifting feature is learned with a tenth of the weight: the first day
+    of a change that adds up is not taught as normal while it is adding up (a destination
+    mix or duration creep whose buckets are each only an event or two above usual)."""
+    drift, frame = walk.state.drift, walk.frame
+    cfg, half = frame.config.drift, frame.half_drift
+    out = []
+    for f in range(N_FEATURES):
+        s = drift.cusum(f)
+        if s < half and f and frame.enabled[f]:
+            observed, expected = drift.totals(f)
+            if observed > expected >= cfg.min_expected:
+                s = drift.running(f, _day_wobble(walk, ctx, f), cfg.reference, cfg.cap)
+        out.append(s >= half)
+    return tuple(out)
+
+
 def _full_day(walk: Walk, ctx: Context, weekend: bool) -> float:
     """Calls a whole local day (weekday or weekend) is expected to bring."""
     baseline, profile = ctx.baseline, ctx.segment.profile

@@ -11,8 +11,9 @@ towards its segment's, never below `min_wobble`), and the CUSUM moves:
 S = max(0, S + min(D, cap) − k). The cap keeps one extraordinary day from making a drift on
 its own (that is the bucket judgement's job). Once half of the day's expected calls are in,
 the running total is checked too (S + min(D_so_far, cap) − k), so a ramp alerts during the
-day it crosses `h`, not after midnight. While S is above h/2 the scorer stops learning that
-feature (no absorption of a ramp into the reference); after an alert S restarts and the
+day it crosses `h`, not after midnight. While S is above h/2 (for a part, also while S with
+the running day so far is: `day.drifting`) the scorer stops learning that feature (no
+absorption of a ramp into the reference); after an alert S restarts and the
 feature does not alert again that day. Features expecting fewer than `min_expected` counts
 a day are not tested for drift: a rate that low cannot be told from chance within days.
 

@@ -74,8 +74,7 @@ def final(walk: Walk, index: int, bucket: Bucket) -> None:
         shown = at_day_level(verdict, bucket.attempts, window[0], u, bucket.lift, frame.enabled)
         state.score = score(shown.surprise)
         _report(walk, index, bucket, shown)
-        frozen = tuple(state.drift.cusum(f) >= frame.half_drift for f in range(N_FEATURES))
-        learn_bucket(bucket, verdict, ctx, u, frozen)
+        learn_bucket(bucket, verdict, ctx, u, day.drifting(walk, ctx))
         _accept(state, frame.config.learn_below, bucket.attempts, verdict)
     else:
         calm = Verdict((0.0,) * N_FEATURES, verdict.expected, verdict.usual, 0.0)

@@ -73,20 +73,7 @@ class Durations:
 
     def ended(self, age: float) -> float:
         """The chance that a call of this kind started `age` seconds ago has ended."""
-        return self.ended_between(age, age)
-
-    def ended_between(self, youngest: float, oldest: float) -> float:
-        """The share of calls started evenly between `oldest` and `youngest` seconds ago that
-        have ended (Simpson's rule on five ages: a bucket as wide as a talk time is not its
-        middle call)."""
-        curve = self.curve()
-        if curve is None:
-            return 1.0
-        step = (oldest - youngest) / 4.0
-        total = 0.0
-        for k, weight in enumerate(SIMPSON):
-            total += weight * _erfc(curve, math.log1p(max(youngest + k * step, 0.0)))
-        return total / 24.0
+        return _erfc(self.curve(), math.log1p(max(age, 0.0))) / 2.0
 
     def curve(self) -> tuple[float, float] | None:
         """The fit as (mean, 1 / (spread √2)) of the log duration; None before `MIN_CALLS`."""

@@ -84,3 +84,28 @@ def test_outlier_state_saved_before_the_hourly_count_still_loads() -> None:
     loaded = Tail.__new__(Tail)
     loaded.__setstate__((None, saved))
     assert (loaded.since, loaded.usual.hours_seen, loaded.shares.count) == (42, 0, 0.0)
+
+
+def quiet_days(days: int) -> list[tuple[int, float]]:
+    """(start offset s, talk s) of a quiet office: 20 calls a day, one every 30 minutes."""
+    rng = random.Random(7)
+    return [
+        (day * DAY_S + i * 1800, rng.lognormvariate(math.log(90.0), 1.0))
+        for day in range(days)
+        for i in range(20)
+    ]
+
+
+def hour_long(day: int) -> list[tuple[int, float]]:
+    """Eight hour-long calls, one every 10 minutes from the day's sixth hour."""
+    return [(day * DAY_S + 6 * 3600 + i * 600, 3600.0) for i in range(8)]
+
+
+def test_a_quiet_accounts_first_burst_is_not_learned_as_its_usual() -> None:
+    """An account too quiet to have its own 99th percentile yet is judged from its median, and
+    the burst it sees then is left out of its history: the same burst two days later, once the
+    learned limit has taken over, fires again."""
+    calls = sorted(quiet_days(4) + hour_long(0) + hour_long(2))
+    found = findings("duration-long-calls", calls)
+    days = {(f.at - MONDAY).days for f in found}
+    assert days == {0, 2}

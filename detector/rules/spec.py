@@ -240,12 +240,14 @@ class SpikeRule(RuleBase):
 
 class OutlierRule(RuleBase):
     """Matching CDRs whose `field` lies beyond the key's own `quantile`, as a factor over the
-    expected number, when surprising (`min_surprise`) and at least `floor` of them."""
+    expected number, when surprising (`min_surprise`) and at least `floor` of them; before
+    `min_history` values, beyond `prior_reach` times the key's median if set."""
 
     kind: Literal["outlier"]
     field: SumField = "talk_s"
     quantile: float = Field(default=0.99, gt=0.5, lt=1.0)
     min_history: int = Field(default=50, ge=1)
+    prior_reach: float | None = Field(default=None, gt=1.0)
     warmup: Duration = 6 * 3600.0
     floor: float = Field(default=3.0, ge=1.0)
     min_surprise: float = Field(default=6.0, ge=0.0)

@@ -22,6 +22,18 @@ limit would otherwise be measured against the rarer share of the higher one.
 With `clock: end` the window is filled by the calls' end times: a long call is only known when
 it ends, so this is the clock for duration rules.
 
+A quiet account takes days to make `min_history` calls, and its own limit, once computed, would
+hold whatever burst came first: a 16-call-a-day office whose first long calls arrive before its
+20th answered call learns them as ordinary. With `prior_reach` a key judges from its
+`PRIOR_AFTER`-th value on against a limit scaled from its own median: a value is an outlier
+from `prior_reach` times the median on, and taken to be `1 - quantile` rare (what similar
+accounts show: talk times are roughly lognormal, and a 99th percentile 32 times the median is a
+shape of 1.5, wider than nearly any account's). A median is known from a handful of calls where
+a 99th percentile needs a hundred; the learned limit takes over at `min_history`. Until then
+the values beyond the median's limit are not learned at all (a burst's first calls arrive
+before the window holds `floor` of them, and would raise the median and the first learned
+limit under the burst).
+
 The share alone misleads when traffic winds down: the calls that end in the evening, at night
 or after the account stops calling are mostly the long ones started earlier, so a wholesale
 account's last two hours of the day can hold ten times its usual share of long calls without a
@@ -36,6 +48,7 @@ known), and from its second day on a burst is learned as at most `CAP` times the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -44,7 +57,7 @@ from detector.rules.kinds.base import Grid, Kind, KindContext, Reading, moment, 
 from detector.rules.spec import AnyRule, OutlierRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import LocalHours
-from detector.windows.histogram import LogHistogram, bin_of, lower_edge
+from detector.windows.histogram import PER_DOUBLING, LogHistogram, bin_of, lower_edge
 from detector.windows.seasonal import DAY
 from detector.windows.surprise import binomial_surprise
 
@@ -58,6 +71,8 @@ key's longest calls pile up in one bin (a hard cap on call length, say) the limi
 everything seen, and a share of almost 0 would make any longer call look impossible."""
 NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
+PRIOR_AFTER = 5
+"""Values learned before a key's median sets its limit under `prior_reach`."""
 
 
 @dataclass(slots=True)
@@ -104,6 +119,8 @@ class Outlier(Kind[Tail]):
         self.field = spec.field
         self.quantile = spec.quantile
         self.min_history = spec.min_history
+        reach = spec.prior_reach
+        self.reach_bins = None if reach is None else round(PER_DOUBLING * math.log2(reach))
         self.warmup_s = int(spec.warmup)
         self.floor = spec.floor
         self.min_surprise = spec.min_surprise
@@ -122,7 +139,7 @@ class Outlier(Kind[Tail]):
         x = float(getattr(facts, self.field))
         outlier = bin_of(x) >= tail.limit
         share = tail.beyond if tail.limit != NEVER else 0.0
-        if not (outlier and tail.hot):
+        if not (outlier and (tail.hot or tail.history.total < self.min_history)):
             self._learn(tail, x)
         t, hour = moment(facts, self.on_end)
         tail.usual.add(hour, 1.0 if outlier else 0.0)
@@ -137,14 +154,19 @@ class Outlier(Kind[Tail]):
         return self._judge(tail, hour, t if self.on_end else None)
 
     def _learn(self, tail: Tail, x: float) -> None:
-        """Add a value to the distribution; recompute the limit now and then."""
-        tail.history.add(x)
+        """Add a value to the distribution; recompute the limit now and then (from the median
+        under `prior_reach` until `min_history` values are in)."""
+        history = tail.history
+        history.add(x)
         tail.fresh += 1
-        if tail.history.total >= self.min_history and (
-            tail.fresh >= REFRESH or tail.limit == NEVER
-        ):
-            tail.limit = tail.history.limit(self.quantile)
-            tail.beyond = max(tail.history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
+        if history.total < self.min_history:
+            if self.reach_bins is not None and history.total >= PRIOR_AFTER:
+                tail.limit = history.limit(0.5) + self.reach_bins
+                tail.beyond = 1.0 - self.quantile
+            return
+        if tail.fresh >= REFRESH or history.total < self.min_history + 1.0:
+            tail.limit = history.limit(self.quantile)
+            tail.beyond = max(history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 
     def _judge(self, tail: Tail, hour: int, at: int | None) -> Reading | None:

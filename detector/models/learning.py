@@ -60,10 +60,10 @@ def learn_bucket(
     callers for the end of the warm-up (until then every caller id is new, and learning that
     would blind the feature for weeks).
     """
-    limit = ctx.config.learn_below
-    excess = [unusual(bucket, verdict, u, f, limit) for f in range(N_FEATURES)]
-    weight = weights(bucket, excess, ctx, u, frozen)
     parts, parents = bucket.parts(), bucket.parents()
+    limit = ctx.config.learn_below
+    excess = [unusual(parts[f], parents[f], verdict, u, f, limit) for f in range(N_FEATURES)]
+    weight = weights(bucket, excess, ctx, u, frozen)
     learn_calls(parts[0], ctx, u, weight[0], wobble=not excess[0])
     if parts[0]:
         _fold(ctx, u, ANSWERED_SHARE, bucket.answered, parts[0], 0, weight[0])
@@ -96,10 +96,11 @@ def weights(
     return out
 
 
-def unusual(bucket: Bucket, verdict: Verdict, u: Usual, f: int, limit: float) -> bool:
-    """Whether feature `f` was an unusual excess in the bucket (learned with a tenth, and not
-    into the wobble): z at or beyond `limit`, and for a part, one event fewer would still be
-    (in the bucket, or in the recent window when that look made z).
+def unusual(x: int, n: int, verdict: Verdict, u: Usual, f: int, limit: float) -> bool:
+    """Whether feature `f`, counted `x` times of its parent's `n` in the bucket, was an unusual
+    excess there (learned with a tenth, and not into the wobble): z at or beyond `limit`, and
+    for a part, one event fewer would still be (in the bucket, or in the recent window when
+    that look made z).
 
     The usual share is a mean, and learning an upper tail with a tenth of the weight takes
     out what that tail carries of it: from a count x on, a Poisson tail carries P(X >= x - 1)
@@ -119,7 +120,7 @@ def unusual(bucket: Bucket, verdict: Verdict, u: Usual, f: int, limit: float) ->
     observed, expected = verdict.window[f] if verdict.window else (0.0, 0.0)
     if expected > 0.0:
         return window_z(f, observed - 1.0, expected, u) >= limit
-    return part_z(f, bucket.parts()[f] - 1.0, bucket.parents()[f], u) >= limit
+    return part_z(f, x - 1.0, n, u) >= limit
 
 
 def learn_calls(

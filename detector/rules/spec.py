@@ -241,7 +241,8 @@ class SpikeRule(RuleBase):
 class OutlierRule(RuleBase):
     """Matching CDRs whose `field` lies beyond the key's own `quantile`, as a factor over the
     expected number, when surprising (`min_surprise`) and at least `floor` of them; before
-    `min_history` values, beyond `prior_reach` times the key's median if set."""
+    `min_history` values, beyond `prior_reach` times the key's median if set (which also holds
+    a young key's limit to rising a doubling at a time unless that median's limit is higher)."""
 
     kind: Literal["outlier"]
     field: SumField = "talk_s"

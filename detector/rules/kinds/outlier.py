@@ -32,7 +32,11 @@ shape of 1.5, wider than nearly any account's). A median is known from a handful
 a 99th percentile needs a hundred; the learned limit takes over at `min_history`. Until then
 the values beyond the median's limit are not learned at all (a burst's first calls arrive
 before the window holds `floor` of them, and would raise the median and the first learned
-limit under the burst).
+limit under the burst). A learned limit of a few hundred calls is still mostly their longest,
+so until `PRIOR_UNTIL` values are in it rises by at most a doubling per recomputation, unless
+the median's limit lies higher (a wholesaler's first limit, 48 minutes from 20 calls, climbs
+at once to the 4 hours its history shows, its median allowing 8): the first call of a run,
+learned before the window holds `floor` outliers, no longer lifts the limit past the run.
 
 The share alone misleads when traffic winds down: the calls that end in the evening, at night
 or after the account stops calling are mostly the long ones started earlier, so a wholesale
@@ -73,6 +77,10 @@ NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
 PRIOR_AFTER = 5
 """Values learned before a key's median sets its limit under `prior_reach`."""
+PRIOR_UNTIL = 400
+"""Under `prior_reach`, the values a key must have learned before its recomputed limit may rise
+freely: until then it rises by at most a doubling at a time, unless the median's limit lies
+higher (`_rise`)."""
 
 
 @dataclass(slots=True)
@@ -165,9 +173,19 @@ class Outlier(Kind[Tail]):
                 tail.beyond = 1.0 - self.quantile
             return
         if tail.fresh >= REFRESH or history.total < self.min_history + 1.0:
-            tail.limit = history.limit(self.quantile)
+            tail.limit = self._rise(tail, history.limit(self.quantile))
             tail.beyond = max(history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
+
+    def _rise(self, tail: Tail, limit: int) -> int:
+        """The recomputed limit, held under `prior_reach` to at most a doubling above the one in
+        force or the median's limit, whichever is higher, until `PRIOR_UNTIL` values are in: a
+        99th percentile of a hundred calls is the longest of them, so the first call of a run,
+        learned while the window holds no other outlier yet, would lift it past the whole run."""
+        if self.reach_bins is None or tail.history.total >= PRIOR_UNTIL or tail.limit == NEVER:
+            return limit
+        reach = tail.history.limit(0.5) + self.reach_bins
+        return min(limit, max(tail.limit + PER_DOUBLING, reach))
 
     def _judge(self, tail: Tail, hour: int, at: int | None) -> Reading | None:
         """The window's outliers against the expected ones (0 unless surprising)."""

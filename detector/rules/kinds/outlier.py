@@ -169,7 +169,7 @@ class Outlier(Kind[Tail]):
         tail.fresh += 1
         if history.total < self.min_history:
             if self.reach_bins is not None and history.total >= PRIOR_AFTER:
-                tail.limit = history.limit(0.5) + self.reach_bins
+                tail.limit = median_reach(history, self.reach_bins)
                 tail.beyond = 1.0 - self.quantile
             return
         if tail.fresh >= REFRESH or history.total < self.min_history + 1.0:
@@ -184,7 +184,7 @@ class Outlier(Kind[Tail]):
         learned while the window holds no other outlier yet, would lift it past the whole run."""
         if self.reach_bins is None or tail.history.total >= PRIOR_UNTIL or tail.limit == NEVER:
             return limit
-        reach = tail.history.limit(0.5) + self.reach_bins
+        reach = median_reach(tail.history, self.reach_bins)
         return min(limit, max(tail.limit + PER_DOUBLING, reach))
 
     def _judge(self, tail: Tail, hour: int, at: int | None) -> Reading | None:
@@ -222,3 +222,8 @@ class Outlier(Kind[Tail]):
     def expired(self, data: Tail, now: int) -> bool:
         """Never: the distribution is the point (the account's TTL evicts it)."""
         return False
+
+
+def median_reach(history: LogHistogram, bins: int) -> int:
+    """The limit bin `bins` bins past the history's median (`prior_reach` times it)."""
+    return history.limit(0.5) + bins

@@ -109,3 +109,20 @@ def test_a_quiet_accounts_first_burst_is_not_learned_as_its_usual() -> None:
     found = findings("duration-long-calls", calls)
     days = {(f.at - MONDAY).days for f in found}
     assert days == {0, 2}
+
+
+def young_day(calls: int) -> list[tuple[int, float]]:
+    """(start offset s, talk s) of a first day of `calls` ordinary calls (90 s median)."""
+    rng = random.Random(11)
+    step = DAY_S // calls
+    return [(i * step, rng.lognormvariate(math.log(90.0), 1.0)) for i in range(calls)]
+
+
+def test_a_young_accounts_first_long_call_does_not_lift_its_limit_past_the_run() -> None:
+    """After a day of 83 calls, twenty hour-long calls fire: the limit is recomputed when the
+    run's first call is learned (the 84th value), and a 99th percentile of 84 calls is their
+    longest, but it may rise only a doubling, or to 32 times the median, so the run stays
+    beyond it."""
+    run = [(DAY_S + 6 * 3600 + i * 180, 3600.0) for i in range(20)]
+    found = findings("duration-long-calls", sorted(young_day(83) + run))
+    assert {(f.at - MONDAY).days for f in found} == {1}

@@ -64,11 +64,15 @@ class Ratio(Kind[Buckets]):
     def read(self, facts: Facts, part: float, window: Buckets) -> Reading | None:
         """Add a matching CDR (`part` 1 when it satisfies `where`) and read the window: the
         newest one in order, the peak of its windows when late (see the module docstring)."""
-        bucket = facts.t // self.width
-        done = window.add(bucket, part, self.span, 1.0, self.keep)
+        done = window.add(facts.t // self.width, part, self.span, 1.0, self.keep)
         if done == NEWEST:  # the hot path
             total = window.count
             return Reading(window.total / total, total)
+        return self.late(done, facts, window)
+
+    def late(self, done: int, facts: Facts, window: Buckets) -> Reading | None:
+        """The reading after `window.add` placed a CDR in an older bucket (`done`: what `add`
+        returned, not `NEWEST`): None when ignored, else the peak or the newest window."""
         if not done:
             return None  # older than the retention (the Detector counts it as late)
         if self._may_fire(window):

@@ -46,6 +46,7 @@ from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.kinds.ratio import Ratio
 from detector.rules.spec import AnyRule, ShiftRule
 from detector.windows import Buckets
+from detector.windows.buckets import NEWEST
 from detector.windows.clock import LocalHours
 from detector.windows.durations import Durations, nowcast
 from detector.windows.surprise import binomial_surprise
@@ -107,25 +108,42 @@ class Shift(Kind[Share]):
         return Share()
 
     def observe(self, facts: Facts, matched: bool, data: Share) -> Reading | None:
-        """Count the CDR in the window and the open hour; judge the window against history."""
+        """Count the CDR in the window and the open hour; judge the window against history.
+
+        The in-order case (the CDR lands in the newest bucket) reads the window's share
+        without a `Ratio.read` reading of its own, and the hour is counted in place
+        (`UsualShare.add`, whose roll has just been done): this runs per CDR and shift rule.
+        """
         if not matched:
             return None
+        t = facts.t
         part = 1.0 if self.where(facts) else 0.0
-        usual: UsualShare = data.usual
-        hour = facts.t // 3600
+        usual, window = data.usual, data.window
+        hour = t // 3600
         if hour > usual.hour:
-            usual.roll(hour, self._learnable(usual, data.window, facts.t))
-        usual.add(hour, part)
-        reading = self.ratio.read(facts, part, data.window)
+            usual.roll(hour, self._learnable(usual, window, t))
+        if hour == usual.hour:  # a past hour is ignored, as `UsualShare.add` does
+            usual.open_part += part
+            usual.open_population += 1.0
+        ratio = self.ratio
+        done = window.add(t // ratio.width, part, ratio.span, 1.0, ratio.keep)
         if data.since < 0:
-            data.since = facts.t
+            data.since = t
         if self.nowcast:
             self._learn(facts, part, data)
-        if reading is None or facts.t - data.since < self.warmup_s:
+        if done == NEWEST:
+            volume = window.count
+            share, at = window.total / volume, None
+        else:
+            late = ratio.late(done, facts, window)
+            if late is None:
+                return None
+            share, volume, at = late.value, late.volume, late.at
+        if t - data.since < self.warmup_s:
             return None
         if self.nowcast:
-            return self._settle(reading, facts, data)
-        return self.judge(reading, usual)
+            return self._settle(share, volume, at, facts, data)
+        return self.judge(share, volume, at, usual)
 
     def _learn(self, facts: Facts, part: float, data: Share) -> None:
         """Learn how long this kind of call lasts (from the key's first call, or from now for a
@@ -134,40 +152,51 @@ class Shift(Kind[Share]):
             data.quick, data.slow = Durations(), Durations()
         (data.quick if part else data.slow).add(facts.end - facts.t)
 
-    def _settle(self, reading: Reading, facts: Facts, data: Share) -> Reading:
-        """Judge the window read as it will read once its calls in progress have ended
-        (`windows.durations.nowcast`, now being the arriving call's end): its share, and the
-        ended calls its evidence is worth for the surprise (the volume floor still counts the
-        calls seen). Only a window that would emit as read is fitted: for the no-answer and
-        failure shares the calls in progress are the slow kind, so the fit only lowers the share
-        and the evidence, and the plain reading's verdict stands for every other window (the
-        fit on every window over the threshold cost a third of the pack's throughput)."""
-        plain = self.judge(reading, data.usual)
+    def _settle(
+        self, share: float, volume: float, at: int | None, facts: Facts, data: Share
+    ) -> Reading:
+        """Judge the window read (`share` of `volume` calls, read at `at`) as it will read once
+        its calls in progress have ended (`windows.durations.nowcast`, now being the arriving
+        call's end): its share, and the ended calls its evidence is worth for the surprise (the
+        volume floor still counts the calls seen). Only a window that would emit as read is
+        fitted: for the no-answer and failure shares the calls in progress are the slow kind, so
+        the fit only lowers the share and the evidence, and the plain reading's verdict stands
+        for every other window (the fit on every window over the threshold cost a third of the
+        pack's throughput)."""
+        plain = self.judge(share, volume, at, data.usual)
         quick, slow = data.quick, data.slow
         if quick is None or slow is None or plain.value < self.level:
             return plain
         usual = data.usual.share(self.prior, self.prior_weight)
         width = self.ratio.width
-        end = (facts.t if reading.at is None else reading.at) // width
+        end = (facts.t if at is None else at) // width
         cells = data.window.window_at(end, self.ratio.span)
-        share, worth = nowcast(cells, width, facts.end, usual, quick, slow)
-        settled = Reading(share, reading.volume, "", reading.at)
-        return self.judge(settled, data.usual, worth)
+        settled, worth = nowcast(cells, width, facts.end, usual, quick, slow)
+        return self.judge(settled, volume, at, data.usual, worth)
 
-    def judge(self, reading: Reading, usual: UsualShare, worth: float | None = None) -> Reading:
-        """The window's change from the usual share (0 unless surprising), usual as expected;
-        `worth` is how many ended calls the window's evidence is worth (its volume if None)."""
-        usual_share = usual.share(self.prior, self.prior_weight)
-        share, volume = reading.value, reading.volume
+    def judge(
+        self,
+        share: float,
+        volume: float,
+        at: int | None,
+        usual: UsualShare,
+        worth: float | None = None,
+    ) -> Reading:
+        """The reading of a window's `share` of `volume` calls (read at `at`): its change from
+        the usual share (0 unless surprising), usual as expected; `worth` is how many ended
+        calls the window's evidence is worth (its volume if None)."""
+        usual_share = (usual.part + self.prior * self.prior_weight) / (
+            usual.population + self.prior_weight
+        )  # `UsualShare.share`, inlined: this runs per CDR and shift rule
         change = self.change(share, usual_share)
         if change < self.level:
-            return Reading(change, volume, "", reading.at, usual_share)
+            return Reading(change, volume, "", at, usual_share)
         weight = usual.weight(self.prior_weight, self.max_weight)
         n = volume if worth is None else worth
         if binomial_surprise(share * n, n, usual_share, weight) < self.min_surprise:
-            return Reading(0.0, volume, "", reading.at, usual_share)
+            return Reading(0.0, volume, "", at, usual_share)
         note = f"{share:.0%} against a usual {usual_share:.0%}"
-        return Reading(change, volume, note, reading.at, usual_share)
+        return Reading(change, volume, note, at, usual_share)
 
     def change(self, share: float, usual: float) -> float:
         """The window's share against the usual one: points above it, or the odds ratio."""

@@ -116,10 +116,11 @@ def nowcast(
     worth = _information(rows, _logit(usual)) / (usual * (1.0 - usual))
     calls = sum(n for n, _, _ in rows)
     theta = _logit(sum(part for _, part, _ in rows) / calls) if calls > 0 else _logit(usual)
+    exp = math.exp
     for _ in range(NEWTON_STEPS):
         score = information = 0.0
         for n, part, offset in rows:  # one pass: the score and the information share q
-            q = _expit(theta + offset)
+            q = 1.0 / (1.0 + exp(-(theta + offset)))  # `_expit`, inlined
             score += part - n * q
             information += n * q * (1.0 - q)
         if information <= 0.0:
@@ -143,6 +144,9 @@ def _rows(
     window that could alert: this is most of its cost)."""
     seen: dict[float, tuple[float, float]] = {}
     rows = []
+    erfc, log1p = math.erfc, math.log1p
+    quick_mean, quick_scale = quick if quick is not None else (0.0, 0.0)
+    slow_mean, slow_scale = slow if slow is not None else (0.0, 0.0)
     for bucket, (n, part) in cells.items():
         youngest, oldest = max(now - (bucket + 1) * width, 0), max(now - bucket * width, 0)
         step = (oldest - youngest) / 4.0
@@ -150,9 +154,12 @@ def _rows(
         for k, weight in enumerate(SIMPSON):
             age = youngest + k * step
             pair = seen.get(age)
-            if pair is None:
-                x = math.log1p(max(age, 0.0))
-                pair = seen[age] = (_erfc(quick, x), _erfc(slow, x))
+            if pair is None:  # `_erfc` of both kinds, inlined (the hot loop of the fit)
+                x = log1p(max(age, 0.0))
+                pair = seen[age] = (
+                    2.0 if quick is None else erfc((quick_mean - x) * quick_scale),
+                    2.0 if slow is None else erfc((slow_mean - x) * slow_scale),
+                )
             a += weight * pair[0]
             c += weight * pair[1]
         ended = max(a / 24.0, ENDED_FLOOR) / max(c / 24.0, ENDED_FLOOR)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 MIN_WIDTH_S = 10
 """Smallest bucket: finer resolution buys nothing for CDR windows and costs memory."""
@@ -78,7 +79,9 @@ class Buckets:
     `cells` holds the window and `kept` the retained cells before it. `low` is the oldest
     bucket in `cells`, so a new newest bucket costs no scan of the cells unless one of them
     actually left the window; `first`, a lower bound of `kept`, spares most scans of `kept`.
-    Cells leave in insertion order, as they always have.
+    Cells leave in insertion order, as they always have; while `cells` was filled oldest
+    first (`ordered`: no late value opened a cell since it was last empty), those leaving are
+    its first ones, so a new newest bucket reads only them, not every cell.
     """
 
     head: int = NEVER
@@ -95,6 +98,8 @@ class Buckets:
     """Sum of the values in `kept`."""
     first: int = NONE
     """No bucket in `kept` is older than `first`; `NONE` while it is empty."""
+    ordered: bool = field(default=True, compare=False, repr=False)
+    """True while the buckets of `cells` ascend in insertion order (derived, not pickled)."""
 
     def add(self, bucket: int, value: float, span: int, n: float = 1.0, keep: int = 0) -> int:
         """Add `n` events summing to `value` in `bucket`: `NEWEST` (the bucket is the newest),
@@ -132,8 +137,9 @@ class Buckets:
             self.older += n
             self.older_total += value
             return KEPT
-        if _put(cells, bucket, value, n) and bucket < self.low:
-            self.low = bucket
+        if _put(cells, bucket, value, n):
+            self.ordered = False  # a cell opened behind newer ones
+            self.low = min(self.low, bucket)
         self.count += n
         self.total += value
         return LATE
@@ -157,7 +163,7 @@ class Buckets:
         else:
             if not kept:
                 self.first = gone + 1  # every cell moved below is newer than `gone`
-            for b in [b for b in cells if b <= floor]:
+            for b in self._leaving(floor):
                 n, x = cell = cells.pop(b)
                 self.count -= n
                 self.total -= x
@@ -168,12 +174,24 @@ class Buckets:
             if self.first <= gone - keep:  # forget once every `keep` buckets
                 self._forget(gone)
             if cells:
-                self.low = min(cells)
+                self.low = next(iter(cells)) if self.ordered else min(cells)
         if not cells:
             self.count = self.total = 0.0
+            self.ordered = True
         if not kept:
             self.older = self.older_total = 0.0
             self.first = NONE
+
+    def _leaving(self, floor: int) -> list[int]:
+        """The buckets of `cells` at or below `floor`, in insertion order."""
+        if not self.ordered:
+            return [b for b in self.cells if b <= floor]
+        leaving = []
+        for b in self.cells:  # oldest first: stop at the first cell still in the window
+            if b > floor:
+                break
+            leaving.append(b)
+        return leaving
 
     def _forget(self, gone: int) -> None:
         """Kept cells <= gone leave the retention."""
@@ -251,6 +269,7 @@ class Buckets:
             return False
         self.cells, self.count, self.total, self.low = {}, 0.0, 0.0, NEVER
         self.kept, self.older, self.older_total, self.first = {}, 0.0, 0.0, NONE
+        self.ordered = True
         return True
 
     def __getstate__(self) -> tuple[None, dict[str, object]]:
@@ -271,6 +290,7 @@ class Buckets:
         self.first = NONE
         for name, value in state[1].items():
             setattr(self, name, value)
+        self.ordered = all(a < b for a, b in pairwise(self.cells))
 
 
 def _put(cells: dict[int, list[float]], bucket: int, value: float, n: float) -> bool:

@@ -229,5 +229,8 @@ def _top(peers: list[str]) -> str:
 def _key_of(group_by: tuple[str, ...]) -> Callable[[Facts], str]:
     if len(group_by) == 1:
         return operator.attrgetter(group_by[0])  # every group field is text
+    if len(group_by) == 2:  # e.g. (account, direction): no generator per CDR
+        first, second = (operator.attrgetter(g) for g in group_by)
+        return lambda f: f"{first(f)!s}|{second(f)!s}"
     getters = [operator.attrgetter(g) for g in group_by]
     return lambda f: "|".join(str(g(f)) for g in getters)

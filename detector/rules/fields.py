@@ -68,7 +68,7 @@ class Facts:
 
     __slots__ = (
         "account", "answered", "cdr", "clock", "context", "cost", "dest_country", "dest_type",
-        "direction", "from", "from_invalid", "hangup_cause", "hangup_code", "international",
+        "direction", "end", "from", "from_invalid", "hangup_cause", "hangup_code", "international",
         "invalid", "local_hour", "peer", "premium", "ring_s", "self_call", "short_call",
         "status", "t", "talk_s", "to", "to_block", "trunk",
     )  # fmt: skip
@@ -76,6 +76,9 @@ class Facts:
     def __init__(self, cdr: CDR, locale: Locale, clock: LocalHours) -> None:
         self.cdr = cdr
         self.t = int(cdr.start.timestamp())
+        self.end = int(cdr.end.timestamp())
+        """When the call ended (epoch s): the time kinds on the `end` clock bucket by, and the
+        nowcast's now (read by several rules per CDR, so taken once)."""
         self.account = cdr.account
         self.direction = cdr.direction._value_  # `.value` is a slower descriptor
         self.status = cdr.status._value_
@@ -102,11 +105,6 @@ class Facts:
         self.short_call = cdr.talk_s < SHORT_CALL_S
         self.local_hour = clock.local_hour(self.t)
         self.clock = clock
-
-    @property
-    def end(self) -> int:
-        """When the call ended (epoch s): the time kinds on the `end` clock bucket by."""
-        return int(self.cdr.end.timestamp())
 
     @property
     def hour_of_week(self) -> int:

@@ -14,6 +14,7 @@ from detector.rules.engine import RuleEngine
 from detector.rules.kinds.shift import Share
 from detector.rules.testing import make_cdr, ruleset_of
 from detector.windows.durations import Durations, nowcast
+from detector.windows.positional import named_state
 
 DAY = datetime(2026, 1, 5, 3, 30, tzinfo=UTC)  # 09:00 Monday in Asia/Kolkata
 TALKS = (150.0, 300.0, 600.0, 1200.0)
@@ -84,7 +85,7 @@ def test_a_ramp_whose_calls_stop_being_answered_is_still_found_within_ten_minute
 def test_a_shift_key_saved_before_durations_were_learned_loads_and_learns_them() -> None:
     """A `shift` key pickled before the nowcast existed loads without durations, and judging
     it with a nowcast rule starts learning them instead of failing."""
-    state = Share().__reduce_ex__(4)[2][1]
+    state = named_state(Share())[1]
     del state["quick"], state["slow"]  # what a build before the nowcast pickled
     restored = Share.__new__(Share)
     restored.__setstate__((None, state))

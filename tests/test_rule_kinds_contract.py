@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copyreg
+import io
 import pickle
 import random
 from datetime import UTC, datetime, timedelta
@@ -13,6 +15,7 @@ from detector.domain import CDR, Finding
 from detector.rules.engine import RuleEngine, RulesState
 from detector.rules.kinds import KINDS
 from detector.rules.testing import make_cdr, ruleset_of
+from detector.windows.positional import Positional, named_state
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 LOW = {"warning": 1, "critical": 3}
@@ -123,6 +126,31 @@ def test_kind_state_survives_pickling_mid_stream(kind: str) -> None:
     state = engine.new_state()
     first = run(engine, cdrs[:1500], state)
     restored = pickle.loads(pickle.dumps(state))  # noqa: S301 - our own state, in memory
+    assert first + run(engine, cdrs[1500:], restored) == expected
+
+
+class _NamedPickler(pickle.Pickler):
+    """Pickles `Positional` state in the named form releases before it wrote."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, Positional):
+            return copyreg.__newobj__, (type(obj),), named_state(obj)  # type: ignore[attr-defined]
+        return NotImplemented
+
+
+@pytest.mark.parametrize("kind", sorted(RULES))
+def test_kind_state_pickled_by_name_by_an_earlier_release_loads_and_goes_on(kind: str) -> None:
+    """State pickled mid-stream with every field named (before `Positional`) loads and gives
+    the same findings as not pickling."""
+    engine = RuleEngine(ruleset_of(rule(kind)))
+    cdrs = stream(3)
+    expected = run(engine, cdrs, engine.new_state())
+    state = engine.new_state()
+    first = run(engine, cdrs[:1500], state)
+    buffer = io.BytesIO()
+    _NamedPickler(buffer, protocol=5).dump(state)
+    restored = pickle.loads(buffer.getvalue())  # noqa: S301 - our own state, in memory
+    assert restored == state
     assert first + run(engine, cdrs[1500:], restored) == expected
 
 

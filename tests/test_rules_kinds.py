@@ -18,6 +18,7 @@ from detector.rules.predicate import PredicateError, compile_predicate
 from detector.rules.spec import RuleSettings
 from detector.rules.testing import make_cdr, ruleset_of
 from detector.windows.clock import LocalHours
+from detector.windows.positional import named_state
 
 MONDAY = datetime(2026, 1, 5, 4, 30, tzinfo=UTC)  # 10:00 Monday in Asia/Kolkata
 
@@ -292,7 +293,7 @@ def test_sum_of_a_field_reads_the_peak_of_a_late_calls_window() -> None:
 def test_a_shift_key_saved_before_its_warmup_clock_loads_as_past_it() -> None:
     """A `shift` key pickled before keys remembered their first call loads with `since` at the
     epoch, so a rule given a `warmup` judges it at once instead of failing to load."""
-    state = Share().__reduce_ex__(4)[2][1]
+    state = named_state(Share())[1]
     del state["since"]  # what a build before `warmup` pickled
     restored = Share.__new__(Share)
     restored.__setstate__((None, state))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from detector.rules.kinds.base import late_ends
 from detector.windows import Buckets, Distinct, Seasonal, bucket_width, span_of
+from detector.windows.positional import named_state
 from detector.windows.seasonal import DAY, NONE, WEEK
 
 
@@ -379,7 +380,7 @@ def test_seasonal_state_pickled_before_hour_of_day_slots_still_loads() -> None:
     old = Seasonal()
     for h in range(30):
         old.add(h, 5.0)
-    state = old.__reduce_ex__(4)[2][1]
+    state = named_state(old)[1]
     del state["daily"]  # what a build before the hour-of-day slots pickled
     restored = Seasonal.__new__(Seasonal)
     restored.__setstate__((None, state))
@@ -396,7 +397,7 @@ def test_seasonal_state_pickled_as_lists_loads_as_tables_with_the_same_expectati
     old = Seasonal()
     for h in range(60):
         old.add(h, float(h % 24))
-    state = old.__reduce_ex__(4)[2][1]
+    state = named_state(old)[1]
     for name in ("slots", "daily", "recent"):
         state[name] = list(state[name])  # what a build before the tables pickled
     restored = Seasonal.__new__(Seasonal)
@@ -427,3 +428,12 @@ def test_a_swept_window_pickles_its_head_alone_and_judges_late_values_as_before(
     assert restored.add(80, 1.0, 10) == 0
     assert restored.add(201, 1.0, 10)
     assert restored.count == 1.0
+
+
+def test_a_swept_window_pickles_as_its_head_alone() -> None:
+    """A window whose cells are gone pickles as its head alone and loads back equal."""
+    window = Buckets()
+    window.add(10, 2.0, 5)
+    assert window.clear_at(20, 5)
+    assert window.__getstate__() == (10,)
+    assert pickle.loads(pickle.dumps(window)) == window  # noqa: S301 - our own state

@@ -40,6 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from detector.windows.positional import Positional
+
 MIN_WIDTH_S = 10
 """Smallest bucket: finer resolution buys nothing for CDR windows and costs memory."""
 
@@ -73,7 +75,7 @@ def span_of(window_s: float, width: int) -> int:
 
 
 @dataclass(slots=True)
-class Buckets:
+class Buckets(Positional):
     """Count and sum of values per bucket, with running totals over the window and retention.
 
     `cells` holds the window and `kept` the retained cells before it. `low` is the oldest
@@ -98,7 +100,7 @@ class Buckets:
     """Sum of the values in `kept`."""
     first: int = NONE
     """No bucket in `kept` is older than `first`; `NONE` while it is empty."""
-    ordered: bool = field(default=True, compare=False, repr=False)
+    ordered: bool = field(default=True, init=False, compare=False, repr=False)
     """True while the buckets of `cells` ascend in insertion order (derived, not pickled)."""
 
     def add(self, bucket: int, value: float, span: int, n: float = 1.0, keep: int = 0) -> int:
@@ -272,24 +274,9 @@ class Buckets:
         self.ordered = True
         return True
 
-    def __getstate__(self) -> tuple[None, dict[str, object]]:
-        """The slots to pickle; an empty retention is left out (idle state stays small)."""
-        state: dict[str, object] = {"head": self.head}
-        if self.cells:  # a swept window keeps only its head
-            state.update(cells=self.cells, count=self.count, total=self.total, low=self.low)
-        if self.kept:
-            state.update(kept=self.kept, older=self.older, older_total=self.older_total)
-            state.update(first=self.first)
-        return None, state
-
-    def __setstate__(self, state: tuple[object, dict[str, object]]) -> None:
-        """Restore a pickled state, also one saved before the retention existed."""
-        self.cells, self.count, self.total, self.low = {}, 0.0, 0.0, NEVER
-        self.kept = {}
-        self.older = self.older_total = 0.0
-        self.first = NONE
-        for name, value in state[1].items():
-            setattr(self, name, value)
+    def _restored(self) -> None:
+        """After unpickling (by position, or the named form of earlier releases): whether the
+        cells ascend. A swept window pickles as its head alone (`Positional`)."""
         self.ordered = all(a < b for a, b in pairwise(self.cells))
 
 

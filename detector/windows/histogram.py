@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from detector.windows.positional import Positional
+
 PER_DOUBLING = 4
 MEMORY = 4000.0
 """Calls of history before every bin is halved (the distribution's memory)."""
@@ -46,8 +48,8 @@ def lower_edge(b: int) -> float:
 
 
 @dataclass(slots=True)
-class LogHistogram:
-    """Counts per logarithmic bin (sparse) and their total."""
+class LogHistogram(Positional):
+    """Counts per logarithmic bin (sparse) and their total (pickled by position)."""
 
     bins: dict[int, float] = field(default_factory=dict)
     total: float = 0.0

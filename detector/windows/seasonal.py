@@ -34,6 +34,8 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+from detector.windows.positional import Positional
+
 HOURS_PER_WEEK = 168
 HOURS_PER_DAY = 24
 ALPHA = 0.3
@@ -91,8 +93,9 @@ def _table(size: int = 0) -> array[float]:
 
 
 @dataclass(slots=True)
-class Seasonal:
-    """Hour-of-week baseline with an hour-of-day fallback; `hour` is the local hour in progress."""
+class Seasonal(Positional):
+    """Hour-of-week baseline with an hour-of-day fallback; `hour` is the local hour in progress
+    (pickled by position)."""
 
     slots: array[float] = field(default_factory=_table)
     mean: float = 0.0
@@ -166,13 +169,12 @@ class Seasonal:
             value = max(self.daily[day], self.recent[day])
         return self.mean if value == UNSET else value
 
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Unpickle; state saved before the hour-of-day slots existed gets unset ones, and state
-        saved as lists of floats is stored as tables."""
-        for name, value in state[1].items():
-            setattr(self, name, value)
+    def _named(self, named: dict[str, object]) -> None:
+        """Unpickle the named form; state saved before the hour-of-day slots existed gets unset
+        ones, and state saved as lists of floats is stored as tables."""
+        Positional._named(self, named)
         for name in ("daily", "recent"):
-            if not hasattr(self, name):
+            if name not in named:
                 setattr(self, name, _table(HOURS_PER_DAY if self.slots else 0))
         for name in ("slots", "daily", "recent"):
             value = getattr(self, name)

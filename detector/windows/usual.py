@@ -24,14 +24,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detector.windows.positional import Positional
+
 MEMORY_H = 72.0
 """Hours of history that carry weight 1/e: recent enough to follow a changing account, long
 enough that one odd day does not become its normal."""
 
 
 @dataclass(slots=True)
-class UsualShare:
-    """Decayed sums of a part and its population over completed hours, plus the hour open now."""
+class UsualShare(Positional):
+    """Decayed sums of a part and its population over completed hours, plus the hour open now
+    (pickled by position: a key of every shift rule holds one)."""
 
     part: float = 0.0
     population: float = 0.0

@@ -64,6 +64,7 @@ from detector.rules.template import human_duration
 from detector.windows import Seasonal, hour_of_week
 from detector.windows.buckets import NEVER
 from detector.windows.clock import LocalHours
+from detector.windows.positional import Positional
 from detector.windows.seasonal import DAY, WEEK, WEEKEND_START
 from detector.windows.surprise import silence_surprise
 
@@ -104,8 +105,8 @@ OUTBOUND_ALPHA = 0.01
 
 
 @dataclass(slots=True)
-class Traffic:
-    """The key's hourly baseline, its last call and the silence since."""
+class Traffic(Positional):
+    """The key's hourly baseline, its last call and the silence since (pickled by position)."""
 
     baseline: Seasonal = field(default_factory=Seasonal)
     last: int = NEVER

@@ -62,6 +62,7 @@ from detector.rules.spec import AnyRule, OutlierRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import LocalHours
 from detector.windows.histogram import PER_DOUBLING, LogHistogram, bin_of, lower_edge
+from detector.windows.positional import Positional
 from detector.windows.seasonal import DAY
 from detector.windows.surprise import binomial_surprise
 
@@ -84,8 +85,10 @@ higher (`_rise`)."""
 
 
 @dataclass(slots=True)
-class Tail:
-    """The window (population and outliers) and the key's distribution with its cached limit."""
+class Tail(Positional):
+    """The window (population and outliers) and the key's distribution with its cached limit
+    (pickled by position; the named form of earlier releases loads, its missing outliers per
+    hour and shares empty)."""
 
     window: Buckets = field(default_factory=Buckets)
     shares: Buckets = field(default_factory=Buckets)
@@ -100,15 +103,6 @@ class Tail:
     """When the key was first seen (epoch s, on the kind's clock)."""
     usual: Seasonal = field(default_factory=Seasonal)
     """Outliers per local hour (the hour of the week, or of the day in the first week)."""
-
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Unpickle; state saved before the outliers per hour existed starts them empty."""
-        for name, value in state[1].items():
-            setattr(self, name, value)
-        if not hasattr(self, "usual"):
-            self.usual = Seasonal()
-        if not hasattr(self, "shares"):
-            self.shares = Buckets()
 
 
 class Outlier(Kind[Tail]):

@@ -49,6 +49,7 @@ from detector.windows import Buckets
 from detector.windows.buckets import NEWEST
 from detector.windows.clock import LocalHours
 from detector.windows.durations import Durations, nowcast
+from detector.windows.positional import Positional
 from detector.windows.surprise import binomial_surprise
 from detector.windows.usual import UsualShare
 
@@ -59,8 +60,8 @@ LEARN_AFTER = 30.0
 
 
 @dataclass(slots=True)
-class Share:
-    """The window (population and part) and the key's usual share."""
+class Share(Positional):
+    """The window (population and part) and the key's usual share (pickled by position)."""
 
     window: Buckets = field(default_factory=Buckets)
     usual: UsualShare = field(default_factory=UsualShare)
@@ -71,13 +72,12 @@ class Share:
     slow: Durations | None = None
     """How long the other calls last (with `nowcast`)."""
 
-    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
-        """Unpickle; a key saved before `since` existed is past any warm-up, and one saved
-        before durations were learned starts learning them."""
-        self.since = 0
-        self.quick = self.slow = None
-        for name, value in state[1].items():
-            setattr(self, name, value)
+    def _named(self, named: dict[str, object]) -> None:
+        """Unpickle the named form; a key saved before `since` existed is past any warm-up,
+        and one saved before durations were learned starts learning them."""
+        Positional._named(self, named)
+        if "since" not in named:
+            self.since = 0
 
 
 class Shift(Kind[Share]):

@@ -437,3 +437,18 @@ def test_a_swept_window_pickles_as_its_head_alone() -> None:
     assert window.clear_at(20, 5)
     assert window.__getstate__() == (10,)
     assert pickle.loads(pickle.dumps(window)) == window  # noqa: S301 - our own state
+
+
+def test_a_first_day_seasonal_baseline_pickles_compressed_and_loads_back_equal() -> None:
+    """A baseline with a day of history (most hours of the week unset) pickles in well under
+    half the bytes of its raw tables and loads back equal, still learning."""
+    baseline = Seasonal()
+    for h in range(26):
+        baseline.add(h, float(h % 5))
+    blob = pickle.dumps(baseline)
+    assert len(blob) < 4 * (168 + 24 + 24) / 2
+    restored = pickle.loads(blob)  # noqa: S301 - our own state
+    assert restored == baseline
+    restored.add(27, 3.0)
+    baseline.add(27, 3.0)
+    assert restored == baseline

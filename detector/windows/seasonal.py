@@ -31,8 +31,11 @@ become the norm.
 
 from __future__ import annotations
 
+import sys
+import zlib
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 from detector.windows.positional import Positional
 
@@ -94,8 +97,12 @@ def _table(size: int = 0) -> array[float]:
 
 @dataclass(slots=True)
 class Seasonal(Positional):
-    """Hour-of-week baseline with an hour-of-day fallback; `hour` is the local hour in progress
-    (pickled by position)."""
+    """Hour-of-week baseline with an hour-of-day fallback; `hour` is the local hour in progress.
+
+    Pickled by position, each table compressed when that makes it shorter (`_packed`): a key's
+    first week leaves most of its 168 slots unset, and hours without calls (nights, outliers
+    per hour) hold the same value, which the raw 672 bytes repeat.
+    """
 
     slots: array[float] = field(default_factory=_table)
     mean: float = 0.0
@@ -169,6 +176,18 @@ class Seasonal(Positional):
             value = max(self.daily[day], self.recent[day])
         return self.mean if value == UNSET else value
 
+    def __getstate__(self) -> tuple[Any, ...]:
+        """`Positional`'s tuple with each table packed (`_packed`)."""
+        state = Positional.__getstate__(self)
+        return tuple(_packed(v) if isinstance(v, array) else v for v in state)
+
+    def _restored(self) -> None:
+        """Unpack the tables `__getstate__` compressed."""
+        for name in ("slots", "daily", "recent"):
+            value = getattr(self, name)
+            if isinstance(value, bytes):
+                setattr(self, name, _unpacked(value))
+
     def _named(self, named: dict[str, object]) -> None:
         """Unpickle the named form; state saved before the hour-of-day slots existed gets unset
         ones, and state saved as lists of floats is stored as tables."""
@@ -188,3 +207,22 @@ class Seasonal(Positional):
         if self.slots[hour_of_week(hour)] != UNSET:
             return WEEK
         return NONE if self.daily[hour % HOURS_PER_DAY] == UNSET else DAY
+
+
+def _packed(table: array[float]) -> array[float] | bytes:
+    """A table as zlib-compressed little-endian bytes when that is shorter, else as it is."""
+    raw = table
+    if sys.byteorder == "big":
+        raw = array(TYPECODE, table)
+        raw.byteswap()
+    packed = zlib.compress(raw.tobytes())
+    return packed if len(packed) < len(table) * table.itemsize else table
+
+
+def _unpacked(packed: bytes) -> array[float]:
+    """Inverse of `_packed` for a compressed table."""
+    table: array[float] = array(TYPECODE)
+    table.frombytes(zlib.decompress(packed))
+    if sys.byteorder == "big":
+        table.byteswap()
+    return table

@@ -275,13 +275,14 @@ class NewValueRule(RuleBase):
 
 class FlatlineRule(RuleBase):
     """No matching CDR for at least `window` while the seasonal baseline expected many (the
-    value, at the key's recent pace), when surprising (`min_surprise`, negative binomial shape
-    `dispersion`)."""
+    value, at the key's recent pace), when surprising (`min_surprise`: negative binomial shape
+    `dispersion` per local hour, `spell_dispersion` for the whole silence)."""
 
     kind: Literal["flatline"]
     warmup: Duration = 3 * 86400.0
     min_surprise: float = Field(default=6.0, ge=0.0)
     dispersion: float = Field(default=10.0, gt=0.0)
+    spell_dispersion: float = Field(default=50.0, gt=0.0)
 
 
 class SequenceRule(RuleBase):

@@ -58,6 +58,7 @@ from typing import ClassVar
 
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
+from detector.rules.kinds.offdays import OFF_DAY_MEMORY, OFF_DAY_MIN, OFF_DAY_SHARE, silent_day
 from detector.rules.kinds.pace import pace, weekend_pace
 from detector.rules.spec import AnyRule, FlatlineRule
 from detector.rules.template import human_duration
@@ -80,24 +81,6 @@ MAX_STEP_S = 7 * 86400
 LEVEL_S = 3 * 3600.0
 """Memory of how busy the key runs today against its baseline (e-folding time, s)."""
 
-OFF_DAY_SHARE = 0.3
-OFF_DAY_MIN = 20.0
-"""A local day expected to hold at least `OFF_DAY_MIN` calls that held under `OFF_DAY_SHARE`
-of them is an off-day (a dialer without a campaign, a closure)."""
-OFF_DAY_MEMORY = 0.97
-"""Off-days are remembered with this weight per day (about a month)."""
-OFF_PRIOR = 1.0
-OUTBOUND_POWER = 8.0
-ON_PRIOR = 6.0
-"""Days' worth of belief in the share of off-days before any day is counted: `OFF_PRIOR` x the
-outbound share ^ `OUTBOUND_POWER` off-days against `ON_PRIOR` on-days. An all-outbound key
-starts at 1 in 7 (a new dialer's first day without a campaign is no outage), one with a third
-of its calls inbound at 1 in 25, a half-inbound one at 1 in 1,500 (judged as before off-days
-were modelled); each steady day counted makes an off-day less likely."""
-OFF_SHARE = 0.15
-SHARE_PRIOR = 2.0
-"""How busy an off-day runs against the baseline (a campaign-less dialer: 3-25 %) until the
-key's own off-days say (`SHARE_PRIOR` days' worth of belief in `OFF_SHARE`)."""
 OWN_PACE = -1.0
 """`_rate`'s pace for an hour judged at its first weekend day's own pace (`weekend_pace`)."""
 OUTBOUND_ALPHA = 0.01
@@ -145,6 +128,12 @@ class Traffic(Positional):
     """Calls missed (at the key's pace) on the current local day of the silence."""
     doubt: float = 0.0
     """How much likelier (log10) the silence's earlier local days are as possible off-days."""
+    hour: int = -1
+    """The local hour (hours since the epoch) whose silent calls `hour_missed` holds."""
+    hour_missed: float = 0.0
+    """Calls missed (at the key's pace) in that local hour of the silence."""
+    hours_surprise: float = 0.0
+    """The silence's earlier local hours' surprise, summed (each hour its own swing)."""
 
 
 class Flatline(Kind[Traffic]):
@@ -162,6 +151,7 @@ class Flatline(Kind[Traffic]):
         self.warmup_hours = int(spec.warmup // 3600)
         self.min_surprise = spec.min_surprise
         self.dispersion = spec.dispersion
+        self.spell = spec.spell_dispersion
 
     def new_key(self) -> Traffic:
         """No history yet."""
@@ -193,7 +183,10 @@ class Flatline(Kind[Traffic]):
         fade = math.exp(-(now - start) / LEVEL_S)
         traffic.seen *= fade
         traffic.due *= fade
-        for day, due, silent, guess in self._expected(traffic, start, now, clock):
+        for hour, due, silent, guess in self._expected(traffic, start, now, clock):
+            day = hour // 24
+            if silent > 0.0:
+                self._hourly(traffic, hour, silent)
             if day > traffic.day:
                 self._new_day(traffic, day, clock)
             traffic.due += due
@@ -218,14 +211,27 @@ class Flatline(Kind[Traffic]):
         """``-log10`` of the chance of the silence: the negative binomial chance of missing
         `missed` calls, made likelier by each local day of it that may be an off-day
         (`doubt` for its earlier days, `silent_day` for today's part)."""
-        on_days = silence_surprise(traffic.missed, 0.0, self.dispersion)
-        return on_days - traffic.doubt - self._today(traffic, clock)
+        on_days = self._on_days(traffic)
+        return on_days - traffic.doubt - self._today(traffic, clock, on_days)
 
-    def _today(self, traffic: Traffic, clock: LocalHours) -> float:
-        """`silent_day` for the silence's current local day (`before` worked out once)."""
+    def _on_days(self, traffic: Traffic) -> float:
+        """``-log10`` of the chance of the silence on on-days: each local hour swings on its
+        own (negative binomial of shape `dispersion` per hour), and the whole silence together
+        at most as a negative binomial of shape `spell` (a quiet day, a baseline a share off:
+        what all its hours share)."""
+        hours = traffic.hours_surprise
+        hours += silence_surprise(traffic.hour_missed, 0.0, self.dispersion)
+        return min(silence_surprise(traffic.missed, 0.0, self.spell), hours)
+
+    def _today(self, traffic: Traffic, clock: LocalHours, on_days: float) -> float:
+        """`silent_day` for the silence's current local day (`before` worked out once), its
+        odds stretched as much as the hours make the silence surer than a single swing of
+        shape `dispersion` would (an off-day's hours swing alike)."""
         if traffic.before < 0.0:
             traffic.before = self._before(traffic, clock)
-        return silent_day(traffic, self.dispersion, traffic.day_seen, traffic.before)
+        single = silence_surprise(traffic.missed, 0.0, self.dispersion)
+        stretch = max(on_days / single, 1.0) if single > 0.0 else 1.0
+        return silent_day(traffic, self.dispersion, traffic.day_seen, traffic.before, stretch)
 
     def _before(self, traffic: Traffic, clock: LocalHours) -> float:
         """Calls the baseline (or, on a first weekend day, its weekdays' level) expected on the
@@ -256,11 +262,18 @@ class Flatline(Kind[Traffic]):
         silent = max(expected - traffic.before, 0.0)
         return weekend_pace(calls, traffic.before, silent, self.dispersion)
 
+    def _hourly(self, traffic: Traffic, hour: int, silent: float) -> None:
+        """Add `silent` missed calls to the silence's local `hour`, folding the hour before."""
+        if hour != traffic.hour:
+            traffic.hours_surprise += silence_surprise(traffic.hour_missed, 0.0, self.dispersion)
+            traffic.hour, traffic.hour_missed = hour, 0.0
+        traffic.hour_missed += silent
+
     def _new_day(self, traffic: Traffic, day: int, clock: LocalHours | None) -> None:
         """Close the local day: fold the silence's part of it into `doubt`, remember whether
         it was an off-day, and start the next one (silent so far)."""
         if traffic.today > 0.0 and clock is not None:
-            traffic.doubt += self._today(traffic, clock)
+            traffic.doubt += self._today(traffic, clock, self._on_days(traffic))
         if traffic.day >= 0 and traffic.day_due >= OFF_DAY_MIN:
             fade = OFF_DAY_MEMORY ** (day - traffic.day)
             quiet = traffic.day_seen < OFF_DAY_SHARE * traffic.day_due
@@ -291,11 +304,11 @@ class Flatline(Kind[Traffic]):
             due = rate * step / 3600.0
             silent = level * (rate + guess) * overlap / 3600.0
             guess *= step / 3600.0
-            if parts and parts[-1][0] == hour // 24:
+            if parts and parts[-1][0] == hour:
                 _, was_due, was_silent, was_guess = parts[-1]
-                parts[-1] = (hour // 24, was_due + due, was_silent + silent, was_guess + guess)
+                parts[-1] = (hour, was_due + due, was_silent + silent, was_guess + guess)
             else:
-                parts.append((hour // 24, due, silent, guess))
+                parts.append((hour, due, silent, guess))
             t += step
         return parts
 
@@ -311,46 +324,11 @@ def _level(traffic: Traffic) -> float:
     return min(pace(traffic.seen, traffic.due), pace(traffic.day_seen, traffic.day_due))
 
 
-def silent_day(traffic: Traffic, size: float, calls: float, before: float) -> float:
-    """How much likelier (``log10``, >= 0) a silence gets because the local day on which it
-    misses `traffic.today` calls (at the key's pace) may be an off-day; `calls` of the
-    `before` calls the baseline expected that day came before the silence.
-
-    An off-day runs at the key's off-day share of the baseline, so it misses that share of the
-    calls; on- and off-days are negative binomials of shape `size`. The chance of an off-day
-    is the key's own share of off-days with its prior (see `ON_PRIOR`), updated by Bayes on the
-    day's calls so far. With an on-day's chance of the silence `p_on` and an off-day's `p_off`,
-    the day's chance is ``(1 - w) p_on + w p_off`` where ``w`` is the chance of an off-day: the
-    silence is ``1 - w + w p_off / p_on`` times likelier than if the day were an on-day.
-
-    >>> dialer = Traffic(today=22.0, outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
-    >>> round(silent_day(dialer, 10.0, 0.0, 0.0), 2)      # a day that starts silent
-    3.39
-    >>> round(silent_day(dialer, 10.0, 300.0, 300.0), 2)  # silent after a busy morning
-    0.0
-    >>> round(silent_day(Traffic(today=22.0, outbound=0.5, days=5.0), 10.0, 0.0, 0.0), 2)
-    0.52
-    """
-    prior = OFF_PRIOR * traffic.outbound**OUTBOUND_POWER
-    off = (traffic.off_days + prior) / (traffic.days + prior + ON_PRIOR)
-    share = (traffic.off_calls + SHARE_PRIOR * OFF_SHARE) / (traffic.off_days + SHARE_PRIOR)
-    if before > 0.0 and off > 0.0:  # Bayes on the day's calls so far
-        low = share * before
-        odds = calls * math.log(share * (before + size) / (low + size))
-        odds += size * math.log((before + size) / (low + size))
-        off = 1.0 / (1.0 + (1.0 - off) / off * math.exp(-min(max(odds, -50.0), 50.0)))
-    if off < 1e-12:
-        return 0.0
-    missed = traffic.today
-    ratio = size * (math.log1p(missed / size) - math.log1p(share * missed / size))
-    # log10(1 - off + off * e^ratio), without overflow
-    return (ratio + math.log(off) + math.log1p((1.0 - off) / off * math.exp(-ratio))) / LN10
-
-
 def _end_silence(traffic: Traffic, t: int) -> None:
     """A call at `t`: restart the silence."""
     traffic.last = t
     traffic.missed = traffic.today = traffic.doubt = 0.0
+    traffic.hour, traffic.hour_missed, traffic.hours_surprise = -1, 0.0, 0.0
     traffic.before = -1.0
     traffic.known = True
 

@@ -1,0 +1,83 @@
+"""Off-days for `flatline`: a dialer's day without a campaign is no outage (see `flatline`).
+
+A local day expected to hold at least `OFF_DAY_MIN` calls that held under `OFF_DAY_SHARE` of
+them is an off-day; `silent_day` says how much likelier a silence gets because the day it
+falls on may be one, from the key's own share of off-days and a prior that grows with its
+outbound share.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+LN10 = math.log(10.0)
+
+OFF_DAY_SHARE = 0.3
+OFF_DAY_MIN = 20.0
+"""A local day expected to hold at least `OFF_DAY_MIN` calls that held under `OFF_DAY_SHARE`
+of them is an off-day (a dialer without a campaign, a closure)."""
+OFF_DAY_MEMORY = 0.97
+"""Off-days are remembered with this weight per day (about a month)."""
+OFF_PRIOR = 1.0
+OUTBOUND_POWER = 8.0
+ON_PRIOR = 6.0
+"""Days' worth of belief in the share of off-days before any day is counted: `OFF_PRIOR` x the
+outbound share ^ `OUTBOUND_POWER` off-days against `ON_PRIOR` on-days. An all-outbound key
+starts at 1 in 7 (a new dialer's first day without a campaign is no outage), one with a third
+of its calls inbound at 1 in 25, a half-inbound one at 1 in 1,500 (judged as before off-days
+were modelled); each steady day counted makes an off-day less likely."""
+OFF_SHARE = 0.15
+SHARE_PRIOR = 2.0
+"""How busy an off-day runs against the baseline (a campaign-less dialer: 3-25 %) until the
+key's own off-days say (`SHARE_PRIOR` days' worth of belief in `OFF_SHARE`)."""
+
+
+class DayHistory(Protocol):
+    """What `silent_day` reads of a key's traffic (`flatline.Traffic`)."""
+
+    today: float
+    outbound: float
+    days: float
+    off_days: float
+    off_calls: float
+
+
+def silent_day(
+    traffic: DayHistory, size: float, calls: float, before: float, stretch: float = 1.0
+) -> float:
+    """How much likelier (``log10``, >= 0) a silence gets because the local day on which it
+    misses `traffic.today` calls (at the key's pace) may be an off-day; `calls` of the
+    `before` calls the baseline expected that day came before the silence.
+
+    An off-day runs at the key's off-day share of the baseline, so it misses that share of the
+    calls; on- and off-days are negative binomials of shape `size`. The chance of an off-day
+    is the key's own share of off-days with its prior (see `ON_PRIOR`), updated by Bayes on the
+    day's calls so far. With an on-day's chance of the silence `p_on` and an off-day's `p_off`,
+    the day's chance is ``(1 - w) p_on + w p_off`` where ``w`` is the chance of an off-day: the
+    silence is ``1 - w + w p_off / p_on`` times likelier than if the day were an on-day.
+
+    >>> from types import SimpleNamespace as History
+    >>> dialer = History(today=22.0, outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
+    >>> round(silent_day(dialer, 10.0, 0.0, 0.0), 2)      # a day that starts silent
+    3.39
+    >>> round(silent_day(dialer, 10.0, 300.0, 300.0), 2)  # silent after a busy morning
+    0.0
+    >>> desk = History(today=22.0, outbound=0.5, days=5.0, off_days=0.0, off_calls=0.0)
+    >>> round(silent_day(desk, 10.0, 0.0, 0.0), 2)
+    0.52
+    """
+    prior = OFF_PRIOR * traffic.outbound**OUTBOUND_POWER
+    off = (traffic.off_days + prior) / (traffic.days + prior + ON_PRIOR)
+    share = (traffic.off_calls + SHARE_PRIOR * OFF_SHARE) / (traffic.off_days + SHARE_PRIOR)
+    if before > 0.0 and off > 0.0:  # Bayes on the day's calls so far
+        low = share * before
+        odds = calls * math.log(share * (before + size) / (low + size))
+        odds += size * math.log((before + size) / (low + size))
+        off = 1.0 / (1.0 + (1.0 - off) / off * math.exp(-min(max(odds, -50.0), 50.0)))
+    if off < 1e-12:
+        return 0.0
+    missed = traffic.today
+    ratio = stretch * size * (math.log1p(missed / size) - math.log1p(share * missed / size))
+    # log10(1 - off + off * e^ratio), without overflow
+    return (ratio + math.log(off) + math.log1p((1.0 - off) / off * math.exp(-ratio))) / LN10

@@ -22,7 +22,7 @@ from detector.rules.kinds import KindContext, Reading
 from detector.rules.kinds.base import LATENESS_S, Compacting
 from detector.rules.predicate import Test
 from detector.rules.ruleset import RuleSet
-from detector.rules.runner import EVIDENCE, PEERS, KeyState, Runner, Subject
+from detector.rules.runner import KeyState, Runner, Subject
 from detector.windows.clock import Zones
 
 SWEEP_S = 900
@@ -114,14 +114,8 @@ class RuleEngine:
                 if track is None:
                     continue
             reading = observe(facts, matched, track.data)
-            if matched:  # `KeyState.remember`, inlined: this runs per CDR and matching rule
-                evidence, peers = track.evidence, track.peers
-                evidence.append(call_id)
-                if len(evidence) > EVIDENCE:
-                    del evidence[0]
-                peers.append(to)
-                if len(peers) > PEERS:
-                    del peers[0]
+            if matched:
+                track.remember(call_id, to)
             if reading is None or (
                 (reading.value < floor or reading.volume < volume) and not track.severity
             ):

@@ -9,10 +9,12 @@ runs no campaign, or an office is half closed, is judged at that day's pace (the
 alone remember the busy evening before midnight for hours). A silence emits when
 
 - it is at least `window` long, and the thresholds are met (`missed` is the value); and
-- it is surprising: the negative binomial chance of missing `missed` calls (shape
-  `dispersion`: ordinary hours swing well beyond chance) is at most ``10^-min_surprise``. A
-  busy call centre is judged within minutes, a 10-call-a-day office over most of a day, at the
-  same false-alert rate.
+- it is surprising: the chance of missing `missed` calls is at most ``10^-min_surprise``.
+  Each local hour of the silence swings on its own (a negative binomial of shape
+  `dispersion`: ordinary hours swing well beyond chance), and the whole silence at most as one
+  of shape `spell_dispersion` (what its hours share: a quiet day, a baseline a share off), so
+  calls missed over many quiet hours are rarer than as many missed in one busy hour. A busy
+  call centre is judged within minutes, a 10-call-a-day office over some hours.
 
 Some keys have *off-days*: a dialer or a voicebot runs campaigns on some days only and makes a
 few percent of its usual calls on the others, from midnight on, so a silence that begins
@@ -69,7 +71,6 @@ from detector.windows.positional import Positional
 from detector.windows.seasonal import DAY, WEEK, WEEKEND_START
 from detector.windows.surprise import silence_surprise
 
-LN10 = math.log(10.0)
 QUARTER = 900
 """Every UTC offset is a whole number of quarter hours, so a UTC quarter lies in one local hour."""
 
@@ -208,8 +209,8 @@ class Flatline(Kind[Traffic]):
         return Reading(missed, missed, note, None, missed)
 
     def _surprise(self, traffic: Traffic, clock: LocalHours) -> float:
-        """``-log10`` of the chance of the silence: the negative binomial chance of missing
-        `missed` calls, made likelier by each local day of it that may be an off-day
+        """``-log10`` of the chance of the silence: the on-day chance of missing `missed`
+        calls (`_on_days`), made likelier by each local day of it that may be an off-day
         (`doubt` for its earlier days, `silent_day` for today's part)."""
         on_days = self._on_days(traffic)
         return on_days - traffic.doubt - self._today(traffic, clock, on_days)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
-LN10 = math.log(10.0)
+from detector.windows.surprise import LN10
 
 OFF_DAY_SHARE = 0.3
 OFF_DAY_MIN = 20.0

@@ -59,6 +59,13 @@ def test_the_long_calls_ending_after_closing_time_are_not_a_spike(rule_id: str) 
     assert [f.at for day in (1, 2, 3) for f in evening(found, day)] == []
 
 
+def test_the_long_calls_ending_after_a_first_closing_time_are_not_a_spike() -> None:
+    """On an account's first evening, before its hours have any history, the long calls its
+    day leaves running are expected from the calls that started before the window, so they
+    raise nothing (the share of the few calls still ending made them look ten times usual)."""
+    assert evening(findings("duration-long-calls", day_of_calls(0)), 0) == []
+
+
 @pytest.mark.parametrize("rule_id", ["duration-long-calls", "duration-talk-spike"])
 def test_a_burst_of_long_calls_after_closing_time_still_fires(rule_id: str) -> None:
     """Twenty extra 3.6-hour calls ending after closing time on the fourth day do fire."""
@@ -84,6 +91,16 @@ def test_outlier_state_saved_before_the_hourly_count_still_loads() -> None:
     loaded = Tail.__new__(Tail)
     loaded.__setstate__((None, saved))
     assert (loaded.since, loaded.usual.hours_seen, loaded.shares.count) == (42, 0, 0.0)
+
+
+def test_outlier_state_saved_before_the_starts_were_counted_still_loads() -> None:
+    """A key pickled by position before it counted its calls' starts loads with none and keeps
+    the rest of its state."""
+    tail = Tail(since=42, limit=50, starts={1: 3})
+    old = tail.__getstate__()[: len(Tail.__slots__) - 1]
+    loaded = Tail.__new__(Tail)
+    loaded.__setstate__(old)
+    assert (loaded.since, loaded.limit, loaded.starts) == (42, 50, {})
 
 
 def quiet_days(days: int) -> list[tuple[int, float]]:

@@ -18,6 +18,7 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "detector.rules.kinds.outlier.Tail": (
         "window", "shares", "history", "limit", "beyond", "fresh", "hot", "since", "usual",
+        "starts",
     ),
     "detector.rules.kinds.shift.Share": ("window", "usual", "since", "quick", "slow"),
     "detector.windows.buckets.Buckets": (

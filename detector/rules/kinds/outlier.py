@@ -48,6 +48,21 @@ both what its calls usually bring and what that hour usually brings. The hour le
 outlier, suspicious or not (a first evening's long calls look suspicious until the evening is
 known), and from its second day on a burst is learned as at most `CAP` times the hour's level
 (`Seasonal.CAP`), so a burst does not become the norm.
+
+Until the baseline backs the hour (on an account's first day, before that hour of the day has
+ended once) a window on the `end` clock that looks suspicious is also judged against the calls
+that *started* before it: each key counts its calls that were not outliers by the half-hour
+they started in (`starts`, reaching `REACH_S` before the window), and the outliers expected to
+end in the window are those calls, scaled to all calls by the share beyond the limit, times the
+history's share of talk times beyond the limit *and* long enough, from each half-hour's middle,
+to end in the window. The window must be above that too, so a first evening's wind-down is not
+a spike. Only calls that were not outliers are counted, so a burst of long calls does not raise
+its own expectation through them; but the history is learned from calls as they end, and an
+evening's ending calls are the long ones, so the expectation runs high (in the tests' fixture,
+21 where 13 end): a burst of long calls ending on a first evening is missed unless it is large.
+Once the hour is backed its usual is the better yardstick (it knows how this account's evenings
+wind down), and the starts are not used. Worked out only for a window that would otherwise be
+suspicious, so an ordinary call of a key's first two days costs one dictionary update.
 """
 
 from __future__ import annotations
@@ -78,6 +93,13 @@ NEVER = 1 << 30
 """The limit bin while there is not enough history (nothing is an outlier)."""
 PRIOR_AFTER = 5
 """Values learned before a key's median sets its limit under `prior_reach`."""
+START_S = 1800
+"""Width of the buckets of `Tail.starts` (half an hour of call starts)."""
+REACH_S = 8 * 3600
+"""How far before a window `Tail.starts` reaches: calls longer than this add nothing to it."""
+STARTS_FOR_S = 2 * 86400
+"""How long after a key is first seen its starts are counted: by then every hour of the day is
+backed by its usual, and the starts are dropped."""
 PRIOR_UNTIL = 400
 """Under `prior_reach`, the values a key must have learned before its recomputed limit may rise
 freely: until then it rises by at most a doubling at a time, unless the median's limit lies
@@ -103,6 +125,8 @@ class Tail(Positional):
     """When the key was first seen (epoch s, on the kind's clock)."""
     usual: Seasonal = field(default_factory=Seasonal)
     """Outliers per local hour (the hour of the week, or of the day in the first week)."""
+    starts: dict[int, int] = field(default_factory=dict)
+    """Calls that were not outliers, by the `START_S` bucket they started in (`end` clock)."""
 
 
 class Outlier(Kind[Tail]):
@@ -129,6 +153,9 @@ class Outlier(Kind[Tail]):
         self.max_weight = spec.max_weight
         self.on_end = spec.clock == "end"
         self.hours = spec.window / 3600.0
+        self.window_s = int(spec.window)
+        self.reach = -(-(self.window_s + REACH_S) // START_S)
+        """Start buckets a window can draw its expected outliers from."""
 
     def new_key(self) -> Tail:
         """No history: nothing is an outlier yet."""
@@ -147,6 +174,8 @@ class Outlier(Kind[Tail]):
         tail.usual.add(hour, 1.0 if outlier else 0.0)
         if tail.since < 0:
             tail.since = t
+        if self.on_end and not outlier and t - tail.since < STARTS_FOR_S:
+            self._started(tail, facts.t // START_S)
         bucket = t // self.width
         if not tail.window.add(bucket, 1.0 if outlier else 0.0, self.span, 1.0, self.keep):
             return None
@@ -171,6 +200,15 @@ class Outlier(Kind[Tail]):
             tail.beyond = max(history.beyond(tail.limit), RAREST * (1.0 - self.quantile))
             tail.fresh = 0
 
+    def _started(self, tail: Tail, bucket: int) -> None:
+        """Count a call that was not an outlier in its start's bucket; once the buckets pass
+        the reach, drop those a window can no longer draw from."""
+        starts = tail.starts
+        starts[bucket] = starts.get(bucket, 0) + 1
+        if len(starts) > self.reach + 2:
+            oldest = max(starts) - self.reach
+            tail.starts = {b: n for b, n in starts.items() if b >= oldest}
+
     def _rise(self, tail: Tail, limit: int) -> int:
         """The recomputed limit, held under `prior_reach` to at most a doubling above the one in
         force or the median's limit, whichever is higher, until `PRIOR_UNTIL` values are in: a
@@ -189,10 +227,16 @@ class Outlier(Kind[Tail]):
             tail.hot = False
             return None
         expected = tail.shares.total
-        if tail.usual.history(hour) >= DAY:
+        backed = tail.usual.history(hour) >= DAY
+        if backed:
             expected = max(expected, tail.usual.expected_high(hour) * self.hours)
         weight = min(tail.history.total, self.max_weight)
         surprise = binomial_surprise(outliers, calls, min(expected / calls, 1.0), weight)
+        if not backed and at is not None and surprise >= LEARN_LIMIT * self.min_surprise:
+            ending = self._ending(tail, at)
+            if ending > expected:
+                expected = ending
+                surprise = binomial_surprise(outliers, calls, min(expected / calls, 1.0), weight)
         tail.hot = surprise >= LEARN_LIMIT * self.min_surprise
         if surprise < self.min_surprise:
             return Reading(0.0, calls, "", at, expected)
@@ -201,6 +245,20 @@ class Outlier(Kind[Tail]):
             f" ({self.field}), about {expected:.2g} expected"
         )
         return Reading(outliers / max(expected, 1e-9), calls, note, at, expected)
+
+    def _ending(self, tail: Tail, end: int) -> float:
+        """Outliers expected to end in the window up to `end` from the calls started before it:
+        per start bucket (taken at its middle), its calls scaled to all calls, times the
+        history's share of talk times beyond the limit that end in the window."""
+        history, limit = tail.history, tail.limit
+        begin = end - self.window_s
+        expected = 0.0
+        for bucket, calls in tail.starts.items():
+            start = bucket * START_S + START_S // 2
+            low, high = max(limit, bin_of(begin - start)), bin_of(end - start)
+            if high > low:
+                expected += calls * (history.beyond(low) - history.beyond(high))
+        return expected / max(1.0 - tail.beyond, 0.5)
 
     def tick(self, data: Tail, now: int, clock: LocalHours) -> Reading | None:
         """Nothing happens on ticks."""
@@ -211,6 +269,8 @@ class Outlier(Kind[Tail]):
         spent = data.window.clear_at(now // self.width, self.span + self.keep)
         if spent:
             data.shares.clear_at(now // self.width, self.span + self.keep)
+        if data.starts and (spent or now - data.since >= STARTS_FOR_S + REACH_S):
+            data.starts = {}
         return bool(spent)
 
     def expired(self, data: Tail, now: int) -> bool:

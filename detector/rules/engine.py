@@ -79,6 +79,9 @@ class RuleEngine:
         """`plan` per CDR direction, without rules whose `match` needs the other direction."""
         self.index: dict[tuple[str, str, bool], tuple[Step, ...]] = {}
         """What `observe` runs per (direction, status, answered), built lazily from `plans`."""
+        self.keys: dict[tuple[str, ...], Callable[[Facts], str]] = {}
+        """One key function per `group_by` in `index`: rules sharing it (the windows of a
+        surge family) share one object, so `observe` computes their key once per CDR."""
         self._watermark: tuple[datetime, int] | None = None
 
     def new_state(self) -> RulesState:
@@ -102,11 +105,18 @@ class RuleEngine:
         steps = self.index.get(signature)
         if steps is None:
             steps = self.index[signature] = self._steps(*signature)
+        last_of, last_key = None, account  # rules sharing a `group_by` share its key function
         for test, watches_all, gate, runner, rule_id, key_of, observe, floor, volume in steps:
             matched = True if test is None else test(facts)
             if not (matched or watches_all) or (gate is not None and not gate(facts)):
                 continue
-            key = account if key_of is None else key_of(facts)
+            if key_of is None:
+                key = account
+            elif key_of is last_of:
+                key = last_key
+            else:
+                key = last_key = key_of(facts)
+                last_of = key_of
             tracks = by_rule.get(rule_id)
             track = None if tracks is None else tracks.get(key)
             if track is None:
@@ -162,7 +172,7 @@ class RuleEngine:
             else:
                 continue
             by_account = runner.group_by == ("account",)
-            key = None if by_account else key_of
+            key = None if by_account else self.keys.setdefault(runner.group_by, key_of)
             floors = runner.floor, runner.volume_floor
             steps.append((test, watches_all, gate, runner, runner.id, key, observe, *floors))
         return tuple(steps)

@@ -64,9 +64,12 @@ class RuleEngine:
         """Rules whose keys can expire (the others keep baselines until the account goes)."""
         self.forgetful_by_id = {r.id: r for r in self.forgetful}
         self.compacting_by_id = {
-            r.id: r for r in self.runners if not r.kind.forgets and hasattr(r.kind, "compact")
+            r.id: (cast(Compacting[Any], r.kind).compact, r.heartbeat)
+            for r in self.runners
+            if not r.kind.forgets and hasattr(r.kind, "compact")
         }
-        """Rules that keep baselines but drop spent windows (and their evidence) on sweeps."""
+        """Rules that keep baselines but drop spent windows (and their evidence) on sweeps:
+        the kind's `compact` and the rule's heartbeat, bound once (sweeps are frequent)."""
         self.rule_ids = frozenset(r.id for r in self.runners)
         self.plan = tuple(
             (r.predicate, r.kind.watches_all, r.gate, r, r.key, r.kind.observe)
@@ -215,10 +218,11 @@ class RuleEngine:
         for rule_id, tracks in by_rule.items():
             runner = forgetful.get(rule_id)
             if runner is None:
-                if rule_id not in self.rule_ids:  # a rule removed by a reload
+                compacting = self.compacting_by_id.get(rule_id)
+                if compacting is not None:
+                    self._compact(*compacting, tracks, now)
+                elif rule_id not in self.rule_ids:  # a rule removed by a reload
                     gone.append(rule_id)
-                elif rule_id in self.compacting_by_id:
-                    self._compact(self.compacting_by_id[rule_id], tracks, now)
                 continue
             expired, heartbeat = runner.kind.expired, runner.heartbeat
             idle = []
@@ -233,9 +237,10 @@ class RuleEngine:
             del by_rule[rule_id]
 
     @staticmethod
-    def _compact(runner: Runner, tracks: dict[str, KeyState], now: int) -> None:
+    def _compact(
+        compact: Callable[[Any, int], bool], heartbeat: int, tracks: dict[str, KeyState], now: int
+    ) -> None:
         """Keys of a baseline rule keep their baseline; a spent window and its evidence go."""
-        compact, heartbeat = cast(Compacting[Any], runner.kind).compact, runner.heartbeat
         for track in tracks.values():
             if now - track.emitted > heartbeat and compact(track.data, now):
                 track.evidence.clear()

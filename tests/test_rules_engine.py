@@ -227,6 +227,29 @@ def test_field_index_gives_the_findings_of_the_general_path() -> None:
     assert len(fast.index[("outbound", "answered", True)]) == 2  # "c" stays: it watches all
 
 
+def test_rules_grouped_alike_find_what_each_rule_keying_alone_finds() -> None:
+    """Rules of one grouping share a key per CDR (next to each other or with another grouping
+    between them) and find exactly what the general path (every rule keying alone) finds."""
+    rules: list[dict[str, Any]] = [
+        {**SHORT, "id": "a", "group_by": ["account", "dest_country"]},
+        {**SHORT, "id": "b", "group_by": ["account", "direction"]},
+        {**SHORT, "id": "c", "group_by": ["account", "dest_country"], "window": "30m"},
+        {**SHORT, "id": "d", "group_by": ["account", "dest_country"], "window": "1h"},
+    ]
+    fast, slow = (RuleEngine(ruleset_of(*rules)) for _ in range(2))
+    slow.plans = {}  # the general path: no shared key functions
+    cdrs = stream(7, n=1500)
+    expected = run(slow, cdrs, slow.new_state())
+    assert run(fast, cdrs, fast.new_state()) == expected
+    assert {(f.source, f.key.split("|")[1]) for f in expected} >= {
+        ("a", "CU"),
+        ("b", "outbound"),
+        ("c", "CU"),
+        ("c", "IN"),
+        ("d", "GB"),
+    }
+
+
 def unanswered(window: str) -> dict[str, Any]:
     """A no-answer share rule with a volume floor of 12, lowered to 5 for the test account."""
     return {

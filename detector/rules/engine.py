@@ -64,9 +64,12 @@ class RuleEngine:
         """Rules whose keys can expire (the others keep baselines until the account goes)."""
         self.forgetful_by_id = {r.id: r for r in self.forgetful}
         self.compacting_by_id = {
-            r.id: r for r in self.runners if not r.kind.forgets and hasattr(r.kind, "compact")
+            r.id: (cast(Compacting[Any], r.kind).compact, r.heartbeat)
+            for r in self.runners
+            if not r.kind.forgets and hasattr(r.kind, "compact")
         }
-        """Rules that keep baselines but drop spent windows (and their evidence) on sweeps."""
+        """Rules that keep baselines but drop spent windows (and their evidence) on sweeps:
+        the kind's `compact` and the rule's heartbeat, bound once (sweeps are frequent)."""
         self.rule_ids = frozenset(r.id for r in self.runners)
         self.plan = tuple(
             (r.predicate, r.kind.watches_all, r.gate, r, r.key, r.kind.observe)
@@ -79,6 +82,9 @@ class RuleEngine:
         """`plan` per CDR direction, without rules whose `match` needs the other direction."""
         self.index: dict[tuple[str, str, bool], tuple[Step, ...]] = {}
         """What `observe` runs per (direction, status, answered), built lazily from `plans`."""
+        self.keys: dict[tuple[str, ...], Callable[[Facts], str]] = {}
+        """One key function per `group_by` in `index`: rules sharing it (the windows of a
+        surge family) share one object, so `observe` computes their key once per CDR."""
         self._watermark: tuple[datetime, int] | None = None
 
     def new_state(self) -> RulesState:
@@ -102,11 +108,18 @@ class RuleEngine:
         steps = self.index.get(signature)
         if steps is None:
             steps = self.index[signature] = self._steps(*signature)
+        last_of, last_key = None, account  # rules sharing a `group_by` share its key function
         for test, watches_all, gate, runner, rule_id, key_of, observe, floor, volume in steps:
             matched = True if test is None else test(facts)
             if not (matched or watches_all) or (gate is not None and not gate(facts)):
                 continue
-            key = account if key_of is None else key_of(facts)
+            if key_of is None:
+                key = account
+            elif key_of is last_of:
+                key = last_key
+            else:
+                key = last_key = key_of(facts)
+                last_of = key_of
             tracks = by_rule.get(rule_id)
             track = None if tracks is None else tracks.get(key)
             if track is None:
@@ -162,7 +175,7 @@ class RuleEngine:
             else:
                 continue
             by_account = runner.group_by == ("account",)
-            key = None if by_account else key_of
+            key = None if by_account else self.keys.setdefault(runner.group_by, key_of)
             floors = runner.floor, runner.volume_floor
             steps.append((test, watches_all, gate, runner, runner.id, key, observe, *floors))
         return tuple(steps)
@@ -205,10 +218,11 @@ class RuleEngine:
         for rule_id, tracks in by_rule.items():
             runner = forgetful.get(rule_id)
             if runner is None:
-                if rule_id not in self.rule_ids:  # a rule removed by a reload
+                compacting = self.compacting_by_id.get(rule_id)
+                if compacting is not None:
+                    self._compact(*compacting, tracks, now)
+                elif rule_id not in self.rule_ids:  # a rule removed by a reload
                     gone.append(rule_id)
-                elif rule_id in self.compacting_by_id:
-                    self._compact(self.compacting_by_id[rule_id], tracks, now)
                 continue
             expired, heartbeat = runner.kind.expired, runner.heartbeat
             idle = []
@@ -223,9 +237,10 @@ class RuleEngine:
             del by_rule[rule_id]
 
     @staticmethod
-    def _compact(runner: Runner, tracks: dict[str, KeyState], now: int) -> None:
+    def _compact(
+        compact: Callable[[Any, int], bool], heartbeat: int, tracks: dict[str, KeyState], now: int
+    ) -> None:
         """Keys of a baseline rule keep their baseline; a spent window and its evidence go."""
-        compact, heartbeat = cast(Compacting[Any], runner.kind).compact, runner.heartbeat
         for track in tracks.values():
             if now - track.emitted > heartbeat and compact(track.data, now):
                 track.evidence.clear()

@@ -102,6 +102,8 @@ class Shift(Kind[Share]):
         self.odds = spec.measure == "odds"
         self.warmup_s = int(spec.warmup)
         self.nowcast = spec.nowcast
+        self.prior_mass = self.prior * self.prior_weight
+        """The prior's calls in the part (`UsualShare.share`'s numerator before history)."""
 
     def new_key(self) -> Share:
         """No window, no history: the prior alone (`nowcast` adds durations on the first call)."""
@@ -113,6 +115,8 @@ class Shift(Kind[Share]):
         The in-order case (the CDR lands in the newest bucket) reads the window's share
         without a `Ratio.read` reading of its own, and the hour is counted in place
         (`UsualShare.add`, whose roll has just been done): this runs per CDR and shift rule.
+        A window below the lowest threshold is read here (`judge`'s first step, inlined:
+        nearly every window is one); the others go through `judge` or `_settle`.
         """
         if not matched:
             return None
@@ -141,6 +145,10 @@ class Shift(Kind[Share]):
             share, volume, at = late.value, late.volume, late.at
         if t - data.since < self.warmup_s:
             return None
+        usual_share = (usual.part + self.prior_mass) / (usual.population + self.prior_weight)
+        change = self.change(share, usual_share) if self.odds else share - usual_share
+        if change < self.level:
+            return Reading(change, volume, "", at, usual_share)
         if self.nowcast:
             return self._settle(share, volume, at, facts, data)
         return self.judge(share, volume, at, usual)
@@ -185,9 +193,7 @@ class Shift(Kind[Share]):
         """The reading of a window's `share` of `volume` calls (read at `at`): its change from
         the usual share (0 unless surprising), usual as expected; `worth` is how many ended
         calls the window's evidence is worth (its volume if None)."""
-        usual_share = (usual.part + self.prior * self.prior_weight) / (
-            usual.population + self.prior_weight
-        )  # `UsualShare.share`, inlined: this runs per CDR and shift rule
+        usual_share = (usual.part + self.prior_mass) / (usual.population + self.prior_weight)
         change = self.change(share, usual_share)
         if change < self.level:
             return Reading(change, volume, "", at, usual_share)

@@ -66,6 +66,13 @@ def test_the_long_calls_ending_after_a_first_closing_time_are_not_a_spike() -> N
     assert evening(findings("duration-long-calls", day_of_calls(0)), 0) == []
 
 
+def test_a_burst_after_a_first_closing_time_still_fires() -> None:
+    """Forty extra 3.6-hour calls ending on an account's first evening (about four times the
+    long calls that end then) fire, though that evening is judged against its starts."""
+    calls = day_of_calls(0) + [(OPEN_S - 7200 + i * 180, 13000.0) for i in range(40)]
+    assert evening(findings("duration-long-calls", calls), 0)
+
+
 @pytest.mark.parametrize("rule_id", ["duration-long-calls", "duration-talk-spike"])
 def test_a_burst_of_long_calls_after_closing_time_still_fires(rule_id: str) -> None:
     """Twenty extra 3.6-hour calls ending after closing time on the fourth day do fire."""

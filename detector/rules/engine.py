@@ -80,7 +80,7 @@ class RuleEngine:
             d.value: tuple(p for p in self.plan if _may_see(p[3], d.value)) for d in Direction
         }
         """`plan` per CDR direction, without rules whose `match` needs the other direction."""
-        self.index: dict[tuple[str, str, bool], tuple[Step, ...]] = {}
+        self.index: dict[tuple[str, str, bool], tuple[RulePass, ...]] = {}
         """What `observe` runs per (direction, status, answered), built lazily from `plans`."""
         self.keys: dict[tuple[str, ...], Callable[[Facts], str]] = {}
         """One key function per `group_by` in `index`: rules sharing it (the windows of a
@@ -152,7 +152,7 @@ class RuleEngine:
         track = tracks[sys.intern(key)] = KeyState(runner.kind.new_key())
         return track
 
-    def _steps(self, direction: str, status: str, answered: bool) -> tuple[Step, ...]:
+    def _steps(self, direction: str, status: str, answered: bool) -> tuple[RulePass, ...]:
         """The rules a CDR of this direction, status and answered flag must visit, in order.
 
         A rule whose prefilter (its `match` entries on those fields) fails is left out, or kept
@@ -166,7 +166,7 @@ class RuleEngine:
                 (p, w, g, r, r.id, k, o, r.floor, r.volume_floor) for p, w, g, r, k, o in self.plan
             )
         probe = _Probe(direction, status, answered)
-        steps: list[Step] = []
+        steps: list[RulePass] = []
         for _predicate, watches_all, gate, runner, key_of, observe in base:
             if runner.prefilter(probe):
                 test = runner.rest
@@ -247,7 +247,7 @@ class RuleEngine:
                 track.peers.clear()
 
 
-Step = tuple[
+RulePass = tuple[
     Test | None,
     bool,
     Callable[[Facts], bool] | None,

@@ -282,7 +282,7 @@ class FlatlineRule(RuleBase):
     warmup: Duration = 3 * 86400.0
     min_surprise: float = Field(default=6.0, ge=0.0)
     dispersion: float = Field(default=10.0, gt=0.0)
-    spell_dispersion: float = Field(default=50.0, gt=0.0)
+    spell_dispersion: float = Field(default=100.0, gt=0.0)
 
 
 class SequenceRule(RuleBase):

@@ -63,10 +63,14 @@ Only calls that were not outliers are counted, so a burst of long calls does not
 expectation through them; but the history learns calls as they end, and an evening's ending
 calls are the long ones, so the expectation runs high (in the tests' fixture, 21 where 13 end):
 a burst ending on a first evening is seen from about 34 extra 3.6-hour calls (where 13 long
-ones end), not from 30. Once the hour is backed its usual is the better yardstick (it knows how
-this account's evenings wind down) and the starts are not used: on every hour the expectation
-hid the fixture's evening burst of forty 3.6-hour calls, whose first calls, learned before the
-window was suspicious, joined the history it is drawn from.
+ones end), not from 30. That bias grows with the account: the history remembers about 4,000
+calls, which for a busy account are the last few hours' endings, so at three times the
+fixture's volume (36,000 calls a day) the same burst must be about 180 calls, not 3 x 34 (a
+first evening's ordinary wind-down raises nothing at 1,200, 12,000 and 36,000 calls a day
+alike). Once the hour is backed its usual is the better yardstick (it knows how this account's
+evenings wind down) and the starts are not used: on every hour the expectation hid the
+fixture's evening burst of forty 3.6-hour calls, whose first calls, learned before the window
+was suspicious, joined the history it is drawn from.
 """
 
 from __future__ import annotations

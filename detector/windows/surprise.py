@@ -98,6 +98,8 @@ def binomial_surprise(x: float, n: float, p: float, weight: float = math.inf) ->
 
     >>> round(binomial_surprise(9, 10, 0.1), 2), binomial_surprise(1, 10, 0.1)
     (8.0, 0.0)
+    >>> binomial_surprise(11, 117, math.nextafter(11 / 117, 0.0)) < 1e-12  # a share a hair under
+    True
     """
     if n <= 0.0:
         return 0.0
@@ -110,9 +112,9 @@ def binomial_surprise(x: float, n: float, p: float, weight: float = math.inf) ->
     n_eff = n / phi
     exponent = n_eff * _kl(q, p)
     refine = 0.0
-    if q < 1.0:
-        refine = 0.5 * math.log(2.0 * math.pi * n_eff * q * (1.0 - q))
-        refine += math.log(1.0 - p * (1.0 - q) / (q * (1.0 - p)))
+    shrink = 1.0 - p * (1.0 - q) / (q * (1.0 - p))  # rounds to 0 when p is a hair under q
+    if q < 1.0 and shrink > 0.0:
+        refine = 0.5 * math.log(2.0 * math.pi * n_eff * q * (1.0 - q)) + math.log(shrink)
     return (exponent + max(refine, 0.0)) / LN10
 
 

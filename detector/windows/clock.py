@@ -23,6 +23,10 @@ class LocalHours:
 
     def local_hour(self, epoch_s: int) -> int:
         """Absolute local hour since the epoch of an instant."""
+        return self.local_second(epoch_s) // 3600
+
+    def local_second(self, epoch_s: int) -> int:
+        """Absolute local second since the epoch of an instant (its wall-clock reading)."""
         utc_hour = epoch_s // 3600
         offset = self._cache.get(utc_hour)
         if offset is None:
@@ -32,7 +36,7 @@ class LocalHours:
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[utc_hour] = offset
-        return (epoch_s + offset) // 3600
+        return epoch_s + offset
 
 
 class Zones:

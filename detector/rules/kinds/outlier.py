@@ -41,13 +41,22 @@ learned before the window holds `floor` outliers, no longer lifts the limit past
 The share alone misleads when traffic winds down: the calls that end in the evening, at night
 or after the account stops calling are mostly the long ones started earlier, so a wholesale
 account's last two hours of the day can hold ten times its usual share of long calls without a
-single unusual call. Each key therefore also learns how many outliers a window at this local
-hour usually holds (`Seasonal`, by the kind's clock); once the baseline backs the hour, the
-expected outliers are the larger of the share's and the hour's, so a window must be above
-both what its calls usually bring and what that hour usually brings. The hour learns every
-outlier, suspicious or not (a first evening's long calls look suspicious until the evening is
-known), and from its second day on a burst is learned as at most `CAP` times the hour's level
-(`Seasonal.CAP`), so a burst does not become the norm.
+single unusual call. Each key therefore also learns how many outliers each local hour usually
+holds (`Seasonal`, by the kind's clock); once the baseline backs the hour, the expected
+outliers are the larger of the share's and the hours': each local hour the window covers, at
+its usual, times the part of it covered. The hours before the one in progress count at their
+usual as it stood before they were learned (`earlier`): in a first week an hour's usual is the
+higher of its level and its latest day, which once learned is today, and the window would be
+judged against itself. (The window used to be judged against the hour in progress alone, times
+its length: when an account's ordinary long calls stop ending, that hour's usual is 0 and the
+long calls the window still held from the hour before looked infinitely many, which made a
+wholesale account's busier-than-usual evening a spike.) The hour learns every outlier but those
+of a window judged a spike, and when a spike begins the outliers its window holds are taken
+back from the hour in progress, so a quiet account's burst repeated at the same hour two days
+later is a spike again (a first evening's long calls look suspicious by their share until the
+evening is known, but are not judged a spike, see below, and are learned); from its second day
+on a burst is learned as at most `CAP` times the hour's level (`Seasonal.CAP`), so a burst does
+not become the norm.
 
 Until the baseline backs the hour (on an account's first day, before that hour of the day has
 ended once) a window on the `end` clock that would emit is also judged against the calls that
@@ -135,6 +144,13 @@ class Tail(Positional):
     """Outliers per local hour (the hour of the week, or of the day in the first week)."""
     starts: dict[int, int] = field(default_factory=dict)
     """Calls that were not outliers, by the `START_S` bucket they started in (`end` clock)."""
+    earlier: list[float] = field(default_factory=list)
+    """The usual of each local hour the window reaches before the one in progress, as it stood
+    before that hour was learned (oldest first, the last one the hour just before)."""
+    firing: bool = False
+    """Whether the window's last verdict was a spike: its outliers are then not learned as the
+    hour's usual (those learned before are taken back from the hour in progress), so a repeat
+    at the same hour is still a spike."""
 
 
 class Outlier(Kind[Tail]):
@@ -179,7 +195,9 @@ class Outlier(Kind[Tail]):
         if not (outlier and (tail.hot or tail.history.total < self.min_history)):
             self._learn(tail, x)
         t, hour = moment(facts, self.on_end)
-        tail.usual.add(hour, 1.0 if outlier else 0.0)
+        if hour > tail.usual.hour >= 0:
+            self._remember(tail, hour)
+        tail.usual.add(hour, 1.0 if outlier and not tail.firing else 0.0)
         if tail.since < 0:
             tail.since = t
         if self.on_end and not outlier and t - tail.since < STARTS_FOR_S:
@@ -190,7 +208,7 @@ class Outlier(Kind[Tail]):
         tail.shares.add(bucket, share, self.span, 1.0, self.keep)
         if t - tail.since < self.warmup_s:
             return None
-        return self._judge(tail, hour, t if self.on_end else None)
+        return self._judge(tail, hour, t, facts.clock)
 
     def _learn(self, tail: Tail, x: float) -> None:
         """Add a value to the distribution; recompute the limit now and then (from the median
@@ -227,17 +245,18 @@ class Outlier(Kind[Tail]):
         reach = median_reach(tail.history, self.reach_bins)
         return min(limit, max(tail.limit + PER_DOUBLING, reach))
 
-    def _judge(self, tail: Tail, hour: int, at: int | None) -> Reading | None:
+    def _judge(self, tail: Tail, hour: int, t: int, clock: LocalHours) -> Reading | None:
         """The window's outliers against the expected ones (0 unless surprising)."""
+        at = t if self.on_end else None
         window = tail.window
         outliers, calls = window.total, window.count
         if outliers < self.floor or tail.limit == NEVER:
-            tail.hot = False
+            tail.hot = tail.firing = False
             return None
         expected = tail.shares.total
         backed = tail.usual.history(hour) >= DAY
         if backed:
-            expected = max(expected, tail.usual.expected_high(hour) * self.hours)
+            expected = max(expected, self._usual(tail, clock.local_second(t)))
         weight = min(tail.history.total, self.max_weight)
         surprise = binomial_surprise(outliers, calls, min(expected / calls, 1.0), weight)
         tail.hot = surprise >= LEARN_LIMIT * self.min_surprise
@@ -247,12 +266,41 @@ class Outlier(Kind[Tail]):
                 expected = ending
                 surprise = binomial_surprise(outliers, calls, min(expected / calls, 1.0), weight)
         if surprise < self.min_surprise:
+            tail.firing = False
             return Reading(0.0, calls, "", at, expected)
+        if not tail.firing:  # a spike begins: take its outliers back from the hour's usual
+            tail.firing = True
+            tail.usual.current = max(tail.usual.current - outliers, 0.0)
         note = (
             f"{outliers:.0f} of {calls:.0f} calls at or beyond {lower_edge(tail.limit):.0f}"
             f" ({self.field}), about {expected:.2g} expected"
         )
         return Reading(outliers / max(expected, 1e-9), calls, note, at, expected)
+
+    def _remember(self, tail: Tail, hour: int) -> None:
+        """Before the hours up to `hour` are learned, keep the usual of those the window can
+        reach: once learned, an hour of the window would be judged against itself (in a first
+        week an hour's usual is the higher of its level and its latest day, which is today)."""
+        reach = -(-self.window_s // 3600)
+        usual = tail.usual
+        begun = max(usual.hour, hour - reach)
+        learning = [usual.expected_high(h) for h in range(begun, hour)]
+        tail.earlier = [*tail.earlier, *learning][-reach:]
+
+    def _usual(self, tail: Tail, end: int) -> float:
+        """Outliers the window usually holds up to local second `end`: each local hour it
+        covers, at its usual before it was learned (`earlier`), times the part covered."""
+        begin = end - self.window_s
+        seasonal, earlier = tail.usual, tail.earlier
+        expected = 0.0
+        for hour in range(begin // 3600, end // 3600 + 1):
+            covered = min(end, hour * 3600 + 3600) - max(begin, hour * 3600)
+            back = seasonal.hour - hour
+            if covered > 0:
+                kept = 0 < back <= len(earlier)
+                usual = earlier[-back] if kept else seasonal.expected_high(hour)
+                expected += usual * covered / 3600.0
+        return expected
 
     def _ending(self, tail: Tail, end: int) -> float:
         """Outliers expected to end in the window up to `end` from the calls started before it:

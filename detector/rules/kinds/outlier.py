@@ -176,7 +176,6 @@ class Outlier(Kind[Tail]):
         self.min_surprise = spec.min_surprise
         self.max_weight = spec.max_weight
         self.on_end = spec.clock == "end"
-        self.hours = spec.window / 3600.0
         self.window_s = int(spec.window)
         self.reach = -(-(self.window_s + REACH_S) // START_S)
         """Start buckets a window can draw its expected outliers from."""

@@ -18,8 +18,9 @@ PINNED: dict[str, tuple[str, ...]] = {
     ),
     "detector.rules.kinds.outlier.Tail": (
         "window", "shares", "history", "limit", "beyond", "fresh", "hot", "since", "usual",
-        "starts",
+        "starts", "earlier", "firing",
     ),
+    "detector.rules.kinds.spike.Trend": ("window", "baseline", "moments", "peaks"),
     "detector.rules.kinds.shift.Share": ("window", "usual", "since", "quick", "slow"),
     "detector.windows.buckets.Buckets": (
         "head", "cells", "count", "total", "low", "kept", "older", "older_total", "first",

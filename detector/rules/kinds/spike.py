@@ -26,6 +26,11 @@ before, so their mean is far above the usual per call, although the hour carries
 time than it usually does at that hour. A window is a spike only when it is above both what
 its calls usually bring and what the hour usually brings.
 
+A summed window must not rest on one call: it emits only if it is still surprising without
+its largest call (kept per bucket, `peaks`). For a heavy-tailed amount such as talk time, a sum
+far above its usual is most often one large value, and one very long call is `duration-cap`'s
+to judge (a 2-hour call on an office of 64 calls a day was a "spike" twelve times usual).
+
 Nothing is judged before `warmup` of history, nor in an hour of the day the baseline has never
 seen (a first morning after a first night would look like a surge: the share-based kinds and
 the absolute rules judge an account's first hours). With `clock: end` the window is filled by
@@ -43,6 +48,7 @@ from detector.rules.spec import AnyRule, SpikeRule
 from detector.windows import Buckets, Seasonal
 from detector.windows.clock import LocalHours
 from detector.windows.moments import Moments
+from detector.windows.positional import Positional
 from detector.windows.seasonal import DAY, WEEK
 from detector.windows.surprise import poisson_surprise
 
@@ -54,13 +60,16 @@ PER_CALL_HISTORY = 50
 
 
 @dataclass(slots=True)
-class Trend:
-    """The current window, the key's hourly baseline and, for sums, per-call moments."""
+class Trend(Positional):
+    """The current window, the key's hourly baseline and, for sums, per-call moments (pickled
+    by position; the named form of earlier releases loads, its peaks empty)."""
 
     window: Buckets = field(default_factory=Buckets)
     baseline: Seasonal = field(default_factory=Seasonal)
     moments: Moments = field(default_factory=Moments)
     """The amount per call (summed aggregates only)."""
+    peaks: dict[int, float] = field(default_factory=dict)
+    """The largest amount of one call per bucket of the window (summed aggregates only)."""
 
 
 class Spike(Kind[Trend]):
@@ -97,9 +106,11 @@ class Spike(Kind[Trend]):
         t, hour = moment(facts, self.on_end)
         x = self.amount(facts) if self.amount else 1.0
         data.baseline.add(hour, x)
+        bucket = t // self.width
         if self.amount:
             data.moments.add(hour, x)
-        if not data.window.add(t // self.width, x, self.span):
+            self._peak(data, bucket, x)
+        if not data.window.add(bucket, x, self.span):
             return None
         current = data.window.total
         baseline: Seasonal = data.baseline
@@ -113,9 +124,29 @@ class Spike(Kind[Trend]):
         if surprise >= LEARN_LIMIT * self.min_surprise:
             data.moments.taint()
         at = t if self.on_end else None
-        if surprise < self.min_surprise:
+        if surprise < self.min_surprise or self._one_call(data, bucket, expected, backing):
             return Reading(0.0, current, "", at, expected)
         return Reading(current / expected, current, f"usually {expected:.4g}", at, expected)
+
+    def _peak(self, data: Trend, bucket: int, x: float) -> None:
+        """Keep the largest amount of one call in `bucket`; drop buckets the window has left."""
+        peaks = data.peaks
+        if x > peaks.get(bucket, 0.0):
+            peaks[bucket] = x
+            if len(peaks) > self.span:
+                data.peaks = {b: v for b, v in peaks.items() if b > bucket - self.span}
+
+    def _one_call(self, data: Trend, head: int, expected: float, backing: int) -> bool:
+        """Whether a summed window is surprising only through its largest call: without it, the
+        rest is not. One very long call is `duration-cap`'s to judge, not a spike of talk time
+        (for a heavy-tailed amount, a sum far above its usual is most often one large value)."""
+        if not self.amount:
+            return False
+        peak = max((v for b, v in data.peaks.items() if b > head - self.span), default=0.0)
+        rest = data.window.total - peak
+        if self.per_call:
+            expected = max(expected - data.moments.mean, self.min_baseline)
+        return self._surprise(rest, expected, data.moments, backing) < self.min_surprise
 
     def _expected(self, data: Trend, hour: int) -> tuple[float, int] | None:
         """What the window is expected to hold and what backs it; None when not known yet."""

@@ -55,3 +55,24 @@ def test_a_silence_from_friday_into_a_first_saturday_is_still_not_judged() -> No
     """An office silent from Friday evening through its first weekend is not flagged: no call
     has said whether it works Saturdays."""
     assert alert_minutes((0, 0, 1)) == []
+
+
+def test_the_friday_part_of_a_silence_is_still_judged_once_it_reaches_a_first_saturday() -> None:
+    """An account busy around the clock on weekdays (a call every 10 s) goes silent twenty
+    minutes before its first Saturday begins, and time is only seen to pass every half hour (a
+    backtest or replay ticks once per batch of CDRs): at the first tick after midnight the
+    120 calls missed on Friday are flagged, though the Saturday part is not judged (before,
+    the whole silence went unjudged once it reached the Saturday)."""
+    engine = RuleEngine(ruleset_of(RULE))
+    state = engine.new_state()
+    silent = MONDAY + timedelta(days=4, hours=23, minutes=40)
+    at, found = MONDAY, []
+    while at < silent:
+        engine.observe(make_cdr(at, f"c{at.timestamp():.0f}", {}), state)
+        at += timedelta(seconds=10)
+    for half_hours in range(1, 5):
+        tick = MONDAY + timedelta(days=4, hours=23, minutes=30 * half_hours, seconds=30)
+        found.extend((tick, f) for f in engine.advance("MA_test", tick, state))
+    assert [(tick - silent, f.value > 100) for tick, f in found][:1] == [
+        (timedelta(minutes=20, seconds=30), True)
+    ]

@@ -47,9 +47,12 @@ on its first Saturday morning is flagged within minutes of going silent, and a c
 two Saturday calls say the day runs at a few percent. Its calls count at most as many as the
 shape expected before the silence: a burst (a robocall run on a closed office's Saturday) does
 not make the day look open. A silence that reaches into a first weekend day from the day
-before is still not judged (closed or open, no call has said yet). Known limit: a business
-whose Saturdays end at noon and whose first Saturday morning ran as busy as its weekdays is
-flagged that afternoon (from its second Saturday on it is judged by its own Saturdays).
+before counts nothing for that day (closed or open, no call has said yet), but its part before
+midnight is still judged: in a backtest or replay, which sees time pass once per batch of
+CDRs, a busy account silent from twenty minutes before its first Saturday was never flagged.
+Known limit: a business whose Saturdays end at noon and whose first Saturday morning ran as
+busy as its weekdays is flagged that afternoon (from its second Saturday on it is judged by its
+own Saturdays).
 """
 
 from __future__ import annotations
@@ -345,8 +348,8 @@ def _rate(
     hour (a first Sunday is judged by the Saturday before it), never a weekday's as such. With
     neither, its hour of the day (weekdays) is only a shape: the day is judged at its own pace
     against it (`weekend_pace`), and only when the silence began that day, after its calls said
-    how busy it runs (a silence that reaches into a first Saturday from the Friday is not
-    judged: closed or open, nothing has said yet).
+    how busy it runs (a silence that reaches into a first Saturday from the Friday expects no
+    calls of it: closed or open, nothing has said yet; its Friday part is still judged).
     """
     backing = baseline.history(hour)
     weekend = hour_of_week(hour) >= WEEKEND_START
@@ -358,7 +361,6 @@ def _rate(
         guess = baseline.expected(hour)
         if hour // 24 == traffic.day and clock.local_hour(traffic.last) // 24 == traffic.day:
             return 0.0, guess, OWN_PACE
-        traffic.known = False
         return 0.0, guess, 0.0
     traffic.known = False
     return 0.0, 0.0, 0.0

@@ -6,10 +6,15 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
+import yaml
+
 from detector.domain import Finding
-from detector.rules.kinds.spike import Trend
-from detector.rules.testing import make_cdr
-from tests.pack_rule import pack_findings
+from detector.rules.fields import Facts, Locale
+from detector.rules.kinds.base import KindContext
+from detector.rules.kinds.spike import Spike, Trend
+from detector.rules.testing import make_cdr, ruleset_of
+from detector.windows.clock import LocalHours
+from tests.pack_rule import RULES, pack_findings
 
 MONDAY = datetime(2026, 1, 5, 3, 30, tzinfo=UTC)  # 09:00 Monday in Asia/Kolkata
 DAY_S = 86400
@@ -62,3 +67,17 @@ def test_spike_state_saved_before_the_peaks_still_loads() -> None:
     again = Trend.__new__(Trend)
     again.__setstate__(loaded.__getstate__())
     assert (again.peaks, again.window.total) == ({}, 120.0)
+
+
+def test_a_spent_window_keeps_no_peaks() -> None:
+    """Once a key's window has nothing left in it, a sweep drops its peaks with it, so an idle
+    account's pickled state does not carry them."""
+    spec = yaml.safe_load((RULES / "duration-talk-spike.yaml").read_text())
+    ruleset = ruleset_of(spec)
+    kind = Spike(ruleset.rules[0], KindContext(ruleset.lists, 600.0))
+    trend = kind.new_key()
+    cdr = make_cdr(MONDAY, "c1", {"talk_s": 300.0, "ring_s": 0})
+    kind.observe(Facts(cdr, Locale(), LocalHours("UTC")), True, trend)
+    assert trend.peaks
+    assert kind.compact(trend, int(MONDAY.timestamp()) + 3 * 3600)
+    assert trend.peaks == {}

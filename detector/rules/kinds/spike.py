@@ -175,8 +175,11 @@ class Spike(Kind[Trend]):
         return None
 
     def compact(self, data: Trend, now: int) -> bool:
-        """On a sweep: drop the window once it is spent (the baseline stays)."""
-        return bool(data.window.clear_at(now // self.width, self.span))
+        """On a sweep: drop the window and its peaks once it is spent (the baseline stays)."""
+        spent = bool(data.window.clear_at(now // self.width, self.span))
+        if spent:
+            data.peaks = {}
+        return spent
 
     def expired(self, data: Trend, now: int) -> bool:
         """Never: the baseline is the point (the account's TTL evicts it)."""

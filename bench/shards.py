@@ -1,17 +1,17 @@
 """Replaying a world through the live detection path, sharded by account across processes.
 
 Each shard is one `Detector` (`build_detector` with the given rules) fed its accounts' CDRs in
-availability order, in batches of 1,000 like the backtest, then advanced to its newest CDR:
-exactly what a partner with only those accounts would see. Shards are balanced by expected
-calls. A worker draws the world itself (cheap and deterministic), so only the seed, the shard
-and the rule directory cross the process boundary, and only firing alerts come back.
+availability order, in batches like poll cycles (`backtest.cycles`, as the backtest), then
+advanced to its newest CDR: exactly what a partner with only those accounts would see. Shards
+are balanced by expected calls. A worker draws the world itself (cheap and deterministic), so
+only the seed, the shard and the rule directory cross the process boundary, and only firing
+alerts come back.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +20,10 @@ from typing import Any
 import yaml
 
 from detector.assembly import build_detector
+from detector.backtest import cycles, pass_time
 from detector.config import ModelSettings
-from detector.domain import CDR
 from detector.simulate.world import World, draw_world
 
-BATCH = 1000
 SETTINGS_FILE = "_ruleset.yaml"
 
 
@@ -113,8 +112,10 @@ def replay_shard(shard: Shard) -> Replayed:
     detector = build_detector(shard.rules, ModelSettings(enabled=shard.model, mode="live"))
     out = Replayed([])
     started = time.process_time()
-    for batch in _batches(world.stream(shard.members, form="cdrs")):
+    for batch in cycles(world.stream(shard.members, form="cdrs")):
         t0 = time.process_time()
+        for quiet in pass_time(detector, batch[0].start):
+            _keep(out, quiet.alerts)
         _keep(out, detector.process(batch).alerts)
         out.detect_s += time.process_time() - t0
         out.cdrs += len(batch)
@@ -124,18 +125,6 @@ def replay_shard(shard: Shard) -> Replayed:
         out.detect_s += time.process_time() - t0
     out.generate_s = time.process_time() - started - out.detect_s
     return out
-
-
-def _batches(cdrs: Iterator[CDR]) -> Iterator[list[CDR]]:
-    """CDRs in lists of `BATCH`."""
-    batch: list[CDR] = []
-    for cdr in cdrs:
-        batch.append(cdr)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _keep(out: Replayed, alerts: list[Any]) -> None:

@@ -17,10 +17,16 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from detector.domain import CDR, Rejected
-from detector.pipeline import Detector
+from detector.pipeline import Detector, Step
+from detector.rules.engine import TICK_S
 from detector.source.files import read_cdrs
 
 BATCH = 1000
+"""Most CDRs in one batch (a busy poll cycle)."""
+CYCLE_S = TICK_S
+"""Most event time (s, by start) one batch spans: a poll cycle covers seconds, and the daemon
+lets time pass after each, so a replay that waited for 1,000 CDRs would see time pass once in
+hours on a quiet partner, and judge a silence (flatline) only after it had ended."""
 
 
 @dataclass(slots=True)
@@ -48,18 +54,48 @@ class BacktestResult:
         return self.cdrs / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def _batches(items: Iterator[CDR | Rejected], result: BacktestResult) -> Iterator[list[CDR]]:
+def cycles(cdrs: Iterable[CDR]) -> Iterator[list[CDR]]:
+    """CDRs in batches like poll cycles: at most `BATCH`, spanning at most `CYCLE_S` of event
+    time from the batch's first start.
+
+    >>> from detector.rules.testing import make_cdr, DEFAULT_START
+    >>> at = [DEFAULT_START + timedelta(seconds=s) for s in (0, 30, 61, 200)]
+    >>> [len(b) for b in cycles(make_cdr(t, f"c{i}", {}) for i, t in enumerate(at))]
+    [2, 1, 1]
+    """
     batch: list[CDR] = []
+    until = datetime.max
+    for cdr in cdrs:
+        if len(batch) >= BATCH or (batch and cdr.start > until):
+            yield batch
+            batch = []
+        if not batch:
+            until = cdr.start + timedelta(seconds=CYCLE_S)
+        batch.append(cdr)
+    if batch:
+        yield batch
+
+
+def pass_time(detector: Detector, until: datetime) -> Iterator[Step]:
+    """Let event time pass in `CYCLE_S` steps from the newest CDR seen towards `until` (the
+    next CDR's start): live, polls keep coming through a quiet spell of the feed and time
+    passes with them, so a silence is judged while it lasts, not after the call that ends it."""
+    if detector.newest is None:
+        return
+    step = timedelta(seconds=CYCLE_S)
+    at = detector.newest + step
+    while at < until:
+        yield detector.advance(at - detector.allowed_lateness)
+        at += step
+
+
+def _accepted(items: Iterable[CDR | Rejected], result: BacktestResult) -> Iterator[CDR]:
+    """The CDRs of `items`; rejected rows are counted by reason."""
     for item in items:
         if isinstance(item, Rejected):
             result.rejected[item.reason] += 1
-            continue
-        batch.append(item)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        else:
+            yield item
 
 
 def _note(result: BacktestResult, batch: list[CDR]) -> None:
@@ -100,7 +136,9 @@ def replay(
     the final watermark (what `rules try` records besides the alerts)."""
     result = BacktestResult()
     started = time.perf_counter()
-    for batch in _batches(iter(items), result):
+    for batch in cycles(_accepted(items, result)):
+        for quiet in pass_time(detector, batch[0].start):
+            _collect(result, quiet.alerts, quiet.findings, out)
         step = detector.process(batch)
         _note(result, batch)
         _collect(result, step.alerts, step.findings, out)

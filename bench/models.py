@@ -40,7 +40,7 @@ from bench.quality import REPORTING, RULES, TUNING, bands_of, incidents_of, keye
 from bench.shards import SETTINGS_FILE, Replayed, Shard, replay, replay_shard, rules_with_zones
 from bench.throughput import write_file
 from detector.assembly import build_detector
-from detector.backtest import BATCH
+from detector.backtest import cycles
 from detector.config import ModelSettings
 from detector.domain import CDR
 from detector.evaluation import Incident
@@ -63,8 +63,8 @@ def cpu(work: Callable[[], T]) -> tuple[T, float]:
 
 
 def batches(cdrs: list[CDR]) -> list[list[CDR]]:
-    """The CDRs in backtest-sized batches (poll cycles)."""
-    return [cdrs[i : i + BATCH] for i in range(0, len(cdrs), BATCH)]
+    """The CDRs in the backtest's batches (poll cycles, `backtest.cycles`)."""
+    return list(cycles(cdrs))
 
 
 def pipeline(parts: list[list[CDR]]) -> AnomalyModel:

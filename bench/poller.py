@@ -4,7 +4,7 @@ Drives the real `Poller` and `CdrApi` against the real `SimulatorServer` on 127.
 manual clock so simulated time only moves when the benchmark says so (fast, deterministic).
 Traffic is written directly as rows (Poisson arrivals; 45 % unanswered; lognormal talk time;
 ring and publishing lag as drawn below; 0.1 % of answered calls last 3 to 12 hours, the long
-tail the 3 h–24 h tier exists for) at 10, 100 and 1,000 CDR/s. The floor is one full page per
+tail the 3 h–24 h tier exists for) at 1, 10, 100 and 1,000 CDR/s. The floor is one full page per
 100 new CDRs (0.01 requests per CDR). Each tier's requests per hour are printed too: the long
 tiers (calls of 45 minutes and more, and those beyond the 24 h horizon) are read at a slow
 cadence, so they cost a few requests an hour whatever the rate.
@@ -14,7 +14,9 @@ rows: each tier is run alone on the rows of its talk range (the head tiers, unde
 together as one group: on a quiet feed they are read through one merged list, see
 `detector.source.head`), and the figure of a rate is the
 sum of the tiers' request rates over the sum of their CDR rates (so each tier weighs by its
-share of the traffic). Each run polls every 10 s; its warm-up (two of the tier's longest
+share of the traffic). Each run polls every 10 s (`--interval S` for another poll interval,
+with the head's request budget the daemon would give it: half of what the client's default
+5 requests/s allows per interval, 25 at 10 s); its warm-up (two of the tier's longest
 cadences, so its cadence estimates settle) is excluded, and it is measured from the end of a
 read of the tier to the end of a later one, over at least two of its longest cadences
 (and 36,000 CDRs' worth of time at the rate, so slow rates are not measured over a few reads):
@@ -30,6 +32,7 @@ seconds (the rate limit's waits advance the manual clock).
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import uuid
@@ -51,6 +54,9 @@ from detector.source.tiers import Tier
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 INTERVAL_S = 10.0
+"""The default poll interval, the daemon's (`--interval` for another)."""
+RATE_PER_S = 5.0
+"""The client's default rate limit, which sets the head's request budget as in the daemon."""
 FLOOR = 0.01
 RATES = (1, 10, 100, 1000)
 SLICE_S = 600.0
@@ -224,9 +230,10 @@ class Figure:
 
 def steady(rate: float, tiers: tuple[Tier, ...], config: PollerConfig) -> Figure:
     """Tiers (one, or the head group) alone on their own rows at `rate` CDR/s (of all tiers),
-    in steady state."""
+    in steady state, polled every `config.interval_s`."""
     low, high = tiers[0], tiers[-1]
-    longest = max(*(t.every_s for t in tiers), INTERVAL_S)
+    interval = config.interval_s
+    longest = max(*(t.every_s for t in tiers), interval)
     pre, warm = min(high.delay_s, 3600.0), 2 * longest
     end = pre + warm + max(2 * longest, 36_000 / rate) + longest
     rows = traffic(rate, end, seed=7 + low.low, low=low.low, high=high.high)
@@ -239,7 +246,7 @@ def steady(rate: float, tiers: tuple[Tier, ...], config: PollerConfig) -> Figure
         harness.poll()
         read_at: float | None = None
         while harness.clock.t < end:
-            harness.clock.t += INTERVAL_S
+            harness.clock.t += interval
             before = count()
             _, found, _ = harness.poll()
             requests = count() - before
@@ -282,7 +289,8 @@ def backlog(rate: float, hours: float) -> tuple[float, int, int]:
 def report(rate: float, config: PollerConfig) -> float:
     """Print one rate's per-tier figures and their weighted total; return it (x floor)."""
     figures = []
-    head = Head.of(config.tiers(), config.head_s, config.per_page, INTERVAL_S, 1).tiers
+    interval = config.interval_s
+    head = Head.of(config.tiers(), config.head_s, config.per_page, interval, 1).tiers
     groups = [head, *((t,) for t in config.tiers() if t not in head)]
     for group in groups:
         figure = steady(rate, group, config)
@@ -302,7 +310,7 @@ def report(rate: float, config: PollerConfig) -> float:
     requests_s = sum(f.per_s()[0] for f in figures if f.seconds)
     new_s = sum(f.per_s()[1] for f in figures if f.seconds)
     total = requests_s / new_s / FLOOR
-    limit = 1.5 * max(FLOOR, 1 / (rate * INTERVAL_S)) / FLOOR
+    limit = 1.5 * max(FLOOR, 1 / (rate * interval)) / FLOOR
     print(f"{rate:>7} all  {new_s:>10.1f} CDR/s  {requests_s:>7.3f} req/s   x floor {total:.2f}"
           f" (limit {limit:.2f}: 1.5 x max(1 per 100 CDRs, 1 per poll interval))")  # fmt: skip
     return total
@@ -316,10 +324,22 @@ def _name(group: tuple[Tier, ...]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print the figures: `python -m bench.poller [10|100|1000|backlog ...]` (default: all)."""
-    picked = list(sys.argv[1:] if argv is None else argv) or [*map(str, RATES), "backlog"]
-    config = PollerConfig(max_pages_per_cycle=10_000)
-    print("steady state per tier, polled every 10 s (probes and resumes included), per_page 100")
+    """Print the figures: `python -m bench.poller [--interval S] [1|10|100|1000|backlog ...]`
+    (default: all, polled every 10 s)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.poller")
+    parser.add_argument("--interval", type=float, default=INTERVAL_S, help="poll interval, s")
+    parser.add_argument("picked", nargs="*", help="rates (CDR/s) and/or backlog")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.interval <= 0:
+        parser.error("--interval must be positive")
+    picked = args.picked or [*map(str, RATES), "backlog"]
+    config = PollerConfig(
+        max_pages_per_cycle=10_000,
+        interval_s=args.interval,
+        latency_budget=0.5 * RATE_PER_S * args.interval,
+    )
+    print(f"steady state per tier, polled every {args.interval:g} s (probes and resumes included),"
+          f" per_page 100")  # fmt: skip
     print(f"{'CDR/s':>7} {'tier talk s':<12}{'new CDRs':>10}{'requests':>9}{'reads':>6}"
           f"{'cadence':>9}{'x floor':>8}{'p50 lat':>9}{'max lat':>8}{'req/h':>8}"
           f"{'p50 vis':>10}{'p95 vis':>10}")  # fmt: skip

@@ -49,7 +49,8 @@ from detector.simulate.scenario import Chaos
 from detector.source.client import CdrApi
 from detector.source.head import Head
 from detector.source.normalize import normalize
-from detector.source.poller import Poller, PollerConfig
+from detector.source.poller import Poller
+from detector.source.settings import PollerConfig
 from detector.source.tiers import Tier
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

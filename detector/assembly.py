@@ -223,12 +223,14 @@ def _normalizer(settings: Settings) -> Normalize:
 
 def poller_config(settings: Settings, account: str | None) -> PollerConfig:
     """The poller's bounds from the `poll:` section; the head's request budget is half of what
-    the API rate limit allows per poll interval (none when `latency_first` is off)."""
+    the API rate limit allows per poll interval (none when `latency_first` is off), and a
+    cycle may read all of it unless `max_pages_per_cycle` says otherwise."""
     poll = settings.poll
     return PollerConfig(
         per_page=poll.per_page, date_tz=poll.date_tz, horizon_s=poll.lateness_horizon_s,
         max_ring_s=poll.max_ring_s, max_lag_s=poll.max_lag_s, start_back_s=poll.start_back_s,
-        max_pages_per_cycle=poll.max_pages_per_cycle, tier_bounds_s=poll.tier_bounds_s,
+        max_pages_per_cycle=poll.cycle_pages(settings.api.rate_per_s),
+        tier_bounds_s=poll.tier_bounds_s,
         tier_every_s=poll.tier_every_s, target_overhead=poll.target_overhead, workers=poll.workers,
         interval_s=poll.feed_s,
         max_clock_skew_s=poll.max_clock_skew_s, account=account,

@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -168,7 +169,10 @@ class PollSettings(_Section):
     max_clock_skew_s: float = Field(_READ.max_clock_skew_s, ge=0)
     """A row ending later than now plus this is rejected as `future_time` (kept in the state's
     `rejected` table): a row dated years ahead must not move event time."""
-    max_pages_per_cycle: int = Field(_READ.max_pages_per_cycle, ge=1)
+    max_pages_per_cycle: int | None = Field(None, ge=1)
+    """Pages one cycle may read before it commits and continues in the next (default: the
+    requests `api.rate_per_s` allows per `interval_s`, at least 50; 50 at the defaults), see
+    `cycle_pages`."""
     seen_ttl_s: float = Field(2 * 86400.0, gt=0)
     mode: Literal["global", "per_account"] = "global"
     trunk_accounts: dict[str, str] = Field(default_factory=dict)
@@ -177,6 +181,19 @@ class PollSettings(_Section):
     def feed_s(self) -> float:
         """Feed time one poll stands for: `feed_time_per_poll_s`, else `interval_s`."""
         return self.feed_time_per_poll_s or self.interval_s
+
+    def cycle_pages(self, rate_per_s: float) -> int:
+        """Pages one cycle may read: `max_pages_per_cycle`, else what `rate_per_s` allows per
+        poll interval, at least the poller's own 50. A fixed 50 is 10 s of requests at 5 a
+        second: at a longer interval the head's reads (budgeted at half the rate limit per
+        interval) would be cut every poll and resumed down to their time bound.
+
+        >>> PollSettings().cycle_pages(5.0), PollSettings(interval_s=60).cycle_pages(5.0)
+        (50, 300)
+        """
+        if self.max_pages_per_cycle is not None:
+            return self.max_pages_per_cycle
+        return max(_READ.max_pages_per_cycle, math.ceil(rate_per_s * self.interval_s))
 
 
 class RetentionSettings(_Section):

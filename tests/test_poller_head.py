@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detector.assembly import poller_config
+from detector.config import load_settings
 from detector.source.poller import Poller
 from detector.source.settings import PollerConfig
 from tests.feed import Call, FakeFeed
@@ -85,6 +87,41 @@ def test_a_busy_feed_reads_its_head_tiers_split_within_a_poll() -> None:
     tail, returned_at, merged = tail_for(10.0, seconds=300)
     assert not any(merged[len(merged) // 2 :])
     assert late_head_calls(tail, returned_at) == []
+    assert len(tail.returned) == len(set(tail.returned))
+
+
+def test_at_a_60_s_interval_the_daemon_reads_a_head_of_over_50_pages_in_one_cycle() -> None:
+    """With only `poll.interval_s: 60` set (and three-row pages, so the head takes more than
+    50 pages a poll), every poll of the daemon's poller completes and returns each call under
+    90 s by the first poll after it is listed: a fixed 50-page cycle cut the head every poll."""
+    overrides = {"poll.interval_s": "60", "poll.per_page": "3"}
+    config = poller_config(load_settings(None, overrides, environ={}), None)
+    assert config.latency_budget == 150
+    feed = head_feed(1.0, 600, seed=60)
+    tail = Tail(feed, config)
+    returned_at: dict[str, datetime] = {}
+    requests = []
+    for k in range(8):
+        feed.advance(60)
+        result = tail.poll()
+        assert result is not None
+        assert result.complete or k == 0, k  # the first poll only anchors
+        returned_at |= {key: feed.now for key, _ in result.new_ids}
+        requests.append(result.requests)
+    assert max(requests) > 50
+    shown = [
+        c
+        for c in feed.calls
+        if c.talk_s < 90 and c.start >= NOW + timedelta(seconds=60) and c.visible_at <= feed.now
+    ]
+    assert len(shown) > 150
+    late = [
+        c.call_id
+        for c in shown
+        if c.call_id not in returned_at
+        or returned_at[c.call_id] - c.visible_at > timedelta(seconds=60)
+    ]
+    assert late == []
     assert len(tail.returned) == len(set(tail.returned))
 
 

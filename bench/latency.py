@@ -4,24 +4,28 @@ and with trunk webhooks, at 1, 10 and 100 CDR/s in real time (issue 16).
 Traffic is `bench.poller`'s (Poisson arrivals at the rate; 45 % unanswered, ringing up to 60 s;
 lognormal talk; the CDR listed 2–8 s after the call ends), starting now, served in real time by
 the real `SimulatorServer`. The real daemon (`assembly.build_service`: default poller settings,
-latency first, `poll.interval_s` 10, `api.rate_per_s` 5, the shipped rules, no model;
-`poll.start_back_s` 600, so the calls already running when it anchors are watched too) tails
-it, polling only, or with trunk webhooks on and the simulator's `HookSender` posting each
-call's signed CallInitiated at its start and Hangup at its end to the daemon's receiver.
+latency first, `poll.interval_s` 10 unless `--interval`, `api.rate_per_s` 5, the shipped
+rules, no model; `poll.start_back_s` 600, so the calls already running when it anchors are
+watched too) tails it, polling only, or with trunk webhooks on and the simulator's
+`HookSender` posting each call's signed CallInitiated at its start and Hangup at its end to
+the daemon's receiver.
 
 Measured: each call of the head (talk under 90 s: unanswered, one-ring and short calls, what
 robocall and Wangiri bursts are made of) made known between the end of a warm-up minute and a
 minute before the run's end, from when the platform first made it known — its CDR listed by
 the API (polling), or its Hangup posted (webhooks) — to the commit of the cycle that processed
-it; one still unprocessed at the end shows as "> 60 s". An alert is committed by the cycle that
-processes the call tipping it, so this is also visibility → alert (the notification stage's
-own wait is `bench.alert_latency`'s figure). Printed per rate and mode: p50 and p95, the
-requests per CDR the poller made after warm-up, and the issue's limit 1.5 × max(1/100, 1 per
-poll interval). Requests per CDR at 1,000 CDR/s are `bench.poller`'s (requests taking no
-time): in real time one process cannot serve, post and detect that many.
+it; one still unprocessed at the end shows as "> 60 s" (the tail). An alert is committed by
+the cycle that processes the call tipping it, so this is also visibility → alert (the
+notification stage's own wait is `bench.alert_latency`'s figure). Printed per rate and mode:
+p50 and p95, the requests per CDR the poller made after warm-up, and the issue's limit 1.5 ×
+max(1/100, 1 per poll interval). Requests per CDR at 1,000 CDR/s are `bench.poller`'s
+(requests taking no time): in real time one process cannot serve, post and detect that many.
 
 Arguments: `--rates 1,10,100`, `--modes poll,webhooks`, `--minutes M` measured per run
-(default 3; each run lasts M + 1 minutes).
+(default 3; each run lasts M + 1 minutes), `--interval S` the daemon's `poll.interval_s`
+(default 10; above 30 s the warm-up and the tail are two intervals each instead of a minute,
+so the warm-up spans polls and every call listed in the measured span is polled; a run then
+lasts M minutes + two intervals).
 """
 
 from __future__ import annotations
@@ -55,15 +59,20 @@ INTERVAL_S = 10.0
 HEAD_S = 90
 WARMUP_S = 60.0
 TAIL_S = 60.0
+"""Warm-up and tail at the default interval; at a longer one, two intervals each (`margin`)."""
 SECRET = "bench-trunk-secret"  # noqa: S105 - the bench's own signing secret
 
 
 class Run:
     """One rate and mode: the simulator, the daemon and what the observer measured."""
 
-    def __init__(self, rate: float, webhooks: bool, minutes: float, tmp: Path) -> None:
+    def __init__(
+        self, rate: float, webhooks: bool, minutes: float, tmp: Path, interval_s: float = INTERVAL_S
+    ) -> None:
         self.rate, self.webhooks, self.tmp = rate, webhooks, tmp
-        self.span_s = WARMUP_S + minutes * 60
+        self.interval_s = interval_s
+        self.warmup_s, self.tail_s = margin(interval_s)
+        self.span_s = self.warmup_s + minutes * 60
         now = datetime.now(UTC).replace(microsecond=0)
         self.rows = traffic(rate, self.span_s + 120, seed=11, start=now)
         self.known = _known(self.rows, webhooks)
@@ -84,7 +93,7 @@ class Run:
             known = self.known.get(cdr.call_id)
             if known is not None:
                 self.latencies[cdr.call_id] = now - known
-        if now - self.t0 >= WARMUP_S:
+        if now - self.t0 >= self.warmup_s:
             self.requests += result.requests
             self.cdrs += len(result.cdrs)
 
@@ -116,7 +125,7 @@ class Run:
         listen = f"127.0.0.1:{self.hook_port}"
         config = {
             "api": {"url": url},
-            "poll": {"interval_s": INTERVAL_S, "start_back_s": 600},
+            "poll": {"interval_s": self.interval_s, "start_back_s": 600},
             "state": {"path": str(self.tmp / "state.sqlite")},
             "rules": {"dir": str(ROOT / "rules")},
             "model": {"enabled": False},
@@ -138,14 +147,15 @@ class Run:
     def line(self) -> str:
         """The figures of this run."""
         mode = "webhooks" if self.webhooks else "polling"
-        limit = 1.5 * max(0.01, 1.0 / (self.rate * INTERVAL_S))
+        limit = 1.5 * max(0.01, 1.0 / (self.rate * self.interval_s))
         per_cdr = self.requests / self.cdrs if self.cdrs else math.nan
-        low, high = self.t0 + WARMUP_S, self.t0 + self.span_s - TAIL_S
+        low, high = self.t0 + self.warmup_s, self.t0 + self.span_s - self.tail_s
         head = [i for i, t in self.known.items() if low <= t < high and self.talk[i] < HEAD_S]
         if not head:
             return f"  {self.rate:>5g} CDR/s  {mode:9} no head call measured"
         values = sorted(self.latencies.get(i, math.inf) for i in head)
-        p50, p95 = (_show(values[min(len(values) - 1, int(q * len(values)))]) for q in (0.5, 0.95))
+        at = (values[min(len(values) - 1, int(q * len(values)))] for q in (0.5, 0.95))
+        p50, p95 = (_show(v, self.tail_s) for v in at)
         return (f"  {self.rate:>5g} CDR/s  {mode:9} p50 {p50}  p95 {p95}  ({len(values)} head "
                 f"calls)  requests/CDR {per_cdr:.4f} (limit {limit:.4f})")  # fmt: skip
 
@@ -159,9 +169,18 @@ def _known(rows: Traffic, webhooks: bool) -> dict[str, float]:
     return out
 
 
-def _show(seconds: float) -> str:
+def margin(interval_s: float) -> tuple[float, float]:
+    """Warm-up and tail (s) of a run polled every `interval_s`: a minute each up to 30 s.
+
+    >>> margin(10.0), margin(60.0)
+    ((60.0, 60.0), (120.0, 120.0))
+    """
+    return (WARMUP_S, TAIL_S) if interval_s <= 30 else (2 * interval_s, 2 * interval_s)
+
+
+def _show(seconds: float, tail_s: float) -> str:
     """A latency, or how long the run waited for a call still unprocessed at its end."""
-    return f"> {TAIL_S:.0f} s" if math.isinf(seconds) else f"{seconds:5.1f} s"
+    return f"> {tail_s:.0f} s" if math.isinf(seconds) else f"{seconds:5.1f} s"
 
 
 def _free_port() -> int:
@@ -176,14 +195,18 @@ def main(argv: Sequence[str] = ()) -> None:
     parser.add_argument("--rates", default="1,10,100")
     parser.add_argument("--modes", default="poll,webhooks")
     parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--interval", type=float, default=INTERVAL_S, help="poll interval, s")
     args = parser.parse_args(list(argv))
+    if args.interval <= 0:
+        parser.error("--interval must be positive")
+    warmup_s, _ = margin(args.interval)
     logs.configure("json", "error", stream=open(os.devnull, "w"))  # noqa: SIM115
-    print(f"known -> detector (real time; poll interval {INTERVAL_S:g} s; talk under {HEAD_S} s;"
-          f" {args.minutes:g} min per run after a {WARMUP_S:.0f} s warm-up)")  # fmt: skip
+    print(f"known -> detector (real time; poll interval {args.interval:g} s; talk under {HEAD_S} s;"
+          f" {args.minutes:g} min per run after a {warmup_s:.0f} s warm-up)")  # fmt: skip
     for rate in (float(r) for r in args.rates.split(",")):
         for mode in args.modes.split(","):
             with tempfile.TemporaryDirectory() as tmp:
-                run = Run(rate, mode == "webhooks", args.minutes, Path(tmp))
+                run = Run(rate, mode == "webhooks", args.minutes, Path(tmp), args.interval)
                 run.go()
                 print(run.line(), flush=True)
 

@@ -76,3 +76,38 @@ def test_a_silence_on_a_quiet_day_is_judged_at_that_days_own_pace() -> None:
     pace of the busy hours before midnight. The same silence after a normal morning is."""
     assert not silence_alerts(morning_every=20, silent_hours=3)
     assert silence_alerts(morning_every=1, silent_hours=3)
+
+
+SHIPPED = {**RULE, "min_surprise": 7.5, "spell_dispersion": 100}
+"""The shipped rule's surprise settings (`rules/flatline.yaml`)."""
+
+
+def silent_morning_alert(inbound_every: int) -> tuple[int, int] | None:
+    """Four office days (10:00-18:00 India time, a call every 10 minutes, every
+    `inbound_every`-th of them inbound, the rest outbound), then a fifth day silent from its
+    start until 16:00 (36 calls expected by then): the day and local minute of the first alert."""
+    engine = RuleEngine(ruleset_of(SHIPPED))
+    state = engine.new_state()
+    start = MONDAY.replace(hour=18, minute=30) - timedelta(days=1)  # local midnight, Monday
+    for minute in range(4 * 24 * 60 + 16 * 60):
+        at = start + timedelta(minutes=minute)
+        day, local = divmod(minute, 24 * 60)
+        if day < 4 and 10 * 60 <= local < 18 * 60 and local % 10 == 0:
+            inbound = (local // 10) % inbound_every == 0
+            direction = "inbound" if inbound else "outbound"
+            engine.observe(make_cdr(at, f"c{minute}", {"direction": direction}), state)
+        if engine.advance("MA_test", at + timedelta(seconds=30), state):
+            return day, local
+    return None
+
+
+def test_a_silent_day_of_an_account_that_receives_calls_is_no_off_day() -> None:
+    """An office whose calls are half inbound, silent from the start of its fifth day, is
+    flagged that day before 16:00: a day without a campaign still brings its inbound calls, so
+    it runs at least at the inbound share (before, such a day was judged as a possible off-day
+    at a dialer's 15 % and not flagged that day); an all-outbound dialer's silent day still is
+    not."""
+    found = silent_morning_alert(inbound_every=2)
+    assert found is not None
+    assert found[0] == 4
+    assert silent_morning_alert(inbound_every=10**6) is None

@@ -22,7 +22,9 @@ before such a day's first call is ordinary for it (and would be an outage for a 
 Each local day expected to hold at least `OFF_DAY_MIN` calls is counted (`days`) and, if it
 held under `OFF_DAY_SHARE` of them, remembered as an off-day (`off_days`, and in `off_calls`
 how busy it ran). Every local day a silence touches is then an on-day or an off-day (at the
-key's off-day share of the baseline): the chance of missing its calls is the mixture of the
+key's off-day share of the baseline, learned from its off-days; before it has any, its
+inbound share plus a dialer's 15 % of its outbound one, since a day without a campaign still
+brings the calls of its callers): the chance of missing its calls is the mixture of the
 two, the chance of an off-day being the key's own share of off-days with a prior
 (`OFF_PRIOR` x its outbound share ^ `OUTBOUND_POWER` against `ON_PRIOR` days: campaigns dial
 out, while the callers of an inbound line do not all take the same day off), updated by the

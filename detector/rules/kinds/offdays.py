@@ -29,8 +29,13 @@ of its calls inbound at 1 in 25, a half-inbound one at 1 in 1,500 (judged as bef
 were modelled); each steady day counted makes an off-day less likely."""
 OFF_SHARE = 0.15
 SHARE_PRIOR = 2.0
-"""How busy an off-day runs against the baseline (a campaign-less dialer: 3-25 %) until the
-key's own off-days say (`SHARE_PRIOR` days' worth of belief in `OFF_SHARE`)."""
+"""How busy an off-day's outbound part runs against the baseline (a campaign-less dialer:
+3-25 %). A day without a campaign still brings the key's inbound calls (its callers do not
+know), so until the key's own off-days say (`SHARE_PRIOR` days' worth of belief) an off-day
+is expected at the inbound share plus `OFF_SHARE` of the outbound one: a dialer's at 15 %, a
+half-inbound office's at 58 %, whose silent morning is then no more likely an off-day than an
+outage (it was judged at a dialer's 15 %, which capped a small office's whole silent morning
+below `min_surprise`)."""
 
 
 class DayHistory(Protocol):
@@ -50,12 +55,14 @@ def silent_day(
     misses `traffic.today` calls (at the key's pace) may be an off-day; `calls` of the
     `before` calls the baseline expected that day came before the silence.
 
-    An off-day runs at the key's off-day share of the baseline, so it misses that share of the
-    calls; on- and off-days are negative binomials of shape `size`. The chance of an off-day
-    is the key's own share of off-days with its prior (see `ON_PRIOR`), updated by Bayes on the
-    day's calls so far. With an on-day's chance of the silence `p_on` and an off-day's `p_off`,
-    the day's chance is ``(1 - w) p_on + w p_off`` where ``w`` is the chance of an off-day: the
-    silence is ``1 - w + w p_off / p_on`` times likelier than if the day were an on-day.
+    An off-day runs at the key's off-day share of the baseline (its inbound calls and a few of
+    its outbound ones, until its own off-days say, see `OFF_SHARE`), so it misses that share of
+    the calls; on- and off-days are negative binomials of shape `size`. The chance of an
+    off-day is the key's own share of off-days with its prior (see `ON_PRIOR`), updated by
+    Bayes on the day's calls so far. With an on-day's chance of the silence `p_on` and an
+    off-day's `p_off`, the day's chance is ``(1 - w) p_on + w p_off`` where ``w`` is the chance
+    of an off-day: the silence is ``1 - w + w p_off / p_on`` times likelier than if the day
+    were an on-day.
 
     >>> from types import SimpleNamespace as History
     >>> dialer = History(today=22.0, outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
@@ -63,13 +70,17 @@ def silent_day(
     3.39
     >>> round(silent_day(dialer, 10.0, 300.0, 300.0), 2)  # silent after a busy morning
     0.0
+    >>> centre = History(today=22.0, outbound=0.85, days=5.0, off_days=0.0, off_calls=0.0)
+    >>> round(silent_day(centre, 10.0, 0.0, 0.0), 2)  # no off-day yet, 15 % inbound
+    1.38
     >>> desk = History(today=22.0, outbound=0.5, days=5.0, off_days=0.0, off_calls=0.0)
-    >>> round(silent_day(desk, 10.0, 0.0, 0.0), 2)
-    0.52
+    >>> round(silent_day(desk, 10.0, 0.0, 0.0), 2)  # its inbound half comes anyway
+    0.0
     """
     prior = OFF_PRIOR * traffic.outbound**OUTBOUND_POWER
     off = (traffic.off_days + prior) / (traffic.days + prior + ON_PRIOR)
-    share = (traffic.off_calls + SHARE_PRIOR * OFF_SHARE) / (traffic.off_days + SHARE_PRIOR)
+    usual = 1.0 - traffic.outbound * (1.0 - OFF_SHARE)  # inbound calls come anyway
+    share = (traffic.off_calls + SHARE_PRIOR * usual) / (traffic.off_days + SHARE_PRIOR)
     if before > 0.0 and off > 0.0:  # Bayes on the day's calls so far
         low = share * before
         odds = calls * math.log(share * (before + size) / (low + size))

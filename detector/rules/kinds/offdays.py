@@ -79,8 +79,8 @@ def silent_day(
     """
     prior = OFF_PRIOR * traffic.outbound**OUTBOUND_POWER
     off = (traffic.off_days + prior) / (traffic.days + prior + ON_PRIOR)
-    usual = 1.0 - traffic.outbound * (1.0 - OFF_SHARE)  # inbound calls come anyway
-    share = (traffic.off_calls + SHARE_PRIOR * usual) / (traffic.off_days + SHARE_PRIOR)
+    kept = 1.0 - traffic.outbound * (1.0 - OFF_SHARE)  # inbound calls come anyway
+    share = (traffic.off_calls + SHARE_PRIOR * kept) / (traffic.off_days + SHARE_PRIOR)
     if before > 0.0 and off > 0.0:  # Bayes on the day's calls so far
         low = share * before
         odds = calls * math.log(share * (before + size) / (low + size))

@@ -177,6 +177,8 @@ class Outlier(Kind[Tail]):
         self.max_weight = spec.max_weight
         self.on_end = spec.clock == "end"
         self.window_s = int(spec.window)
+        self.window_hours = -(-self.window_s // 3600)
+        """Local hours a window can reach before the one in progress (`earlier`)."""
         self.reach = -(-(self.window_s + REACH_S) // START_S)
         """Start buckets a window can draw its expected outliers from."""
 
@@ -280,7 +282,7 @@ class Outlier(Kind[Tail]):
         """Before the hours up to `hour` are learned, keep the usual of those the window can
         reach: once learned, an hour of the window would be judged against itself (in a first
         week an hour's usual is the higher of its level and its latest day, which is today)."""
-        reach = -(-self.window_s // 3600)
+        reach = self.window_hours
         usual = tail.usual
         begun = max(usual.hour, hour - reach)
         learning = [usual.expected_high(h) for h in range(begun, hour)]

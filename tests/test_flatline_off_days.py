@@ -82,20 +82,25 @@ SHIPPED = {**RULE, "min_surprise": 7.5, "spell_dispersion": 100}
 """The shipped rule's surprise settings (`rules/flatline.yaml`)."""
 
 
-def silent_morning_alert(inbound_every: int) -> tuple[int, int] | None:
-    """Four office days (10:00-18:00 India time, a call every 10 minutes, every
-    `inbound_every`-th of them inbound, the rest outbound), then a fifth day silent from its
-    start until 16:00 (36 calls expected by then): the day and local minute of the first alert."""
+def silent_morning_alert(inbound_every: int, per_slot: int = 1) -> tuple[int, int] | None:
+    """Four office days (10:00-18:00 India time, `per_slot` calls spread over every 10 minutes,
+    every `inbound_every`-th of them inbound, the rest outbound), then a fifth day silent from
+    its start until 16:00 (36 x `per_slot` calls expected by then): the day and local minute
+    of the first alert."""
     engine = RuleEngine(ruleset_of(SHIPPED))
     state = engine.new_state()
     start = MONDAY.replace(hour=18, minute=30) - timedelta(days=1)  # local midnight, Monday
+    calls = 0
     for minute in range(4 * 24 * 60 + 16 * 60):
         at = start + timedelta(minutes=minute)
         day, local = divmod(minute, 24 * 60)
         if day < 4 and 10 * 60 <= local < 18 * 60 and local % 10 == 0:
-            inbound = (local // 10) % inbound_every == 0
-            direction = "inbound" if inbound else "outbound"
-            engine.observe(make_cdr(at, f"c{minute}", {"direction": direction}), state)
+            for k in range(per_slot):
+                inbound = (calls + 1) % inbound_every == 0
+                fields = {"direction": "inbound" if inbound else "outbound"}
+                engine.observe(make_cdr(at + timedelta(seconds=600 * k // per_slot),
+                                        f"c{calls}", fields), state)  # fmt: skip
+                calls += 1
         if engine.advance("MA_test", at + timedelta(seconds=30), state):
             return day, local
     return None
@@ -111,3 +116,12 @@ def test_a_silent_day_of_an_account_that_receives_calls_is_no_off_day() -> None:
     assert found is not None
     assert found[0] == 4
     assert silent_morning_alert(inbound_every=10**6) is None
+
+
+@pytest.mark.parametrize("per_slot", [1, 10, 100])
+def test_a_half_inbound_offices_silent_day_gets_one_verdict_at_any_size(per_slot: int) -> None:
+    """The half-inbound office's silent fifth day is flagged that morning or early afternoon
+    at 48, 480 and 4,800 calls a day alike (the busier, the sooner)."""
+    found = silent_morning_alert(inbound_every=2, per_slot=per_slot)
+    assert found is not None
+    assert found[0] == 4

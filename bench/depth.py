@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.poller import _draw
+from bench.poller import _draw, add_interval
 
 INTERVAL_S = 10.0
 PER_PAGE = 100
@@ -181,11 +181,9 @@ def unanswered(rate: float, win: Window) -> tuple[float, float]:
 def main(argv: Sequence[str] = ()) -> None:
     """`python -m bench.depth [--interval S] [RATE ...]` (default every 10 s, 1 10 100)."""
     parser = argparse.ArgumentParser(prog="python -m bench.depth")
-    parser.add_argument("--interval", type=float, default=INTERVAL_S, help="poll interval, s")
+    add_interval(parser)
     parser.add_argument("rates", nargs="*", type=float, help="CDR/s (default 1 10 100)")
     args = parser.parse_args(list(argv))
-    if args.interval <= 0:
-        parser.error("--interval must be positive")
     win = window(args.interval)
     if args.interval != INTERVAL_S:
         out = f"polled every {win.interval_s:g} s: {len(win.polls)} polls over {win.span_s:g} s"

@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.poller import traffic
+from bench.poller import add_interval, traffic
 from detector import logs
 from detector.assembly import build_service
 from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV, load_settings
@@ -195,10 +195,8 @@ def main(argv: Sequence[str] = ()) -> None:
     parser.add_argument("--rates", default="1,10,100")
     parser.add_argument("--modes", default="poll,webhooks")
     parser.add_argument("--minutes", type=float, default=3.0)
-    parser.add_argument("--interval", type=float, default=INTERVAL_S, help="poll interval, s")
+    add_interval(parser)
     args = parser.parse_args(list(argv))
-    if args.interval <= 0:
-        parser.error("--interval must be positive")
     warmup_s, _ = margin(args.interval)
     logs.configure("json", "error", stream=open(os.devnull, "w"))  # noqa: SIM115
     print(f"known -> detector (real time; poll interval {args.interval:g} s; talk under {HEAD_S} s;"

@@ -324,15 +324,25 @@ def _name(group: tuple[Tier, ...]) -> str:
     return f"{group[0].low}-{group[-1].high} head"
 
 
+def add_interval(parser: argparse.ArgumentParser) -> None:
+    """The benches' `--interval S` option: the poll interval in seconds (default 10), > 0."""
+
+    def seconds(text: str) -> float:
+        value = float(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parser.add_argument("--interval", type=seconds, default=INTERVAL_S, help="poll interval, s")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the figures: `python -m bench.poller [--interval S] [1|10|100|1000|backlog ...]`
     (default: all, polled every 10 s)."""
     parser = argparse.ArgumentParser(prog="python -m bench.poller")
-    parser.add_argument("--interval", type=float, default=INTERVAL_S, help="poll interval, s")
+    add_interval(parser)
     parser.add_argument("picked", nargs="*", help="rates (CDR/s) and/or backlog")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.interval <= 0:
-        parser.error("--interval must be positive")
     picked = args.picked or [*map(str, RATES), "backlog"]
     config = PollerConfig(
         max_pages_per_cycle=10_000,

@@ -47,6 +47,7 @@ from detector.source.cadence import observe
 from detector.source.cursor import Cursor
 from detector.source.pages import Pages
 from detector.source.rows import Collected, ends_below, newest, order
+from detector.source.scan import Scan
 from detector.source.tiers import ListState, Tier
 
 MERGE_ROWS = 0.15
@@ -142,13 +143,20 @@ class Head:
         new = ListState(page.total, cur.head, now, cost=None if going is None else going.cost)
         low = max(cur.floor, cur.base or cur.floor)
         bound = low if going is None else max(low, going.mark - timedelta(seconds=tier.delay_s))
-        base = None if going is None else going.total
+        prior = None if going is None or going.total is None else going.total + going.after
         cap = 1 if going is None else max(1, min(int(self.budget), (run.budget + 1) // 2))
-        latest, found, counted, number, cut = page.total, 0, set[str](), 1, False
+        scan, found, counted, number, cut = (
+            Scan(self.per_page, page.total, prior),
+            0,
+            set[str](),
+            1,
+            False,
+        )
         while True:
             found += run.take(page, bound, counted)
-            latest = _larger(latest, page.total)
-            if base is not None and latest is not None and found >= latest - base:
+            scan.add(page)
+            new.after = scan.after(found)
+            if scan.complete(found, page, number):
                 break
             if not page.rows or not page.more or ends_below(page, bound):
                 break
@@ -157,16 +165,11 @@ class Head:
                 break
             number += 1
             page = pages.one(tier.params(), number, run)
-        if going is not None and (base is not None or cut):  # not the read after entering
+        if going is not None and (prior is not None or cut):  # not the read after entering
             elapsed = max(going.age * self.interval_s, (now - going.at).total_seconds())
             new.cost = observe(going.cost, number, found, elapsed, self.per_page)
         cur.lists[tier.name] = new
         return True
-
-
-def _larger(a: int | None, b: int | None) -> int | None:
-    """The larger of two totals, or None once either is missing."""
-    return None if a is None or b is None else max(a, b)
 
 
 def _rate(state: ListState | None) -> float | None:

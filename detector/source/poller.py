@@ -62,9 +62,11 @@ One poll:
 3. For each due tier, least recently read first (so a small budget starves none): read
    page 1 (total `t`). Bound `B = max(floor, mark_prev - delay_i)` (a tier never read:
    `max(floor, base)`). Scan pages
-   until (a) the count of rows found that are not in `seen` reaches `t_latest - t_prev`
-   (`t_latest` = largest total seen during the scan; skipped when totals are missing or went
-   down), or (b) a page ends below `B`, or (c) the list ends.
+   until (a) the count of rows found that are not in `seen` reaches `t_latest - t_prev - e -
+   u` (`t_latest` = largest total seen during the scan, `e` = rows the previous read found
+   that were listed after its first request, `u` = rows listed above the last page read that
+   the scan never met, both lower bounds: `detector.source.scan`; skipped when totals are
+   missing or went down), or (b) a page ends below `B`, or (c) the list ends.
 4. Page budget (`max_pages_per_cycle`, all lists together): a scan cut short stores
    `resume = {page: next page, bound: B, reached, top}` and its tier's state is saved as
    read; the cursor always advances, so a backlog of any size makes durable progress.
@@ -97,8 +99,11 @@ talk <= Hz, and the tiers cover every row (integer durations):
   starts in the future), so it is >= B and the lemma finds it.
 - (a) Count stop: let S be the list at this read's first request, t its total; S \\ S_prev
   has exactly `t - t_prev` rows, and by the invariant every unseen row of S at or above the
-  floor is among them. Rows found that are not in S number at most `t_latest - t`. So
-  finding `t_latest - t_prev` unseen rows means all of S's unseen rows were found. Rows
+  floor is among them, and so are the `e` rows, which are seen: at most `t - t_prev - e`
+  rows of S are unseen. The `u` rows are not in S (by the lemma every row of S above the
+  last page was read) and never found, so rows found that are not in S number at most
+  `t_latest - t - u`, and finding `t_latest - t_prev - e - u` unseen rows means all of S's
+  unseen rows were found. Rows
   below the floor are never counted, which can only delay the count stop, never advance it.
 - A resumed scan keeps the bound of its cut read; the rows of that tier that appear later
   are covered by the next regular read (b), which waits for the resume to finish.
@@ -144,6 +149,7 @@ from detector.source.rows import (
     order,
     starts,
 )
+from detector.source.scan import Scan
 from detector.source.settings import PollerConfig
 from detector.source.sweep import Sweep
 from detector.source.tiers import ListState, Resume, Tier, iso
@@ -261,15 +267,20 @@ class Poller:
         cur.head = max(cur.head, newest(page, run.latest) or cur.head)
         bound, base = self._bound(cur, tier, state)
         new = ListState(page.total, cur.head, now, cost=None if state is None else state.cost)
-        if page.total is None or base is None or page.total < base:
-            base = None
-        latest, found, counted, number = page.total, 0, set[str](), 1
+        prior = None if base is None or state is None else base + state.after
+        scan, found, counted, number = (
+            Scan(self.config.per_page, page.total, prior),
+            0,
+            set[str](),
+            1,
+        )
         reached: datetime | None = None
         while True:
             found += run.take(page, bound, counted, keep=tier.beyond)
+            scan.add(page)
+            new.after = scan.after(found)
             reached = _oldest(page, run, reached)
-            latest = _latest(latest, page.total)
-            if base is not None and latest is not None and found >= latest - base:
+            if scan.complete(found, page, number):
                 break
             if not page.rows or not page.more or ends_below(page, bound):
                 break
@@ -405,11 +416,6 @@ def _oldest(page: Page, run: Collected, reached: datetime | None) -> datetime | 
         return reached
     low = min(times)
     return low if reached is None else min(reached, low)
-
-
-def _latest(latest: int | None, total: int | None) -> int | None:
-    """The larger of two totals, or None once either is missing."""
-    return None if latest is None or total is None else max(latest, total)
 
 
 def _age(state: ListState | None) -> float:

@@ -117,7 +117,9 @@ class ListState:
     either says its cadence has passed, so a sped-up simulator under a wall clock and a caller
     polling less often than `interval_s` both keep the cadence; neither affects correctness);
     `resume`: set while a scan cut short by the page budget still has to finish;
-    `cost`: what its reads cost so far, which sets its cadence (`detector.source.cadence`).
+    `cost`: what its reads cost so far, which sets its cadence (`detector.source.cadence`);
+    `after`: rows that read found that were listed after its first request (at least), which
+    the next read's count may skip (`detector.source.scan`).
     """
 
     total: int | None
@@ -126,6 +128,7 @@ class ListState:
     age: int = 0
     resume: Resume | None = None
     cost: Cost | None = None
+    after: int = 0
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> ListState:
@@ -137,6 +140,7 @@ class ListState:
             age=int(raw.get("age", 0)),
             resume=Resume.load(raw.get("resume")),
             cost=Cost.load(raw.get("cost")),
+            after=int(raw.get("after", 0)),
         )
 
     def dump(self) -> dict[str, Any]:
@@ -147,6 +151,8 @@ class ListState:
             out["resume"] = self.resume.dump()
         if self.cost is not None:
             out["cost"] = self.cost.dump()
+        if self.after:
+            out["after"] = self.after
         return out
 
 

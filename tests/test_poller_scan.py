@@ -152,3 +152,29 @@ def test_the_count_of_rows_never_met_trusts_only_call_ids_and_full_pages() -> No
     last = _page(2, [30, 29, 28])
     short.add(last)
     assert short.unread_above(last, 2) == 0  # 3 rows above, all met: 5 - 3 would claim 2
+
+
+def test_a_backlog_on_a_busy_feed_is_read_at_about_a_page_per_request() -> None:
+    """Resuming a cut scan `workers` pages at a time, rows listed between the requests of a
+    batch no longer throw the batch away: the backlog's pages cost about a request each."""
+    feed = busy_feed(spacing_s=1, calls=3600, tick_s=0)
+    feed.now = NOW - timedelta(minutes=40)
+    config = replace(ONE_TIER, start_back_s=900, max_pages_per_cycle=12, workers=4)
+    tail = Tail(feed, config)
+    tail.poll()  # anchors 15 minutes back, before the feed's first call: 600 rows to read
+    feed.tick_s = 0.25  # a row listed every 4 requests
+    requests, polls = 0, 0
+    while True:
+        result = tail.poll()
+        assert result is not None
+        requests, polls = requests + result.requests, polls + 1
+        if result.complete:
+            break
+        assert polls < 100, requests  # it used to take about 5 requests a page, and more polls
+    assert requests <= 150, (requests, polls)  # 120 pages of 5
+    feed.tick_s = 0
+    for _ in range(40):
+        feed.advance(10)
+        assert tail.poll() is not None
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == {c.call_id for c in feed.visible() if c.call_id in tail.expected()}

@@ -88,10 +88,13 @@ talk <= Hz, and the tiers cover every row (integer durations):
   and stops at page m reads every row that, when page p was requested, sat at a position
   >= (p-1)·per_page and is not below the stop condition: its position only grows, so
   (its page - the requested page) starts >= 0, ends <= 0 and drops by at most one per
-  request. Across polls (resume) the same holds, positions still only grow. A batch of
-  `workers` concurrent pages counts as one step only if every answer's total equals the total
-  seen just before the batch (no insert happened, so all answers show one list); otherwise
-  the next step re-reads from the batch's first page one request at a time.
+  request. Across polls (resume) the same holds, positions still only grow. Of a batch of
+  `workers` concurrent pages, the pages up to the first whose total is below an earlier one's
+  count as read one at a time (`in_order`: a list that only grows shows each answer's list
+  no earlier than the one before, as the count stop (a) trusts totals); the next batch starts
+  after them. (It used to count only when every total equalled the one before the batch, and
+  else re-read page by page: on a busy feed every batch moved, and four of five requests of
+  a backlog's scan were thrown away.)
 - Invariant: after a tier read (with its resume) finishes, every row of that tier visible at
   its first request with start >= floor has been returned.
 - (b) Bounded stop: a row visible at v after the previous read's first request T' has
@@ -128,6 +131,7 @@ Calls longer than `horizon_s` are outside the guarantee: set it above the longes
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -344,26 +348,19 @@ class Poller:
         return max(cur.floor, min(lows, default=cur.floor))
 
     def _resume(self, run: Collected, tier: Tier, resume: Resume) -> Resume | None:
-        """Continue a cut scan down to its bound, `workers` pages at a time when safe."""
+        """Continue a cut scan down to its bound, `workers` pages at a time: the pages of a
+        batch up to the first whose total is smaller than an earlier one's (`in_order`)."""
         params, number, bound = tier.params(), resume.page, resume.bound
-        total: int | None = None
         reached = resume.reached
         while run.budget > 0:
-            width = 1 if total is None else min(self.config.workers, run.budget)
+            width = min(self.config.workers, run.budget)
             pages = self.pages.batch(params, range(number, number + width), run)
-            ends = [not p.rows or not p.more or ends_below(p, bound) for p in pages]
-            for page, end in zip(pages, ends, strict=True):
+            for page in pages[: in_order(pages)]:
                 run.take(page, bound, keep=tier.beyond)
                 reached = _oldest(page, run, reached)
-                if end:
-                    break
-            steady = width == 1 or all(p.total is not None and p.total == total for p in pages)
-            total = pages[-1].total if width == 1 else (total if steady else None)
-            if not steady:
-                continue  # something moved during the batch: re-read from `number`, one by one
-            if any(ends):
-                return None
-            number += width
+                number += 1
+                if not page.rows or not page.more or ends_below(page, bound):
+                    return None
         return Resume(number, bound, reached, resume.top)
 
     def backfill(
@@ -397,6 +394,25 @@ class Poller:
             result.keep_from = self._low_water(cur)
             result.unread_s = sum(s.resume.unread_s() for s in cur.lists.values() if s.resume)
         return result
+
+
+def in_order(pages: list[Page]) -> int:
+    """How many of a batch's pages, from the first, were answered in page order: while totals
+    do not go down (a list that only grows shows a larger total later), as if requested one
+    at a time; a missing total ends the run. At least 1: the first page was asked for after
+    every earlier request had been answered.
+
+    >>> from detector.source.client import Page
+    >>> [in_order([Page([], n, 5, t, True, "a") for n, t in enumerate(ts, 1)])
+    ...  for ts in ([10, 10, 12], [10, 12, 11, 13], [10, None, 10], [None, 10])]
+    [3, 2, 1, 1]
+    """
+    count = 1
+    for before, after in itertools.pairwise(pages):
+        if before.total is None or after.total is None or after.total < before.total:
+            break
+        count += 1
+    return count
 
 
 def _span(name: str) -> tuple[int, int] | None:

@@ -1,5 +1,6 @@
 """Pages of the feed as the poller asks for them: per_page, the page budget, batches of
-concurrent requests, date filters, and answers too large to read whole.
+concurrent requests (and which of a batch's answers came in page order, `in_order`), date
+filters, and answers too large to read whole.
 
 An answer over the client's byte cap (`OversizedResponse`) is asked for again as `SPLIT`
 smaller pages over the same positions: page p of size n is pages `(p-1)·n/m + 1 … p·n/m` of
@@ -11,6 +12,7 @@ the rows around it are read as usual, so one poison row never blocks the rows af
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -85,3 +87,21 @@ class Pages:
         """
         first, last = low.astimezone(self.tz).date(), high.astimezone(self.tz).date()
         return {"start_date": first.isoformat(), "end_date": last.isoformat()}
+
+
+def in_order(pages: list[Page]) -> int:
+    """How many of a batch's pages, from the first, were answered in page order: while totals
+    do not go down (a list that only grows shows a larger total later), as if requested one
+    at a time; a missing total ends the run. At least 1: the first page was asked for after
+    every earlier request had been answered.
+
+    >>> [in_order([Page([], n, 5, t, True, "a") for n, t in enumerate(ts, 1)])
+    ...  for ts in ([10, 10, 12], [10, 12, 11, 13], [10, None, 10], [None, 10])]
+    [3, 2, 1, 1]
+    """
+    count = 1
+    for before, after in itertools.pairwise(pages):
+        if before.total is None or after.total is None or after.total < before.total:
+            break
+        count += 1
+    return count

@@ -131,7 +131,6 @@ Calls longer than `horizon_s` are outside the guarantee: set it above the longes
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -141,7 +140,7 @@ from detector.source.cadence import cadence, observe
 from detector.source.client import CdrApi, Page
 from detector.source.cursor import Cursor
 from detector.source.head import Head
-from detector.source.pages import Pages, Params
+from detector.source.pages import Pages, Params, in_order
 from detector.source.rows import (
     Collected,
     Gap,
@@ -394,25 +393,6 @@ class Poller:
             result.keep_from = self._low_water(cur)
             result.unread_s = sum(s.resume.unread_s() for s in cur.lists.values() if s.resume)
         return result
-
-
-def in_order(pages: list[Page]) -> int:
-    """How many of a batch's pages, from the first, were answered in page order: while totals
-    do not go down (a list that only grows shows a larger total later), as if requested one
-    at a time; a missing total ends the run. At least 1: the first page was asked for after
-    every earlier request had been answered.
-
-    >>> from detector.source.client import Page
-    >>> [in_order([Page([], n, 5, t, True, "a") for n, t in enumerate(ts, 1)])
-    ...  for ts in ([10, 10, 12], [10, 12, 11, 13], [10, None, 10], [None, 10])]
-    [3, 2, 1, 1]
-    """
-    count = 1
-    for before, after in itertools.pairwise(pages):
-        if before.total is None or after.total is None or after.total < before.total:
-            break
-        count += 1
-    return count
 
 
 def _span(name: str) -> tuple[int, int] | None:

@@ -145,13 +145,8 @@ class Head:
         bound = low if going is None else max(low, going.mark - timedelta(seconds=tier.delay_s))
         prior = None if going is None or going.total is None else going.total + going.after
         cap = 1 if going is None else max(1, min(int(self.budget), (run.budget + 1) // 2))
-        scan, found, counted, number, cut = (
-            Scan(self.per_page, page.total, prior),
-            0,
-            set[str](),
-            1,
-            False,
-        )
+        scan = Scan(self.per_page, page.total, prior)
+        found, counted, number, cut = 0, set[str](), 1, False
         while True:
             found += run.take(page, bound, counted)
             scan.add(page)

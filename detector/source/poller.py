@@ -271,12 +271,8 @@ class Poller:
         bound, base = self._bound(cur, tier, state)
         new = ListState(page.total, cur.head, now, cost=None if state is None else state.cost)
         prior = None if base is None or state is None else base + state.after
-        scan, found, counted, number = (
-            Scan(self.config.per_page, page.total, prior),
-            0,
-            set[str](),
-            1,
-        )
+        scan = Scan(self.config.per_page, page.total, prior)
+        found, counted, number = 0, set[str](), 1
         reached: datetime | None = None
         while True:
             found += run.take(page, bound, counted, keep=tier.beyond)

@@ -5,7 +5,8 @@ start + ring + talk + lag, so long calls appear behind rows already served. Each
 advance the clock (`tick_s`), which makes new rows push old ones down between page requests.
 Faults queued in `faults` are served one per request, in order, before normal answers.
 Both response shapes ("a" and "b") and both orders ("newest", "oldest") are available, and
-`totals="flaky"` makes list totals sometimes missing or too low (a total that went down).
+`totals="flaky"` makes list totals sometimes missing or too low (a total that went down),
+`totals="none"` leaves them out.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class FakeFeed:
         Shape A derives "more pages" from the total, so only shape B (which sends `has_next`)
         gets totals that went down.
         """
-        if self.totals == "flaky" and len(self.requests) % 3 == 0:
+        if self.totals == "none" or (self.totals == "flaky" and len(self.requests) % 3 == 0):
             return None
         if self.totals == "flaky" and self.shape == "b" and len(self.requests) % 5 == 0:
             return 0

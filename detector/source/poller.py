@@ -344,16 +344,17 @@ class Poller:
 
     def _resume(self, run: Collected, tier: Tier, resume: Resume) -> Resume | None:
         """Continue a cut scan down to its bound, `workers` pages at a time: the pages of a
-        batch up to the first whose total is smaller than an earlier one's (`in_order`)."""
+        batch up to the first whose total is smaller than an earlier one's (`in_order`); one
+        page at a time while the answers give no total (a batch could keep only its first)."""
         params, number, bound = tier.params(), resume.page, resume.bound
-        reached = resume.reached
+        reached, totals = resume.reached, True
         while run.budget > 0:
-            width = min(self.config.workers, run.budget)
+            width = min(self.config.workers, run.budget) if totals else 1
             pages = self.pages.batch(params, range(number, number + width), run)
             for page in pages[: in_order(pages)]:
                 run.take(page, bound, keep=tier.beyond)
                 reached = _oldest(page, run, reached)
-                number += 1
+                number, totals = number + 1, page.total is not None
                 if not page.rows or not page.more or ends_below(page, bound):
                     return None
         return Resume(number, bound, reached, resume.top)

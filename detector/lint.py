@@ -8,8 +8,8 @@ An error stops a rule set; a warning says what a valid rule does that is probabl
 - with ``--sample FILE`` (replayed through every rule, `detector.trial`):
   - a rule whose `match` held for none of the sample's calls, or a kind predicate (`where`,
     `then` …) that held for none of the calls it matched;
-  - no reading that could be judged (volume never reached `min_volume`, or a `warmup` longer
-    than the sample);
+  - no reading that could be judged (volume never reached `min_volume`, a `spike` window never
+    its `floor`, or a `warmup` longer than the sample);
   - a threshold never approached: the highest judged value is under `NEAR` of the lowest
     threshold;
   - a threshold always exceeded: the lowest threshold is reached on `OFTEN` or more of the
@@ -32,9 +32,10 @@ from itertools import combinations
 from typing import Any
 
 from detector.histogram import number
+from detector.rules.kinds.spike import PER_CALL_HISTORY
 from detector.rules.loader import RuleSet
 from detector.rules.problems import predicate_fields
-from detector.rules.spec import AnyRule
+from detector.rules.spec import AnyRule, SpikeRule
 from detector.rules.template import human_duration
 from detector.trial import Trial
 
@@ -121,12 +122,23 @@ def _matching(rule: AnyRule, trial: Trial) -> str | None:
     return None
 
 
+def _unjudged(rule: AnyRule, top_volume: float) -> str:
+    """Why no reading was judged: a `spike` rule's window stays under its `floor` (or its hour
+    lacks history) without a reading at all; other kinds name their `min_volume`."""
+    if isinstance(rule, SpikeRule):
+        known = (f"{PER_CALL_HISTORY} calls learned" if rule.per == "call"
+                 else "a day of history for the window's hour")  # fmt: skip
+        return (f"no reading could be judged: no window reached floor {number(rule.floor)} "
+                f"after warmup {human_duration(rule.warmup)} with {known}")  # fmt: skip
+    return (f"no reading could be judged: volume never reached min_volume {rule.min_volume} "
+            f"(highest {number(top_volume)})")  # fmt: skip
+
+
 def _judging(rule: AnyRule, trial: Trial) -> str | None:
     """No reading judged, a threshold never approached, or one reached on ordinary days."""
     tally = trial.tallies[rule.id]
     if not tally.peaks:
-        return (f"no reading could be judged: volume never reached min_volume "
-                f"{rule.min_volume} (highest {number(tally.top_volume)})")  # fmt: skip
+        return _unjudged(rule, tally.top_volume)
     lowest = min(x for x in (rule.thresholds.warning, rule.thresholds.critical) if x is not None)
     highest = max(tally.peaks.values())
     if highest < NEAR * lowest:

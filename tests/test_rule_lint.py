@@ -60,6 +60,8 @@ SAMPLE_RULES = {
     "too-low": "kind: threshold\nmatch: {direction: outbound}\nthresholds: {warning: 1}\n",
     "in-warmup": "kind: spike\nmatch: {direction: outbound}\nwarmup: 7d\n"
     "thresholds: {warning: 3}\n",
+    "spend-floor": "kind: spike\nmatch: {direction: outbound}\naggregate: {sum: cost}\n"
+    "warmup: 1h\nfloor: 10000000\nthresholds: {warning: 3}\n",
     "spend-fast": "kind: threshold\nmatch: {direction: outbound}\nwindow: 5m\n"
     "aggregate: {sum: cost}\nthresholds: {warning: 600}\n",
     "spend-slow": "kind: threshold\nmatch: {direction: outbound}\nwindow: 60m\n"
@@ -72,6 +74,8 @@ EXPECTED = {
     "too-high": "never approaches its lowest threshold 100,000: the highest value in the sample",
     "too-low": "reaches its lowest threshold 1 on 100% of the sample's account-days",
     "in-warmup": "judges nothing yet: the sample (0.3 days) is not longer than warmup 7d",
+    "spend-floor": "no reading could be judged: no window reached floor 10,000,000 after "
+    "warmup 1h with a day of history for the window's hour",
     "spend-fast": "overlaps 'spend-slow' (100% of the calls either matched, both did) and they "
     "notified twice for the same calls",
 }

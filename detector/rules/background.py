@@ -18,6 +18,8 @@ key                default     meaning
 ``talk_sigma``     0.8         spread of talk time (lognormal sigma)
 ``hours``          office      ``office`` (09-19 local, some evening) or ``flat`` (24 h)
 ``weekend``        0.3         weekend volume as a share of a weekday's
+``rate``           0           INR per started minute of an answered outbound call (its
+                               ``cost``; 0: no cost)
 =================  ==========  =====================================================
 
 Arrivals are Poisson with the hour's rate; times are UTC (the rule set's timezone decides the
@@ -55,6 +57,7 @@ class Background(BaseModel):
     talk_sigma: float = Field(default=0.8, ge=0)
     hours: str = Field(default="office", pattern="^(office|flat)$")
     weekend: float = Field(default=0.3, ge=0)
+    rate: float = Field(default=0.0, ge=0)
 
     def scaled(self, factor: float) -> Background:
         """The same account `factor` times as busy."""
@@ -95,7 +98,10 @@ def _call(rng: random.Random, bg: Background, when: datetime, n: int) -> dict[st
     roll = rng.random()
     if roll < bg.answered:
         talk = rng.lognormvariate(math.log(bg.talk_s), bg.talk_sigma)
-        row.update(status="answered", talk_s=max(1.0, round(talk)), ring_s=rng.uniform(3, 15))
+        talk_s = max(1.0, round(talk))
+        row.update(status="answered", talk_s=talk_s, ring_s=rng.uniform(3, 15))
+        if outbound and bg.rate:
+            row["cost"] = math.ceil(talk_s / 60.0) * bg.rate
     elif roll < bg.answered + bg.failed:
         row.update(status="failed", hangup_cause="SWITCH_CONGESTION", hangup_code=3090, ring_s=0)
     elif roll < bg.answered + bg.failed + bg.busy:

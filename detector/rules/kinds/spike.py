@@ -4,8 +4,13 @@ The baseline learns the aggregate per local hour (`Seasonal`: hour of the week, 
 of the day as the fallback in an account's first week, bursts capped so they are not learned
 as normal). A window emits when it is both
 
-- far above what the baseline expects for a window at this hour: the value is the factor
-  ``window / expected`` (expected never below `min_baseline`), compared with the thresholds;
+- far above what the baseline expects for the window: the value is the factor
+  ``window / expected`` (expected never below `min_baseline`), compared with the thresholds.
+  The expectation adds up each local hour the window covers, at its usual, times the part
+  covered: judged against the hour in progress alone, a window that had just left a busy
+  hour for a quiet one (noon, midnight) held the busy hour's amount against the quiet hour's
+  usual (a call centre's lunch hour and another's midnight were spend "spikes" on worlds
+  1-10);
 - surprising for its volume: `poisson_surprise` of the window against the expectation, with
   negative binomial shape `dispersion` (halved while only the hour of the day backs it), is at
   least `min_surprise`.
@@ -86,7 +91,7 @@ class Spike(Kind[Trend]):
         self.grid = Grid.of(spec.window)
         self.width, self.span = self.grid.width, self.grid.span
         self.amount = amount_of(spec.aggregate)
-        self.hours = spec.window / 3600.0
+        self.window_s = int(spec.window)
         self.floor = spec.floor
         self.min_baseline = spec.min_baseline
         self.warmup_hours = int(spec.warmup // 3600)
@@ -116,7 +121,7 @@ class Spike(Kind[Trend]):
         baseline: Seasonal = data.baseline
         if baseline.hours_seen < self.warmup_hours or current < self.floor:
             return None
-        norm = self._expected(data, hour)
+        norm = self._expected(data, hour, facts.clock.local_second(t))
         if norm is None:
             return None
         expected, backing = norm
@@ -148,17 +153,32 @@ class Spike(Kind[Trend]):
             expected = max(expected - data.moments.mean, self.min_baseline)
         return self._surprise(rest, expected, data.moments, backing) < self.min_surprise
 
-    def _expected(self, data: Trend, hour: int) -> tuple[float, int] | None:
-        """What the window is expected to hold and what backs it; None when not known yet."""
-        backing = data.baseline.history(hour)
-        usual = data.baseline.expected_high(hour) * self.hours if backing >= DAY else 0.0
+    def _expected(self, data: Trend, hour: int, end: int) -> tuple[float, int] | None:
+        """What the window up to local second `end` is expected to hold and what backs it;
+        None when not known yet. Per call, the hour's usual total is only a floor (the hour in
+        progress times the window's length, as tuned for `duration-talk-spike`); per hour it
+        is the expectation, over every hour the window covers (`_usual`)."""
+        baseline = data.baseline
+        backing = baseline.history(hour)
         if self.per_call:
             if data.moments.calls < PER_CALL_HISTORY:
                 return None
+            usual = baseline.expected_high(hour) * self.window_s / 3600.0 if backing >= DAY else 0.0
             return max(data.window.count * data.moments.mean, usual, self.min_baseline), WEEK
         if backing < DAY:
             return None
-        return max(usual, self.min_baseline), backing
+        return max(self._usual(baseline, end), self.min_baseline), backing
+
+    def _usual(self, baseline: Seasonal, end: int) -> float:
+        """The window's usual up to local second `end`: each local hour it covers at its usual,
+        times the part covered."""
+        begin = end - self.window_s
+        expected = 0.0
+        for hour in range(begin // 3600, end // 3600 + 1):
+            covered = min(end, hour * 3600 + 3600) - max(begin, hour * 3600)
+            if covered > 0:
+                expected += baseline.expected_high(hour) * covered / 3600.0
+        return expected
 
     def _surprise(self, current: float, expected: float, moments: Moments, backing: int) -> float:
         """How surprising `current` is against `expected` (sums in equivalent calls)."""

@@ -29,6 +29,15 @@ def busy_feed(spacing_s: float, calls: int, tick_s: float) -> FakeFeed:
     return feed
 
 
+def caught_up(tail: Tail, feed: FakeFeed, step_s: float, polls: int = 40) -> None:
+    """Poll `polls` more times, `step_s` apart; then every visible CDR due was returned, once."""
+    for _ in range(polls):
+        feed.advance(step_s)
+        assert tail.poll() is not None
+    assert len(tail.returned) == len(set(tail.returned))
+    assert set(tail.returned) == {c.call_id for c in feed.visible() if c.call_id in tail.expected()}
+
+
 def test_rows_listed_mid_read_do_not_send_reads_to_their_time_bound() -> None:
     """On a feed that lists a row per request, reads stop once their new rows are counted."""
     feed = busy_feed(spacing_s=1, calls=1200, tick_s=0)
@@ -45,11 +54,7 @@ def test_rows_listed_mid_read_do_not_send_reads_to_their_time_bound() -> None:
         # ~40 rows owed, a row listed per request: ~12 pages of 5; the time bound lies
         # 30 s + 130 + 600 + 60 s back, ~160 pages down
         assert result.requests <= 14, result.requests
-    for _ in range(40):
-        feed.advance(30)
-        assert tail.poll() is not None
-    assert len(tail.returned) == len(set(tail.returned))
-    assert set(tail.returned) == {c.call_id for c in feed.visible() if c.call_id in tail.expected()}
+    caught_up(tail, feed, step_s=30)
 
 
 def test_rows_a_read_found_mid_read_are_not_owed_by_the_next() -> None:
@@ -175,11 +180,7 @@ def test_a_backlog_on_a_busy_feed_is_read_at_about_a_page_per_request() -> None:
     # least its first page of every 4 is kept whatever the order (a loaded machine: 158 seen)
     assert requests <= 600, (requests, polls)
     feed.tick_s = 0
-    for _ in range(40):
-        feed.advance(10)
-        assert tail.poll() is not None
-    assert len(tail.returned) == len(set(tail.returned))
-    assert set(tail.returned) == {c.call_id for c in feed.visible() if c.call_id in tail.expected()}
+    caught_up(tail, feed, step_s=10)
 
 
 def test_a_backlog_without_totals_is_resumed_a_page_per_request() -> None:

@@ -29,3 +29,33 @@ def test_day_fallback_follows_the_lower_of_level_and_latest_day() -> None:
     for hour, value in day_of({9: 60.0}, 0) + day_of({9: 30.0}, 1) + [(2 * 24, 0.0)]:
         s.add(hour, value)
     assert s.expected(3 * 24 + 9) == 30.0
+
+
+def office(day: int, burst: dict[int, float] | None = None) -> list[tuple[int, float]]:
+    """An office day: 10 calls an hour from 09:00 to 17:00, 1 an hour else, plus `burst`."""
+    values = {h: 10.0 if 9 <= h < 18 else 1.0 for h in range(24)}
+    for hour, calls in (burst or {}).items():
+        values[hour] += calls
+    return day_of(values, day)
+
+
+def test_a_burst_seen_on_one_day_only_is_expected_next_day_at_most_cap_times_its_hours() -> None:
+    """A 90-call burst at 03:00-05:00 on the first day is expected on the second night at
+    most three times the quiet hours around it, or the overall mean if higher, not at 91."""
+    s = Seasonal()
+    for hour, value in office(0, {3: 90.0, 4: 40.0}) + office(1)[:3]:
+        s.add(hour, value)
+    s.add(24 + 3, 0.0)  # folds the first day; hour 3 of the second night in progress
+    assert s.history(24 + 3) == DAY
+    assert s.expected(24 + 3) == max(3.0, s.mean)
+    assert s.expected(24 + 3) < 20.0
+    assert s.expected(24 + 10) == 10.0  # the office hours keep their level
+
+
+def test_a_busy_hour_seen_on_two_days_keeps_its_level() -> None:
+    """An hour as busy on both of the first two days is a habit, not a burst: expected as seen."""
+    s = Seasonal()
+    for hour, value in office(0, {3: 90.0}) + office(1, {3: 90.0}):
+        s.add(hour, value)
+    s.add(2 * 24, 0.0)
+    assert s.expected(2 * 24 + 3) == 91.0

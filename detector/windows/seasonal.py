@@ -12,12 +12,13 @@ far below the truth, and every later hour would look like a surge).
 An hour of the week not seen yet (an account's first week) falls back to its hour of the day:
 the lower of that hour's running level and its latest day, so after two days a quiet night
 already looks quiet and a one-off burst (a dialer run on an account's first night, before
-`CAP` applies) is forgotten the next day instead of decaying over a week; an hour of the day
-not seen yet falls back to the overall mean. `history` says what backs an hour (`WEEK`: its
-hour of the week was folded, `DAY`: only its hour of the day, `NONE`: nothing), so a caller
-can refuse to judge an hour it never saw, or discount a guess. From a day of history on, an
-hour is learned as at most `CAP` times its usual level (or the mean), so a burst does not
-become the norm.
+`CAP` applies) is forgotten the next day instead of decaying over a week; until then, an hour
+seen on one day only counts at most `CAP` times the hours around it (`SPAN` either side), or
+the overall mean if that is higher. An hour of the day not seen yet falls back to the overall
+mean. `history` says what backs an hour (`WEEK`: its hour of the week was folded, `DAY`: only
+its hour of the day, `NONE`: nothing), so a caller can refuse to judge an hour it never saw,
+or discount a guess. From a day of history on, an hour is learned as at most `CAP` times its
+usual level (or the mean), so a burst does not become the norm.
 
 >>> s = Seasonal()
 >>> for h in range(4):
@@ -54,6 +55,10 @@ CAP = 3.0
 range scan) does not teach the baseline that this hour is busy: the next silent day (or week)
 at that hour would look like an outage, and a repeat of the burst would look normal. The mean
 learns every hour as it was, so a quiet hour can still grow into a busy one."""
+
+SPAN = 2
+"""Hours either side of an hour of the day whose median level bounds it in `expected` (a burst
+of up to two hours stands out; a morning ramp or a three-hour plateau keeps its level)."""
 
 MEAN_ALPHA = 0.05
 """Weight of the newest hour in the overall hourly mean: ~1 day of memory."""
@@ -159,9 +164,39 @@ class Seasonal(Positional):
             return 0.0
         value = self.slots[hour_of_week(hour)]
         if value == UNSET:
-            day = hour % HOURS_PER_DAY
-            value = min(self.daily[day], self.recent[day])
+            value = self._day_level(hour % HOURS_PER_DAY)
         return self.mean if value == UNSET else value
+
+    def _day_level(self, day: int) -> float:
+        """An hour of the day's level for `expected`: the lower of its running level and its
+        latest day; seen on one day only, at most `CAP` times the median level of the `SPAN`
+        hours either side of it and itself, or the overall mean if that is higher (a lone
+        burst counts as an ordinary hour). On its
+        first day an hour may hold nothing but a burst (a robocall run at 01:00 on a quiet
+        account's first night, before `CAP` applies), which would make the same hour of its
+        second night expect a hundred calls; a real busy hour has busy hours around it (a
+        morning ramp, a plateau of three hours or more keep their level), or comes back the
+        next day."""
+        level = min(self.daily[day], self.recent[day])
+        if level == UNSET or self._folds(day) > 1:
+            return level
+        around = [self._lower(day + k) for k in range(-SPAN, SPAN + 1)]
+        known = sorted(v for v in around if v != UNSET)
+        if len(known) < 3:
+            return level
+        return min(level, max(CAP * known[len(known) // 2], self.mean))
+
+    def _folds(self, day: int) -> int:
+        """How many times the hour of the day `day` has been folded (folded hours run without
+        a gap up to the hour in progress; after a gap of over a week, at least seven)."""
+        first = self.hour - self.hours_seen
+        return len(range(first + (day - first) % HOURS_PER_DAY, self.hour, HOURS_PER_DAY))
+
+    def _lower(self, day: int) -> float:
+        """The lower of an hour of the day's running level and its latest day (`UNSET` if
+        never seen); `day` wraps around midnight."""
+        day %= HOURS_PER_DAY
+        return min(self.daily[day], self.recent[day])
 
     def expected_high(self, hour: int) -> float:
         """Like `expected`, but an hour of the week not seen yet takes the *higher* of its hour

@@ -177,7 +177,7 @@ class Seasonal(Positional):
         second night expect a hundred calls; a real busy hour has busy hours around it (a
         morning ramp, a plateau of three hours or more keep their level), or comes back the
         next day."""
-        level = min(self.daily[day], self.recent[day])
+        level = self._lower(day)
         if level == UNSET or self._folds(day) > 1:
             return level
         around = [self._lower(day + k) for k in range(-SPAN, SPAN + 1)]

@@ -18,11 +18,11 @@ SLOW = {
 }  # fmt: skip
 
 
-def quiet_calls(start: datetime, hours: int, missed_every: int) -> list[Any]:
-    """Three calls an hour; every `missed_every`-th rings out (1: all), the rest talk 2 min."""
+def quiet_calls(start: datetime, hours: int, missed_every: int, per_hour: int = 3) -> list[Any]:
+    """`per_hour` calls an hour; every `missed_every`-th rings out (1: all), the rest talk 2 min."""
     rows = []
-    for n in range(hours * 3):
-        at = start + timedelta(minutes=20 * n)
+    for n in range(hours * per_hour):
+        at = start + timedelta(minutes=60 // per_hour * n)
         if n % missed_every == 0:
             fields = {"status": "no_answer", "ring_s": 30.0, "talk_s": 0.0}
         else:
@@ -64,3 +64,20 @@ def test_ordinary_hours_of_a_quiet_account_are_still_learned() -> None:
     for cdr in quiet_calls(START + timedelta(hours=72), 24, 3):
         engine.observe(cdr, state)
     assert usual_share(state) > before + 0.01
+
+
+def test_a_very_quiet_accounts_surge_is_not_learned_once_it_has_a_day_of_history() -> None:
+    """An account of a call an hour holds fewer calls in its decayed history than the 30 beyond
+    the prior's weight after which suspicious hours are left out, so every surge of it was
+    learned (its usual share climbed 7 points in eight hours of calls all ringing out); once
+    it has a day of history the surge's hours stay out once the window reads a surge (3
+    points, from its first hours)."""
+    engine = RuleEngine(ruleset_of(SLOW))
+    state = engine.new_state()
+    for cdr in quiet_calls(START, 72, 10, per_hour=1):
+        engine.observe(cdr, state)
+    before = usual_share(state)
+    assert before < 0.2
+    for cdr in quiet_calls(START + timedelta(hours=72), 8, 1, per_hour=1):
+        engine.observe(cdr, state)
+    assert usual_share(state) - before < 0.05

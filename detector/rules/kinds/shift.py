@@ -18,7 +18,9 @@ window and a 1,400-call window at the same false-alert rate (a small account nee
 excess to be believed, a big one cannot alert on a few points). An hour whose own share reached
 half the `min_surprise` is not learned, nor one that closes while the window reads a surge (its
 change at the lowest threshold, half the `min_surprise`: a quiet account's surge never shows in
-one hour), so a surge that lasts is never taken as the new normal.
+one hour), so a surge that lasts is never taken as the new normal. Both apply once the key has
+30 calls of history beyond the prior's weight or a day of it (before, every hour is learned,
+so an account whose share differs from the prior learns its own).
 
 With ``nowcast: true`` the window is judged as it will read once its calls have ended. Calls
 are counted by their start but arrive at their end, so a window's newest minutes hold the
@@ -56,7 +58,10 @@ from detector.windows.usual import UsualShare
 LEARN_LIMIT = 0.5
 """An hour is not learned when its own surprise reaches this share of `min_surprise`."""
 LEARN_AFTER = 30.0
-"""Calls of history (beyond the prior's weight) before suspicious hours are left out."""
+LEARN_AFTER_S = 86400
+"""Suspicious hours are left out once the key has `LEARN_AFTER` calls of history beyond the
+prior's weight, or a day of it: a quiet key's decayed history (a few calls a day) never holds
+that many calls, and it learned every surge of its own as its new normal."""
 
 
 @dataclass(slots=True)
@@ -125,7 +130,7 @@ class Shift(Kind[Share]):
         usual, window = data.usual, data.window
         hour = t // 3600
         if hour > usual.hour:
-            usual.roll(hour, self._learnable(usual, window, t))
+            usual.roll(hour, self._learnable(usual, window, t, t - data.since))
         if hour == usual.hour:  # a past hour is ignored, as `UsualShare.add` does
             usual.open_part += part
             usual.open_population += 1.0
@@ -212,15 +217,17 @@ class Shift(Kind[Share]):
             return math.inf
         return (share / (1.0 - share)) / (usual / (1.0 - usual))
 
-    def _learnable(self, usual: UsualShare, window: Buckets, now: int) -> bool:
+    def _learnable(self, usual: UsualShare, window: Buckets, now: int, age: int) -> bool:
         """Whether the hour closing now may join the baseline: neither it nor the rule's window
-        was suspicious, or the key has too little history for anything to be suspicious yet
-        (else an account whose share differs from the prior would never learn its own). A quiet
-        account's surge shows only over the rule's window (three calls an hour, all unanswered,
-        are no evidence), so its hours are also held out while the window reads a surge: the
-        window's change reaches the lowest threshold and its surprise half of `min_surprise`."""
+        was suspicious, or the key (seen for `age` seconds) has too little history for anything
+        to be suspicious yet (else an account whose share differs from the prior would never
+        learn its own; see `LEARN_AFTER_S`). A quiet account's surge shows only over the rule's
+        window (three calls an hour, all unanswered, are no evidence), so its hours are also
+        held out while the window reads a surge: the window's change reaches the lowest
+        threshold and its surprise half of `min_surprise`."""
         n = usual.open_population
-        if n <= 0.0 or usual.population < self.prior_weight + LEARN_AFTER:
+        young = usual.population < self.prior_weight + LEARN_AFTER and age < LEARN_AFTER_S
+        if n <= 0.0 or young:
             return True
         p = usual.share(self.prior, self.prior_weight)
         weight = usual.weight(self.prior_weight, self.max_weight)

@@ -19,17 +19,15 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from stat import S_ISREG
 from typing import Any, Protocol
 
 from detector.alerting.delivery import Delivery
-from detector.console import Console, iso
-from detector.domain import CDR, Alert
+from detector.console import Console
+from detector.cyclelog import CycleLog
+from detector.domain import CDR
 from detector.errors import EXIT_CONFIG, AuthError, RuleError, SourceError, StateError, exit_code
 from detector.health import Health, HealthPolicy
 from detector.housekeeping import Housekeeping, Retention
@@ -37,6 +35,7 @@ from detector.metrics import Metrics, firing_by_rule
 from detector.models.scorer import AnomalyModel
 from detector.pipeline import Detector, Step
 from detector.rules.loader import load_rules
+from detector.rulewatch import RuleWatch
 from detector.source.rows import PollResult
 from detector.state.notifications import SilenceBook
 from detector.state.store import Cycle, Snapshot, StateStore
@@ -56,36 +55,6 @@ class FeedPoller(Protocol):
     ) -> PollResult:
         """Every CDR not returned before, and the next cursor."""
         ...
-
-
-@dataclass(slots=True)
-class RuleWatch:
-    """Notices changes to the rule directory by file names, sizes and mtimes.
-
-    The first call only records the directory. A file that vanishes while it is being looked
-    at (an editor replacing it) counts as absent, so the next call sees it again as a change.
-    """
-
-    directory: Path
-    signature: tuple[tuple[str, int, int], ...] | None = None
-
-    def changed(self) -> bool:
-        """True when the directory's rule files differ from the last call."""
-        current = tuple(self._files())
-        changed = self.signature is not None and current != self.signature
-        self.signature = current
-        return changed
-
-    def _files(self) -> Iterator[tuple[str, int, int]]:
-        for path in sorted(self.directory.rglob("*")):
-            if path.suffix not in {".yaml", ".yml", ".txt"}:
-                continue
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            if S_ISREG(stat.st_mode):
-                yield str(path), stat.st_size, stat.st_mtime_ns
 
 
 class Service:
@@ -139,12 +108,12 @@ class Service:
         """A commit failed: the detector must be rebuilt from the last commit before going on."""
         self.housekeeping = Housekeeping(self)
         self.summary = CycleSummary(summary_every_s, clock())
+        self.cycle_log = CycleLog(metrics, log, self.summary, self.health, clock)
         metrics.receivers(receivers)
         metrics.rules(detector.policy.timings)
         metrics.poll_interval(interval_s)
         self._record_accounts(detector.accounts)
         self._silences: SilenceBook | None = None
-        self._expired_seen = 0
         self.console = Console(self)
         """What the JSON API reads and changes (`detector.console`)."""
 
@@ -271,12 +240,9 @@ class Service:
         found = hooks.findings(
             folded, result.cdrs, ended, self._processed, self.detector.engine, wall
         )
-        census, calls = hooks.census(wall), hooks.calls
-        if census is not None:
-            expired, self._expired_seen = calls.expired - self._expired_seen, calls.expired
-            self.metrics.open_calls(
-                census.by_account, census.by_destination, census.oldest_s, expired
-            )
+        if (census := hooks.census(wall)) is not None:
+            now, expired = census
+            self.metrics.open_calls(now.by_account, now.by_destination, now.oldest_s, expired)
         return self.detector.consider(found)
 
     def _processed(self, ids: Collection[str]) -> set[str]:
@@ -288,31 +254,15 @@ class Service:
             self.metrics.alert_latency(path, seconds)
 
     def _fetch_failed(self, exc: SourceError, started: float) -> None:
-        self.summary.add(failed=True)
-        self.health.failed(self.clock(), str(exc))
-        if self.health.last_ok is not None:  # the feed goes unread while polls fail
-            self.metrics.feed_unread(self.unread_s + max(0.0, self.clock() - self.health.last_ok))
         self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
-        self.metrics.poll_cycle(
-            self.clock() - started, ok=False, now=self.clock(), newest_event_ts=None
-        )
-        self.log.warning(
-            "poll cycle abandoned; nothing committed", error=str(exc), retry_in_s=self.backoff_s
-        )
+        self.cycle_log.fetch_failed(str(exc), started, self.unread_s, self.backoff_s)
 
     def _state_failed(self, exc: StateError) -> None:
         """A commit failed: keep the last commit, rebuild from it before the next cycle."""
-        self.summary.add(failed=True)
-        self.health.state_failed(self.clock(), str(exc))
         self.backoff_s = min(max(self.backoff_s * 2, self.interval_s), 300.0)
         self.catching_up = False
         self.rewind_pending = True
-        self.metrics.poll_cycle(0.0, ok=False, now=self.clock(), newest_event_ts=None)
-        self.metrics.state_failure()
-        self.log.error(
-            "state file write failed; nothing committed, retrying from the last commit",
-            error=str(exc), retry_in_s=self.backoff_s,
-        )  # fmt: skip
+        self.cycle_log.state_failed(str(exc), self.backoff_s)
 
     def _rewind(self) -> None:
         """Replace the in-memory detector by the one the last commit describes."""
@@ -376,70 +326,19 @@ class Service:
     def _record(
         self, result: PollResult, step: Step, started: float, *, polled: bool = True
     ) -> None:
-        m = self.metrics
-        m.calls(result.cdrs)
-        for rej in result.rejected:
-            m.cdrs_rejected(rej.reason)
-        if result.rejected:
-            reasons = Counter(r.reason for r in result.rejected)
-            self.log.warning(
-                "rows rejected",
-                count=len(result.rejected),
-                reasons=dict(reasons),
-                example=result.rejected[0].detail,
-            )
-        m.late_cdrs(step.late)
+        self.cycle_log.processed(result, step, len(self.detector.accounts))
         if polled:
-            self._gaps(result)
-        for f in step.findings:
-            m.finding(f.source, f.severity.label)
-        for a in step.alerts:
-            m.alert(a, self.clock())
-        m.accounts_tracked(len(self.detector.accounts))
-        if polled:
+            self.cycle_log.gaps(result)
+            self.unread_s = result.unread_s
             newest = self.detector.newest.timestamp() if self.detector.newest else None
-            m.poll_cycle(self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest)
+            self.metrics.poll_cycle(
+                self.clock() - started, ok=True, now=self.clock(), newest_event_ts=newest
+            )
             self.health.succeeded(self.clock())
             self.backoff_s = 0.0
         self.health.counts.update(
             cdrs=len(result.cdrs), rejected=len(result.rejected), alerts=len(step.alerts)
         )
-        self.log.debug(
-            "cycle",
-            cdrs=len(result.cdrs),
-            rejected=len(result.rejected),
-            requests=result.requests,
-            findings=len(step.findings),
-            alerts=_describe(step.alerts),
-        )
-        self.summary.add(
-            cdrs=len(result.cdrs), rejected=len(result.rejected), requests=result.requests,
-            findings=len(step.findings), alerts=len(step.alerts),
-        )  # fmt: skip
-
-    def _gaps(self, result: PollResult) -> None:
-        """Log and count the feed gaps this poll opened or finished reading."""
-        for gap in result.opened:
-            self.log.warning(
-                "feed gap: this stretch is read before the list goes on",
-                tier=gap.tier, since=gap.low.isoformat(), until=gap.high.isoformat(),
-                seconds=round(gap.seconds),
-            )  # fmt: skip
-        for gap in result.closed:
-            self.log.info(
-                "feed gap read", tier=gap.tier, since=gap.low.isoformat(),
-                until=gap.high.isoformat(), seconds=round(gap.seconds),
-            )  # fmt: skip
-        self.metrics.feed_gaps(len(result.opened))
-        self.metrics.feed_unread(result.unread_s)
-        self.unread_s = result.unread_s
-        for cdr in result.beyond:
-            self.log.warning(
-                "a call longer than poll.lateness_horizon_s: read late; set the horizon to the "
-                "platform's longest call", call_id=cdr.call_id, account=cdr.account,
-                talk_s=cdr.talk_s, start=cdr.start.isoformat(),
-            )  # fmt: skip
-        self.metrics.beyond_horizon(len(result.beyond))
 
     def deliver_pending(self, timeout_s: float = 30.0) -> bool:
         """Send what the outbox holds now (for one-shot commands such as backfill)."""
@@ -471,29 +370,11 @@ class Service:
         try:
             rules = load_rules(self.watch.directory)
         except RuleError as exc:
-            self._reload_refused(exc)
+            self.cycle_log.reload_refused(exc)
             return False
         changes = self.detector.reload(rules)
-        self.health.reload_error = ""
-        self.health.last_reload = {
-            "ok": True, "at": iso(self.clock()), "rules": len(rules.rules),
-            "kept": len(changes.kept), "changed": list(changes.changed),
-            "added": list(changes.added), "removed": list(changes.removed),
-        }  # fmt: skip
-        self.metrics.rule_reload(ok=True)
-        self.metrics.rules_loaded(len(rules.rules))
-        self.metrics.rules(self.detector.policy.timings)
-        self.log.info("rules reloaded", **self.health.last_reload, accounts=len(changes.accounts))
+        self.cycle_log.reloaded(len(rules.rules), changes, self.detector.policy.timings)
         return True
-
-    def _reload_refused(self, exc: RuleError) -> None:
-        self.health.reload_error = str(exc)
-        self.health.last_reload = {"ok": False, "at": iso(self.clock()), "error": str(exc)}
-        self.metrics.rule_reload(ok=False)
-        self.log.error(
-            "rule reload refused; previous rules keep running",
-            error=str(exc), file=exc.path, rule=exc.rule, field=exc.field,
-        )  # fmt: skip
 
     def silence_book(self) -> SilenceBook:
         """The silences, on a connection of their own (opened at first use)."""
@@ -509,7 +390,3 @@ class Service:
     def live(self) -> tuple[bool, str]:
         """/healthz: see `health.Health.live`."""
         return self.health.live(self.clock())
-
-
-def _describe(alerts: list[Alert]) -> list[str]:
-    return [f"{a.status.value}:{a.source}:{a.account}:{a.severity.label}" for a in alerts[:10]]

@@ -18,7 +18,8 @@ from detector.assembly import build_detector
 from detector.config import ModelSettings
 from detector.metrics import Metrics
 from detector.rules.loader import load_rules
-from detector.service import RuleWatch, Service
+from detector.rulewatch import RuleWatch
+from detector.service import Service
 from detector.source.normalize import normalize
 from detector.source.poller import Poller
 from detector.source.settings import PollerConfig

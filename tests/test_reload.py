@@ -23,7 +23,8 @@ from detector.metrics import Metrics
 from detector.rules.engine import RuleEngine, RulesState
 from detector.rules.reload import carry_over
 from detector.rules.testing import make_cdr, ruleset_of
-from detector.service import RuleWatch, Service
+from detector.rulewatch import RuleWatch
+from detector.service import Service
 from detector.source.normalize import normalize
 from detector.source.poller import Poller
 from detector.source.rows import PollResult

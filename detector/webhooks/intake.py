@@ -62,6 +62,8 @@ class Intake:
     attempts: AttemptMonitor
     calls: OpenCalls = field(default_factory=lambda: OpenCalls(max_s=86400.0))
     clock: EventClock = field(default_factory=EventClock)
+    expired_told: int = 0
+    """Open calls expired as of the last `census` (the metric counts the difference)."""
 
     def fold(self, seen: Lookup, early: Lookup, taken: Collection[str] = ()) -> Folded:
         """Everything queued since the last call, deduped against committed ids and the ids
@@ -98,10 +100,14 @@ class Intake:
             found += self.calls.judge(now, engine)
         return found
 
-    def census(self, wall: float) -> Census | None:
-        """The calls in progress now, None before the first event."""
+    def census(self, wall: float) -> tuple[Census, int] | None:
+        """The calls in progress now and how many expired since the last census; None
+        before the first event."""
         now = self.clock.now(wall)
-        return None if now is None else self.calls.census(now)
+        if now is None:
+            return None
+        expired, self.expired_told = self.calls.expired - self.expired_told, self.calls.expired
+        return self.calls.census(now), expired
 
     def idle(self, seconds: float, stopping: threading.Event, cycle: Callable[[], object]) -> None:
         """Wait `seconds` for the next poll, running `cycle` whenever events are queued."""

@@ -38,9 +38,10 @@ from typing import Any
 
 from detector import logs
 from detector.assembly import build_service
-from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV, load_settings
+from detector.config import load_settings
 from detector.metrics import Metrics
 from detector.pipeline import Step
+from detector.secret import AUTH_ID_ENV, AUTH_TOKEN_ENV
 from detector.simulate import SimOptions, SimulatorServer, generate
 from detector.simulate.scenario import parse_scenario
 from detector.source.rows import PollResult

@@ -46,9 +46,10 @@ from typing import Any
 from bench.poller import add_interval, traffic
 from detector import logs
 from detector.assembly import build_service
-from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV, load_settings
+from detector.config import load_settings
 from detector.metrics import Metrics
 from detector.pipeline import Step
+from detector.secret import AUTH_ID_ENV, AUTH_TOKEN_ENV
 from detector.simulate import SimOptions, SimulatorServer, Traffic
 from detector.simulate.hooks import HookSender
 from detector.source.rows import PollResult

@@ -25,7 +25,7 @@ from detector.alerting.masking import Masker
 from detector.alerting.notification import NoticeMaker, NotificationStage
 from detector.alerting.notifiers import Notifier
 from detector.alerting.receivers import build_destinations, build_receivers, pacing_of
-from detector.config import ModelSettings, Settings, credentials, load_settings, read_secret
+from detector.config import ModelSettings, Settings, credentials, load_settings
 from detector.domain import Rejected
 from detector.enrich.causes import sip_meaning
 from detector.errors import ConfigError
@@ -42,6 +42,7 @@ from detector.rules.engine import RuleEngine
 from detector.rules.kinds.base import LATENESS_S
 from detector.rules.loader import RuleSet, load_rules
 from detector.rules.spec import RuleSettings, known_zone
+from detector.secret import read_secret
 from detector.service import FeedPoller, Service
 from detector.source.accounts import PerAccountPoller, account_timezones, trunk_normalizer
 from detector.source.client import CdrApi

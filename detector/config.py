@@ -48,10 +48,11 @@ from detector.alerting.settings import (
     route_problems,
 )
 from detector.errors import ConfigError
+from detector.overrides import ENV_PREFIX, env_overrides, set_dotted
 from detector.rules.kinds.base import LATENESS_S
+from detector.secret import AUTH_ID_ENV, AUTH_TOKEN_ENV, Secret, read_secret
 from detector.source.settings import PollerConfig
 
-ENV_PREFIX = "CDR_DETECTOR__"
 API_PATH = "/api/v1/partner"
 """Where the partner API lives under its host (added to a bare base URL; a 404 elsewhere says
 to add it)."""
@@ -63,39 +64,6 @@ __all__ = [
     "SlackSettings",
     "WebhookSettings",
 ]
-
-AUTH_ID_ENV = "CDR_DETECTOR_AUTH_ID"
-AUTH_TOKEN_ENV = "CDR_DETECTOR_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a secret
-
-
-class Secret:
-    """A value that never shows itself in reprs, logs or error messages."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself, for the one place that must send it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
-def read_secret(env: str | None, file: Path | None, what: str) -> Secret | None:
-    """Resolve a secret from a named environment variable or a file; None when neither is set."""
-    if file is not None:
-        try:
-            return Secret(file.read_text().strip())
-        except OSError as exc:
-            raise ConfigError(f"{what}: cannot read secret file {file}: {exc.strerror}") from exc
-    if env and os.environ.get(env):
-        return Secret(os.environ[env])
-    return None
 
 
 class _Section(BaseModel):
@@ -365,9 +333,9 @@ def load_settings(
     raw = _read_yaml(path) if path is not None else {}
     from_env = env_overrides(os.environ if environ is None else environ)
     for dotted, (_, value) in from_env.items():
-        _set(raw, dotted, value)
+        set_dotted(raw, dotted, value)
     for dotted, value in (overrides or {}).items():
-        _set(raw, dotted, value)
+        set_dotted(raw, dotted, value)
     where = str(path) if path is not None else "settings"
     try:
         return Settings.model_validate(raw)
@@ -400,39 +368,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     return loaded
-
-
-def env_overrides(environ: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
-    """Dotted setting → (variable, value) for every ``CDR_DETECTOR__A__B=value`` variable.
-
-    >>> env_overrides({"CDR_DETECTOR__POLL__INTERVAL_S": "5", "CDR_DETECTOR_AUTH_ID": "x"})
-    {'poll.interval_s': ('CDR_DETECTOR__POLL__INTERVAL_S', 5)}
-    """
-    out = {}
-    for name, text in sorted(environ.items()):
-        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
-            dotted = ".".join(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
-            out[dotted] = (name, _env_value(text))
-    return out
-
-
-def _env_value(text: str) -> Any:
-    """An override's value read as YAML (numbers, booleans, lists), else the text itself."""
-    try:
-        return yaml.safe_load(text) if text.strip() else text
-    except yaml.YAMLError:
-        return text
-
-
-def _set(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    *sections, key = dotted.split(".")
-    node = raw
-    for section in sections:
-        child = node.get(section)
-        if not isinstance(child, dict):
-            child = node[section] = {}
-        node = child
-    node[key] = value
 
 
 def _problem(error: Any, from_env: Mapping[str, tuple[str, Any]]) -> str:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from detector.config import AUTH_ID_ENV, AUTH_TOKEN_ENV, TrunkWebhookSettings
+from detector.config import TrunkWebhookSettings
 from detector.errors import ConfigError
+from detector.secret import AUTH_ID_ENV, AUTH_TOKEN_ENV
 from detector.simulate import (
     SimOptions,
     generate,

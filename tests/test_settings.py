@@ -12,8 +12,9 @@ import yaml
 from pydantic import BaseModel
 
 from detector.assembly import poller_config
-from detector.config import Settings, credentials, env_overrides, load_settings
+from detector.config import Settings, credentials, load_settings
 from detector.errors import ConfigError
+from detector.overrides import env_overrides
 from detector.source.settings import PollerConfig
 
 ROOT = Path(__file__).resolve().parents[1]

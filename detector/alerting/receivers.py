@@ -33,8 +33,9 @@ from detector.alerting.settings import (
     SlackSettings,
     WebhookSettings,
 )
-from detector.config import Secret, Settings, read_secret
+from detector.config import Settings
 from detector.errors import ConfigError
+from detector.secret import Secret, read_secret
 
 
 def build_receivers(settings: Settings, log: Any) -> dict[str, Notifier]:

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
-from detector.config import API_PATH, AUTH_ID_ENV, AUTH_TOKEN_ENV
+from detector.config import API_PATH
 from detector.errors import (
     AuthError,
     NotFoundError,
@@ -39,6 +39,7 @@ from detector.errors import (
     PermanentSourceError,
     RetryableSourceError,
 )
+from detector.secret import AUTH_ID_ENV, AUTH_TOKEN_ENV
 from detector.source.backoff import full_jitter, retry_after_s
 from detector.source.ratelimit import TokenBucket
 

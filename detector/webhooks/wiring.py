@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from detector.attempts import AttemptMonitor, AttemptRules
-from detector.config import Settings, read_secret
+from detector.config import Settings
 from detector.errors import ConfigError
 from detector.http import HttpLimits, HttpServer
 from detector.metrics import Metrics
 from detector.opencalls import OpenCalls
+from detector.secret import read_secret
 from detector.source.rows import Normalize
 from detector.webhooks.ingest import WebhookIngest, WebhookSettings
 from detector.webhooks.intake import EventClock, Intake

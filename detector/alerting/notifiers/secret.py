@@ -10,7 +10,7 @@ REDACTED = "***"
 
 
 class Revealable(Protocol):
-    """Anything that hands out its secret only on request (such as `config.Secret`)."""
+    """Anything that hands out its secret only on request (such as `detector.secret.Secret`)."""
 
     def reveal(self) -> str:
         """The secret value."""

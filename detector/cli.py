@@ -1,7 +1,7 @@
 """The `cdr-detector` command: run · doctor · demo · simulate · backtest · backfill · rules ·
-state · silence · outbox (the state commands live in `detector.state.commands`, silence and
-outbox in `detector.alerting.commands`, the investigation commands in
-`detector.investigate.commands`).
+state · silence · outbox (the rules commands live in `detector.rules.commands`, the state
+commands in `detector.state.commands`, silence and outbox in `detector.alerting.commands`, the
+investigation commands in `detector.investigate.commands`).
 
 Every command translates our own errors into a one-line message and an exit code; tracebacks
 are for bugs only. Exit codes: 0 done (or stopped by SIGTERM/SIGINT); 1 a failure that may pass
@@ -26,10 +26,6 @@ from detector.errors import DetectorError, exit_code
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None
 )  # plain help: flags show no metavar, nothing is wrapped to the terminal's width
-rules_app = typer.Typer(
-    no_args_is_help=True, help="Validate and test rule sets.", rich_markup_mode=None
-)
-app.add_typer(rules_app, name="rules")
 err = Console(stderr=True, soft_wrap=True)
 """Errors are not wrapped: a path or rule id split across lines cannot be copied."""
 T = TypeVar("T")
@@ -256,114 +252,6 @@ def backfill(
     )
 
 
-@rules_app.command("check")
-def rules_check(
-    directory: Annotated[Path, typer.Argument(help="Rule directory")],
-    sample: Annotated[
-        Path | None, typer.Option(help="Replay this JSONL/CSV file and warn about each rule")
-    ] = None,
-    strict: Annotated[bool, typer.Option(help="Exit 1 when there is any warning")] = False,
-    config: Annotated[
-        Path | None, typer.Option(help="Daemon settings: check rules against its poll horizon")
-    ] = None,
-) -> None:
-    """Validate every rule file and `_models.yaml` and print every problem (file, line, rule,
-    field); then warn about rules that load but misbehave (twins; rules needing calls longer
-    than the poll horizon; with --sample, what the traffic shows)."""
-    from detector.authoring import check_command
-    from detector.models.loader import read_models_file
-
-    ok, warnings = _guard(
-        lambda: _all_rule_errors(lambda: check_command(directory, sample, config))
-    )
-    _guard(lambda: read_models_file(directory))
-    typer.echo(ok)
-    for warning in warnings:
-        typer.echo(f"warning: {warning}")
-    if warnings:
-        typer.echo(f"{len(warnings)} warning{'s' * (len(warnings) != 1)}")
-    if warnings and strict:
-        raise typer.Exit(1)
-
-
-def _all_rule_errors(fn: Callable[[], T]) -> T:
-    """Run `fn`; on `RuleErrors` print each problem on its own line and a count, exit 2."""
-    from detector.errors import RuleErrors
-
-    try:
-        return fn()
-    except RuleErrors as exc:
-        for error in exc.errors:
-            typer.echo(f"error: {error}", err=True)
-        files = len({e.path for e in exc.errors})
-        count = len(exc.errors)
-        typer.echo(
-            f"{count} error{'s' * (count != 1)} in {files} file{'s' * (files != 1)}", err=True
-        )
-        raise typer.Exit(2) from exc
-
-
-@rules_app.command("explain")
-def rules_explain(
-    rule: Annotated[str, typer.Argument(help="Rule id")],
-    cdr: Annotated[str, typer.Option(help="One wire row: a JSON object, or a JSONL/CSV file")],
-    rules: Annotated[Path, typer.Option(help="Rule directory")] = Path("rules"),
-    call_id: Annotated[str | None, typer.Option(help="The row to take from a file")] = None,
-) -> None:
-    """Why RULE does or does not look at one CDR: each clause with the call's value and
-    verdict, the derived fields it read, and what the call adds to its window."""
-    from detector.authoring import explain_command
-
-    typer.echo(_guard(lambda: _all_rule_errors(lambda: explain_command(rules, rule, cdr, call_id))))
-
-
-@rules_app.command("try")
-def rules_try(
-    rule: Annotated[str, typer.Argument(help="Rule id")],
-    source: Annotated[str, typer.Argument(metavar="INPUT", help="JSONL/CSV file, or 'api'")],
-    since: Annotated[
-        str | None, typer.Option(help="Only calls since: a duration (7d) or an ISO time")
-    ] = None,
-    rules: Annotated[Path, typer.Option(help="Rule directory")] = Path("rules"),
-    config: Annotated[Path | None, typer.Option(help="YAML settings file (for 'api')")] = None,
-    api_url: Annotated[str | None, typer.Option(help="Partner API base URL (for 'api')")] = None,
-) -> None:
-    """When RULE would have fired over a file or the API's recent traffic: the alerts, how
-    often per day, the accounts, and its value against the thresholds."""
-    from detector.authoring import try_command
-
-    text = _guard(
-        lambda: _all_rule_errors(lambda: try_command(rules, rule, source, since, config, api_url))
-    )
-    typer.echo(text)
-
-
-@rules_app.command("test")
-def rules_test(
-    directory: Annotated[Path, typer.Argument(help="Rule directory with tests/")],
-) -> None:
-    """Run each rule's fixture tests (rules/tests/): CDRs in, expected findings out."""
-    from detector.rules.testing import run_rule_tests
-
-    report = _guard(lambda: run_rule_tests(directory))
-    typer.echo(report.render())
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-@rules_app.command("timezones")
-def rules_timezones(
-    config: Annotated[Path | None, typer.Option(help="YAML settings file (API)")] = None,
-    api_url: Annotated[str | None, typer.Option(help="Partner API base URL")] = None,
-    rules: Annotated[Path | None, typer.Option(help="Rule directory (its default zone)")] = None,
-) -> None:
-    """Print a `timezones:` map for _ruleset.yaml from the accounts' zones in GET /accounts."""
-    from detector import assembly
-
-    overrides = {"api.url": api_url} if api_url is not None else {}
-    typer.echo(_guard(lambda: assembly.account_zones(config, overrides, rules)), nl=False)
-
-
 @app.command()
 def doctor(
     config: Annotated[Path | None, typer.Option(metavar="FILE", help="YAML settings file")] = None,
@@ -409,12 +297,19 @@ def _register_alerting() -> None:
     register(app)
 
 
+def _register_rules() -> None:
+    from detector.rules.commands import register
+
+    register(app)
+
+
 def _register_state() -> None:
     from detector.state.commands import register
 
     register(app)
 
 
+_register_rules()
 _register_investigation()
 _register_alerting()
 _register_state()

@@ -127,6 +127,19 @@ def test_an_open_bucket_of_the_release_before_the_day_level_keeps_its_counts() -
     assert (restored.attempts, restored.answered, restored.looked, restored.lift) == (7, 3, 1, 1.0)
 
 
+def test_account_model_state_saved_before_unusual_at_keeps_what_it_learned() -> None:
+    """A model state pickled before it remembered its latest unusual bucket (one field fewer)
+    loads with its baseline, age and streak, and no unusual bucket remembered."""
+    cdrs = Traffic("MA_old").calls(business(5), START, START + days(3)).cdrs
+    _, state = replay(AnomalyModel(ModelConfig()), cdrs)
+    old = state.__getstate__()[:-1]
+    restored = AccountModelState.__new__(AccountModelState)
+    restored.__setstate__(old)
+    assert restored.baseline is not None
+    assert restored.age == state.age > 0
+    assert (restored.streak, restored.unusual_at) == (state.streak, -1)
+
+
 def test_shared_state_of_the_previous_release_is_set_aside_with_a_note() -> None:
     """The previous release's pickled forest is not unpickled: the model starts its segments
     afresh and says so."""

@@ -210,6 +210,21 @@ def test_an_extreme_bucket_is_reported_at_its_early_look_and_not_again() -> None
     assert looks == ["early"]
 
 
+def test_a_handful_of_calls_at_an_hour_that_never_has_any_is_not_reported() -> None:
+    """Five calls at 03:00 on a small office are far beyond chance but too few to act on
+    (`immediate_excess`): one unusual bucket alone is not reported; twelve calls are, and so
+    are four calls twice within the recent window (the second confirms the first)."""
+    at = START + days(3) + 3 * HOUR - IST
+    for bursts, reported in (((5,), False), ((12,), True), ((4, 4), True)):
+        traffic = Traffic("MA_tiny").calls(business(2), START, START + days(5))
+        for k, extra in enumerate(bursts):
+            traffic.burst(at + k * timedelta(minutes=30), extra, timedelta(minutes=10))
+        found, _ = replay(AnomalyModel(CONFIG), traffic.cdrs)
+        assert bool(found) is reported, (bursts, [f.summary for f in found])
+        if bursts == (4, 4):
+            assert found[0].at == at + timedelta(minutes=45)
+
+
 def test_short_calls_burst_is_explained_by_their_share() -> None:
     """A burst of 2-second answered calls names the short-call share in its summary."""
     traffic = Traffic("MA_robo").calls(business(30), START, START + days(5))

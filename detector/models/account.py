@@ -38,11 +38,15 @@ class AccountModelState:
     score: float | None = None
     """Anomaly score of the last bucket judged (early look or final; None until one), for
     the `account_anomaly_score` metric."""
+    unusual_at: int = -1
+    """The latest bucket whose early look was unusual (at `thresholds.warning` or more): a
+    second one within the recent window confirms a small extreme bucket (`look.confirmed`)."""
 
     def __getstate__(self) -> tuple[object, ...]:
         """Pickle as a versioned tuple (no field names)."""
         return (STATE_VERSION, self.baseline, self.drift, self.pending, self.next,
-                self.since, self.looked, self.age, self.late, self.streak, self.score)  # fmt: skip
+                self.since, self.looked, self.age, self.late, self.streak, self.score,
+                self.unusual_at)  # fmt: skip
 
     def __setstate__(self, state: object) -> None:
         """Inverse of `__getstate__`; a state of another layout (an older release) becomes an
@@ -51,9 +55,9 @@ class AccountModelState:
         for name in self.__slots__:
             object.__setattr__(self, name, getattr(fresh, name))
         names = ("baseline", "drift", "pending", "next", "since", "looked", "age", "late",
-                 "streak", "score")  # fmt: skip
-        if isinstance(state, tuple) and len(state) == 11 and state[0] == STATE_VERSION:
-            for name, value in zip(names, state[1:], strict=True):
+                 "streak", "score", "unusual_at")  # fmt: skip
+        if isinstance(state, tuple) and len(state) in (11, 12) and state[0] == STATE_VERSION:
+            for name, value in zip(names, state[1:], strict=False):  # 11: before `unusual_at`
                 object.__setattr__(self, name, value)
 
     @classmethod

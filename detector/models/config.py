@@ -20,6 +20,12 @@ class Thresholds:
     critical: float = 10.0
     immediate: float = 9.0
     """Reported without waiting for a second unusual bucket, and already at the early look."""
+    immediate_excess: float = 5.0
+    """...when its most unusual feature is at least this many events above its expectation
+    (new caller ids excepted: each is new once), or another bucket within the recent window
+    looked unusual too. Else it must persist like any unusual bucket: five calls where 0.01
+    were expected are one in a trillion by chance, and once are still less than anyone acts
+    on (the simulator's analyst lines start at ten calls a night)."""
 
 
 @dataclass(frozen=True, slots=True)

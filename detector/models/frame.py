@@ -60,6 +60,8 @@ class Frame:
         self.half_drift = config.drift.threshold / 2.0
         self.swing_z = z_of(config.thresholds.warning)
         self.keep = 1.0 - config.bucket / config.window
+        self.window_buckets = max(1, round(config.window / config.bucket))
+        """Buckets the recent window spans (its mean age)."""
         self.segments: dict[str, Segment] = {}
         """The segments' shared priors by name, learned from all their accounts."""
 

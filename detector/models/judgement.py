@@ -22,7 +22,7 @@ from detector.models.findings import finding
 from detector.models.frame import Walk
 from detector.models.judge import Usual, Verdict, at_day_level, combined, judge, usual, window_z
 from detector.models.learning import learn_bucket, learn_calls
-from detector.models.look import REPORTED
+from detector.models.look import REPORTED, ample
 
 ACCEPT_BUCKETS = 4
 ACCEPT_SHARE = 0.25
@@ -155,7 +155,9 @@ def _report(walk: Walk, index: int, bucket: Bucket, verdict: Verdict) -> None:
     if bucket.looked == REPORTED:  # the early look reported it already
         state.drift.run_reported(mark=True)
         return
-    if persistent or verdict.surprise >= th.immediate:
+    if persistent or (
+        verdict.surprise >= th.immediate and ample(verdict, bucket, th.immediate_excess)
+    ):
         summary = explain.final(verdict, bucket, state.baseline)
         walk.out.append(finding(walk, index, verdict.surprise, th, summary, bucket))
         state.drift.run_reported(mark=True)

@@ -39,6 +39,7 @@ class ThresholdsSpec(Frozen):
     warning: float = Field(6.5, gt=0)
     critical: float = Field(10.0, gt=0)
     immediate: float = Field(9.0, gt=0)
+    immediate_excess: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> ThresholdsSpec:
@@ -48,7 +49,7 @@ class ThresholdsSpec(Frozen):
 
     def frozen(self) -> Thresholds:
         """As the model's value type."""
-        return Thresholds(self.warning, self.critical, self.immediate)
+        return Thresholds(self.warning, self.critical, self.immediate, self.immediate_excess)
 
 
 class DriftSpec(Frozen):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from detector.models import daylevel, explain
 from detector.models.counts import count_z, normal_z, score, surprise
-from detector.models.features import Bucket
+from detector.models.features import FEATURES, N_FEATURES, Bucket
 from detector.models.findings import finding
 from detector.models.frame import Walk
-from detector.models.judge import Context, Usual, at_level, judge, usual
+from detector.models.judge import Context, Usual, Verdict, at_level, judge, usual
 
 LOOKED, REPORTED = 1, 2
 """`Bucket.looked`: the early look judged it; it also reported it."""
@@ -60,11 +60,35 @@ def _look(walk: Walk, ctx: Context, u: Usual, lift: float, index: int, bucket: B
     verdict = judge(bucket, ctx, lifted, early=True)
     walk.state.score = score(verdict.surprise)
     th = walk.thresholds()
-    if verdict.surprise >= th.immediate:
+    if verdict.surprise >= th.immediate and confirmed(walk, index, verdict, bucket):
         bucket.looked = REPORTED
         summary = explain.counts(verdict, bucket)
         walk.out.append(finding(walk, index, verdict.surprise, th, summary, bucket, kind="early"))
+    if verdict.surprise >= th.warning:
+        walk.state.unusual_at = index
     return daylevel.joining(calls, lifted, verdict.z[0], walk.frame.config.learn_below)
+
+
+def confirmed(walk: Walk, index: int, verdict: Verdict, bucket: Bucket) -> bool:
+    """Whether an extreme early look may be reported at once: its evidence is `ample`, or
+    another bucket within the recent window looked unusual too (a night shift's calls come
+    a few at a time, a one-off handful of calls once)."""
+    if ample(verdict, bucket, walk.thresholds().immediate_excess):
+        return True
+    since = index - walk.state.unusual_at
+    return walk.state.unusual_at >= 0 and 0 < since <= walk.frame.window_buckets
+
+
+def ample(verdict: Verdict, bucket: Bucket, floor: float) -> bool:
+    """Whether the bucket's most unusual feature is at least `floor` events above what was
+    expected (its recent window's when that spoke), so it may be reported at once; a new
+    caller id always is (each is new once, so a pool shows in its first buckets only)."""
+    f = max(range(N_FEATURES), key=verdict.z.__getitem__)
+    if FEATURES[f].key == "new_caller":
+        return True
+    window = verdict.window[f] if verdict.window else (0.0, 0.0)
+    observed, expected = window if window[1] > 0.0 else (bucket.parts()[f], verdict.expected[f])
+    return observed - expected >= floor
 
 
 def _judge_day(walk: Walk, ctx: Context, lift: float, index: int, bucket: Bucket | None) -> None:

@@ -9,10 +9,10 @@ window for people and tools.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from detector.alerting.silences import from_request
+from detector.health import iso
 
 if TYPE_CHECKING:
     from detector.service import Service
@@ -85,8 +85,3 @@ class Console:
     def dead_letters(self) -> list[dict[str, Any]]:
         """GET /api/dead-letters: the newest dead-lettered notifications."""
         return list(self.service.store.outbox_summary()["recent_dead_letters"])
-
-
-def iso(ts: float | None) -> str | None:
-    """A wall-clock time as ISO 8601 UTC (None stays None)."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()

@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from detector.console import iso
 from detector.domain import Alert, AlertTiming
 from detector.errors import RuleError
-from detector.health import Health
+from detector.health import Health, iso
 from detector.metrics import Metrics
 from detector.pipeline import Step
 from detector.rules.reload import RuleChanges

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -97,3 +98,8 @@ class Health:
                 f"(health.stall_s = {self.policy.stall_s:g})"
             )
         return True, "ok"
+
+
+def iso(ts: float | None) -> str | None:
+    """A wall-clock time as ISO 8601 UTC (None stays None)."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from detector.models import daylevel, explain
 from detector.models.counts import count_z, normal_z, score, surprise
-from detector.models.features import FEATURES, N_FEATURES, Bucket
+from detector.models.features import FEATURES, Bucket
 from detector.models.findings import finding
 from detector.models.frame import Walk
 from detector.models.judge import Context, Usual, Verdict, at_level, judge, usual
@@ -83,7 +83,7 @@ def ample(verdict: Verdict, bucket: Bucket, floor: float) -> bool:
     """Whether the bucket's most unusual feature is at least `floor` events above what was
     expected (its recent window's when that spoke), so it may be reported at once; a new
     caller id always is (each is new once, so a pool shows in its first buckets only)."""
-    f = max(range(N_FEATURES), key=verdict.z.__getitem__)
+    f = explain.top_features(verdict.z)[0]  # the feature its summary names first
     if FEATURES[f].key == "new_caller":
         return True
     window = verdict.window[f] if verdict.window else (0.0, 0.0)

@@ -76,3 +76,20 @@ def test_the_friday_part_of_a_silence_is_still_judged_once_it_reaches_a_first_sa
     assert [(tick - silent, f.value > 100) for tick, f in found][:1] == [
         (timedelta(minutes=20, seconds=30), True)
     ]
+
+
+def test_a_night_of_dialling_on_a_first_saturday_is_not_expected_again_on_the_sunday() -> None:
+    """An office that never calls at night dials every other minute from 01:00 to 05:00 on its
+    first Saturday, then is silent: its Sunday night is not flagged, since one Saturday's
+    hours count for the Sunday at most three times the weekdays' level at that hour, scaled by
+    the Saturday's pace (before, the Sunday expected the 30 calls an hour of the burst)."""
+    assert alert_minutes((1 * 60, 5 * 60, 2)) == []
+
+
+def test_a_first_saturday_that_runs_at_its_own_level_still_backs_its_sunday() -> None:
+    """An office that works its first Saturday at half its weekday pace (a call every other
+    minute, 10:00-18:00) and is silent on the Sunday is flagged that Sunday morning: the
+    Saturday's hours are within three times its pace of the weekdays' and are lent as they are."""
+    sunday = [m - 24 * 60 for m in alert_minutes((10 * 60, 18 * 60, 2)) if m >= 24 * 60]
+    assert sunday
+    assert 10 * 60 < sunday[0] < 12 * 60

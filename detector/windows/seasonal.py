@@ -18,7 +18,9 @@ the overall mean if that is higher. An hour of the day not seen yet falls back t
 mean. `history` says what backs an hour (`WEEK`: its hour of the week was folded, `DAY`: only
 its hour of the day, `NONE`: nothing), so a caller can refuse to judge an hour it never saw,
 or discount a guess. From a day of history on, an hour is learned as at most `CAP` times its
-usual level (or the mean), so a burst does not become the norm.
+usual level (or the mean), so a burst does not become the norm. `lent` is an hour's value for a
+day with no history of its own (a first Sunday judged by its Saturday), bounded by the
+weekdays' level at that hour of the day, scaled by how busy its own day ran.
 
 >>> s = Seasonal()
 >>> for h in range(4):
@@ -210,6 +212,42 @@ class Seasonal(Positional):
             day = hour % HOURS_PER_DAY
             value = max(self.daily[day], self.recent[day])
         return self.mean if value == UNSET else value
+
+    def lent(self, hour: int) -> float:
+        """`expected(hour)` lent to a day with no history of its own (an account's first Sunday
+        judged by its Saturday): at most `CAP` times the weekdays' median level at that hour of
+        the day, scaled by how busy `hour`'s day ran against the weekdays (`_weekday_levels`).
+        One day says little about an hour: two nights of dialling that span a weekend-closed
+        account's Saturday are no hours to expect on its Sunday, while a weekend that runs at
+        its own level and shape keeps them."""
+        value = self.expected(hour)
+        weekdays = self._weekday_levels()
+        usual = weekdays[hour % HOURS_PER_DAY]
+        first = hour_of_week(hour) - hour % HOURS_PER_DAY
+        pairs = [
+            (self.slots[first + h], weekdays[h])
+            for h in range(HOURS_PER_DAY)
+            if self.slots[first + h] != UNSET and weekdays[h] != UNSET
+        ]
+        if usual == UNSET:
+            return value
+        norm = sum(level for _, level in pairs)
+        pace = sum(own for own, _ in pairs) / norm if norm > 0.0 else 0.0
+        return min(value, CAP * pace * usual)
+
+    def _weekday_levels(self) -> list[float]:
+        """Each hour of the day's median over the weekdays' hours of the week that were folded
+        (`UNSET` where none was): an hour's level on a typical weekday, which a burst on one or
+        two of them does not move."""
+        levels = []
+        for h in range(HOURS_PER_DAY):
+            seen = sorted(
+                v
+                for d in range(WEEKEND_START // HOURS_PER_DAY)
+                if (v := self.slots[d * HOURS_PER_DAY + h]) != UNSET
+            )
+            levels.append(seen[len(seen) // 2] if seen else UNSET)
+        return levels
 
     def __getstate__(self) -> tuple[Any, ...]:
         """`Positional`'s tuple with each table packed (`_packed`)."""

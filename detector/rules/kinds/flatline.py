@@ -40,9 +40,12 @@ hour of the day the baseline has never seen. Within the first week, weekday hour
 not seen yet are expected at their hour-of-day level (the lower of its running level and its
 latest day, see `Seasonal`), so a day of history suffices. Weekdays say nothing about how busy
 a weekend runs (many offices are closed, some dialers run only then), so a first Sunday is
-judged by the Saturday before it, and a first Saturday (or a Sunday with no Saturday before
-it) by its own calls: the weekdays' hour-of-day level is only the shape of its hours, and the
-day is judged at its own pace against that shape (`weekend_pace`: its calls over what the
+judged by the Saturday before it, each hour at most three times (`CAP`) the weekdays' median
+level at that hour scaled by the Saturday's pace against the weekdays (`Seasonal.lent`: two
+nights of dialling that span a closed office's Saturday are no hours to expect on its Sunday),
+and a first Saturday (or a Sunday with no Saturday before it) by its own calls: the weekdays'
+hour-of-day level is only the shape of its hours, and the day is judged at its own pace
+against that shape (`weekend_pace`: its calls over what the
 shape expected so far, the silence's hours included, with no floor and no "as usual" prior;
 `guess` adds up the shape's calls for the day). So a support desk that answered 4,000 calls
 on its first Saturday morning is flagged within minutes of going silent, and a closed office's
@@ -358,7 +361,7 @@ def _rate(
     if backing == WEEK or (backing == DAY and not weekend):
         return baseline.expected(hour), 0.0, traffic.level
     if weekend and baseline.history(hour - 24) == WEEK and hour_of_week(hour - 24) >= WEEKEND_START:
-        return baseline.expected(hour - 24), 0.0, traffic.level
+        return baseline.lent(hour - 24), 0.0, traffic.level
     if backing == DAY:
         guess = baseline.expected(hour)
         if hour // 24 == traffic.day and clock.local_hour(traffic.last) // 24 == traffic.day:

@@ -223,14 +223,14 @@ class Seasonal(Positional):
         value = self.expected(hour)
         weekdays = self._weekday_levels()
         usual = weekdays[hour % HOURS_PER_DAY]
+        if usual == UNSET:
+            return value
         first = hour_of_week(hour) - hour % HOURS_PER_DAY
         pairs = [
             (self.slots[first + h], weekdays[h])
             for h in range(HOURS_PER_DAY)
             if self.slots[first + h] != UNSET and weekdays[h] != UNSET
         ]
-        if usual == UNSET:
-            return value
         norm = sum(level for _, level in pairs)
         pace = sum(own for own, _ in pairs) / norm if norm > 0.0 else 0.0
         return min(value, CAP * pace * usual)

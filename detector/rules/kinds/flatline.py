@@ -44,20 +44,19 @@ judged by the Saturday before it, each hour at most three times (`CAP`) the week
 level at that hour scaled by the Saturday's pace against the weekdays (`Seasonal.lent`: two
 nights of dialling that span a closed office's Saturday are no hours to expect on its Sunday),
 and a first Saturday (or a Sunday with no Saturday before it) by its own calls: the weekdays'
-hour-of-day level is only the shape of its hours, and the day is judged at its own pace
-against that shape (`weekend_pace`: its calls over what the
-shape expected so far, the silence's hours included, with no floor and no "as usual" prior;
-`guess` adds up the shape's calls for the day). So a support desk that answered 4,000 calls
-on its first Saturday morning is flagged within minutes of going silent, and a closed office's
-two Saturday calls say the day runs at a few percent. Its calls count at most as many as the
-shape expected before the silence: a burst (a robocall run on a closed office's Saturday) does
-not make the day look open. A silence that reaches into a first weekend day from the day
-before counts nothing for that day (closed or open, no call has said yet), but its part before
-midnight is still judged: in a backtest or replay, which sees time pass once per batch of
-CDRs, a busy account silent from twenty minutes before its first Saturday was never flagged.
-Known limit: a business whose Saturdays end at noon and whose first Saturday morning ran as
-busy as its weekdays is flagged that afternoon (from its second Saturday on it is judged by its
-own Saturdays).
+hour-of-day level is only the shape of its hours, and the day is judged at its own pace against
+that shape (`weekend_pace`: its calls over what the shape expected so far, the silence's hours
+included, with no floor and no "as usual" prior; `guess` adds up the shape's calls for the
+day). So a support desk that answered 4,000 calls on its first Saturday morning is flagged
+within minutes of going silent, and a closed office's two Saturday calls say the day runs at a
+few percent. Its calls count at most as many as the shape expected before the silence: a burst
+(a robocall run on a closed office's Saturday) does not make the day look open. A silence that
+reaches into a first weekend day from the day before counts nothing for that day (closed or
+open, no call has said yet), but its part before midnight is still judged: in a backtest or
+replay, which sees time pass once per batch of CDRs, a busy account silent from twenty minutes
+before its first Saturday was never flagged. Known limit: a business whose Saturdays end at
+noon and whose first Saturday morning ran as busy as its weekdays is flagged that afternoon
+(from its second Saturday on it is judged by its own Saturdays).
 """
 
 from __future__ import annotations

@@ -19,14 +19,15 @@ OFF_DAY_MIN = 20.0
 of them is an off-day (a dialer without a campaign, a closure)."""
 OFF_DAY_MEMORY = 0.97
 """Off-days are remembered with this weight per day (about a month)."""
-OFF_PRIOR = 1.0
+OFF_PRIOR = 2.0
 OUTBOUND_POWER = 8.0
 ON_PRIOR = 6.0
 """Days' worth of belief in the share of off-days before any day is counted: `OFF_PRIOR` x the
 outbound share ^ `OUTBOUND_POWER` off-days against `ON_PRIOR` on-days. An all-outbound key
-starts at 1 in 7 (a new dialer's first day without a campaign is no outage), one with a third
-of its calls inbound at 1 in 25, a half-inbound one at 1 in 1,500 (judged as before off-days
-were modelled); each steady day counted makes an off-day less likely."""
+starts at 1 in 4 (a new dialer's first day without a campaign is no outage: campaigns skip
+weekends and whole weekdays), one with a sixth of its calls inbound at 1 in 14, a half-inbound
+one at 1 in 770 (judged as before off-days were modelled); each steady day counted makes an
+off-day less likely (an all-outbound key after three busy days: 1 in 5.5)."""
 OFF_SHARE = 0.15
 SHARE_PRIOR = 2.0
 """How busy an off-day's outbound part runs against the baseline (a campaign-less dialer:
@@ -67,15 +68,18 @@ def silent_day(
     >>> from types import SimpleNamespace as History
     >>> dialer = History(today=22.0, outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
     >>> round(silent_day(dialer, 10.0, 0.0, 0.0), 2)      # a day that starts silent
-    3.39
+    3.48
     >>> round(silent_day(dialer, 10.0, 300.0, 300.0), 2)  # silent after a busy morning
     0.0
+    >>> young = History(today=22.0, outbound=1.0, days=3.0, off_days=0.0, off_calls=0.0)
+    >>> round(silent_day(young, 10.0, 0.0, 0.0), 2)  # no off-day in its first three days
+    3.07
     >>> centre = History(today=22.0, outbound=0.85, days=5.0, off_days=0.0, off_calls=0.0)
     >>> round(silent_day(centre, 10.0, 0.0, 0.0), 2)  # no off-day yet, 15 % inbound
-    1.38
+    1.66
     >>> desk = History(today=22.0, outbound=0.5, days=5.0, off_days=0.0, off_calls=0.0)
     >>> round(silent_day(desk, 10.0, 0.0, 0.0), 2)  # its inbound half comes anyway
-    0.0
+    0.01
     """
     prior = OFF_PRIOR * traffic.outbound**OUTBOUND_POWER
     off = (traffic.off_days + prior) / (traffic.days + prior + ON_PRIOR)

@@ -119,6 +119,12 @@ class Seasonal(Positional):
     daily: array[float] = field(default_factory=_table)
     recent: array[float] = field(default_factory=_table)
     """The latest folded value of each hour of the day (a one-day memory beside `daily`)."""
+    lending: tuple[int, int, float, list[float]] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+    """`lent`'s workings (the hour in progress and the lending day's first hour of the week
+    they hold for, its pace, the weekdays' levels), derived from `slots`, which change only
+    when an hour is folded: a silent key's ticks ask for them every quarter hour."""
 
     def add(self, hour: int, value: float) -> None:
         """Add `value` to absolute local `hour`; values for hours already folded are ignored."""
@@ -221,19 +227,24 @@ class Seasonal(Positional):
         account's Saturday are no hours to expect on its Sunday, while a weekend that runs at
         its own level and shape keeps them."""
         value = self.expected(hour)
-        weekdays = self._weekday_levels()
-        usual = weekdays[hour % HOURS_PER_DAY]
-        if usual == UNSET:
-            return value
         first = hour_of_week(hour) - hour % HOURS_PER_DAY
+        if self.lending is None or self.lending[:2] != (self.hour, first):
+            self.lending = (self.hour, first, *self._pace(first))
+        pace, weekdays = self.lending[2:]
+        usual = weekdays[hour % HOURS_PER_DAY]
+        return value if usual == UNSET else min(value, CAP * pace * usual)
+
+    def _pace(self, first: int) -> tuple[float, list[float]]:
+        """How busy the day from hour of the week `first` ran against the weekdays, over the
+        hours both have, and the weekdays' levels (`_weekday_levels`)."""
+        weekdays = self._weekday_levels()
         pairs = [
             (self.slots[first + h], weekdays[h])
             for h in range(HOURS_PER_DAY)
             if self.slots[first + h] != UNSET and weekdays[h] != UNSET
         ]
         norm = sum(level for _, level in pairs)
-        pace = sum(own for own, _ in pairs) / norm if norm > 0.0 else 0.0
-        return min(value, CAP * pace * usual)
+        return (sum(own for own, _ in pairs) / norm if norm > 0.0 else 0.0), weekdays
 
     def _weekday_levels(self) -> list[float]:
         """Each hour of the day's median over the weekdays' hours of the week that were folded
@@ -255,7 +266,8 @@ class Seasonal(Positional):
         return tuple(_packed(v) if isinstance(v, array) else v for v in state)
 
     def _restored(self) -> None:
-        """Unpack the tables `__getstate__` compressed."""
+        """Unpack the tables `__getstate__` compressed; `lent`'s workings are worked out anew."""
+        self.lending = None
         for name in ("slots", "daily", "recent"):
             value = getattr(self, name)
             if isinstance(value, bytes):

@@ -21,14 +21,14 @@ def call(at: int, n: int, cost: float) -> CDR:
     return make_cdr(MONDAY + timedelta(seconds=at), f"c{n}", fields)
 
 
-def call_centre(days: int) -> list[CDR]:
+def call_centre(days: int, busy: int = 1) -> list[CDR]:
     """09:00-18:00 local: 300 calls an hour of about 100 INR each (30,000 an hour), except the
-    lunch hour 12:00-13:00 at a fifth of that."""
+    lunch hour 12:00-13:00 at a fifth of that; the last day `busy` times as many calls."""
     rng = random.Random(7)
     cdrs: list[CDR] = []
     for day in range(days):
         for hour in range(9):
-            every = 60 if hour == 3 else 12
+            every = (60 if hour == 3 else 12) // (busy if day == days - 1 else 1)
             for i in range(3600 // every):
                 at = day * DAY_S + hour * 3600 + i * every
                 cdrs.append(call(at, len(cdrs), rng.uniform(80.0, 120.0)))
@@ -49,3 +49,10 @@ def test_spend_far_above_the_lunch_hours_usual_fires() -> None:
     extra = [call(3 * DAY_S + 3 * 3600 + 90 * i + 30, 10**6 + i, 2000.0) for i in range(40)]
     found = pack_findings(RULE, call_centre(4) + extra)
     assert max(f.severity for f in found) == Severity.CRITICAL
+
+
+def test_a_campaign_day_at_the_usual_cost_per_call_is_no_spike() -> None:
+    """A fifth day with six times the calls, each costing what the account's calls usually
+    cost, spends six times the usual hour and raises nothing: only dearer calls are a spike
+    (judged against the hour's usual spend alone it was a warning all day)."""
+    assert pack_findings(RULE, call_centre(5, busy=6)) == []

@@ -3,8 +3,10 @@
 Firings come from the real detection path: a `Detector` with only the rules under trial (the
 rule set's settings and lists, no model) fed by `backtest.replay` in the backtest's batches,
 so `rules try RULE FILE` fires exactly what `backtest FILE` fires for that rule (alerts are
-per rule and account; no rule changes another's). Beside it, a `Recorder` runs each rule's
-compiled predicate and kind on its own state to keep what the firing path throws away:
+per rule and account; no rule changes another's, except that a rule's alert is silenced by
+the siblings it is `inhibited_by`, which therefore run with it, unreported). Beside it, a
+`Recorder` runs each rule's compiled predicate and kind on its own state to keep what the
+firing path throws away:
 how many calls each predicate held for, each key's peak reading per local day (the account's
 own timezone) among the readings that could be judged (volume within the account's
 `min_volume`..`max_volume`), and which accounts had calls on which days.
@@ -93,9 +95,24 @@ def run_trial(
     rules = tuple(r for r in ruleset.rules if wanted is None or r.id in wanted)
     subset = replace(ruleset, rules=rules)
     recorder = Recorder(subset)
-    result = replay(items, detector_for(subset, ModelSettings(enabled=False)), watch=recorder)
+    running = replace(ruleset, rules=_with_inhibitors(ruleset.rules, rules))
+    result = replay(items, detector_for(running, ModelSettings(enabled=False)), watch=recorder)
     zone = ZoneInfo(ruleset.settings.timezone)
     return Trial(result, recorder.tallies, rules, zone, recorder.active, recorder.both)
+
+
+def _with_inhibitors(pack: tuple[AnyRule, ...], rules: tuple[AnyRule, ...]) -> tuple[AnyRule, ...]:
+    """`rules` and every enabled rule of `pack` they are `inhibited_by`, directly or not, in
+    the pack's order: what silences their alerts in the pack silences them here."""
+    by_id = {r.id: r for r in pack}
+    keep = {r.id for r in rules}
+    todo = [name for r in rules for name in r.inhibited_by]
+    while todo:
+        name = todo.pop()
+        if name in by_id and name not in keep:
+            keep.add(name)
+            todo.extend(by_id[name].inhibited_by)
+    return tuple(r for r in pack if r.id in keep)
 
 
 class Recorder:

@@ -56,6 +56,12 @@ SCENARIOS = [
         id="cooldown does not swallow an escalation above the last notified severity",
     ),
     pytest.param(
+        [("f", 0, C), ("adv", 120), ("f", 7, W), ("adv", 240)],
+        BASE,
+        [(0, "firing", "critical"), (10, "resolved", "critical")],
+        id="cooldown holds for a finding two hours behind the watermark (a long call's)",
+    ),
+    pytest.param(
         [("f", 0, W), ("f", 2, W), ("f", 4, W), ("f", 5, W), ("adv", 20)],
         AlertTiming(for_s=300, resolve_after_s=600, cooldown_s=0),
         [(5, "firing", "warning"), (15, "resolved", "warning")],

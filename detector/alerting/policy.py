@@ -20,6 +20,11 @@ Semantics (Alertmanager-like), per fingerprint = ``fingerprint(finding.source, l
 - Cooldown: a fingerprint that fires again within ``cooldown_s`` of its previous FIRING
   notification is re-opened *silently* and later resolves silently, unless it escalates above
   the severity last notified, which notifies (and ends the silence).
+- Inhibition: a rule's alert opens silently, like a cooldown, while an alert of a rule it is
+  `inhibited_by` (a shorter-window sibling) on the same labels is firing or notified within
+  this rule's window (`resolve_after_s`): the calls that tip a 4-hour window an hour after a
+  surge ended are the ones the 20-minute rule already told. It notifies if it escalates above
+  what was notified.
 - Shadow findings go through the same lifecycle; their alerts carry ``shadow=True`` so they
   are recorded but not notified.
 
@@ -40,6 +45,12 @@ from enum import StrEnum
 from detector.domain import Alert, AlertStatus, AlertTiming, Finding, Severity, fingerprint
 
 DEFAULT_TIMING = AlertTiming()
+MEMORY_S = 86400.0
+"""The least time a resolved fingerprint's last notification is remembered. Findings may come
+hours behind the watermark (a call's CDR arrives when it ends, and a rule on the `start`
+clock stamps its finding at the call's start), so a memory dropped one cooldown after the
+watermark passed its notification let a long call's late finding re-notify an alert its
+first minutes had fired."""
 
 
 class Phase(StrEnum):
@@ -107,6 +118,12 @@ class AlertPolicy:
     ) -> None:
         self.timings = dict(timings)
         self.default = default
+        every = [*self.timings.values(), default]
+        horizons = [MEMORY_S, *(t.cooldown_s for t in every)]
+        horizons += [t.resolve_after_s for t in every if t.inhibited_by]
+        self.memory = timedelta(seconds=max(horizons))
+        """How long a resolved fingerprint's last notification can still silence one (its
+        cooldown, or an inhibited rule's window, after the watermark passed it)."""
 
     def timing(self, source: str) -> AlertTiming:
         """The lifecycle durations of one rule or model (the default when unknown)."""
@@ -175,12 +192,16 @@ class AlertPolicy:
             peak=finding.severity,
             seq=memory.seq if memory else 0,
         )
-        if memory is not None and memory.last_fired is not None:
-            cooldown = timedelta(seconds=self.timing(finding.source).cooldown_s)
-            if finding.at - memory.last_fired < cooldown:
-                track.silent = True
-                track.last_notified = memory.last_fired
-                track.notified_severity = memory.severity
+        timing = self.timing(finding.source)
+        told = _told(state, fp, memory)
+        if told is not None and finding.at - told[0] < timedelta(seconds=timing.cooldown_s):
+            _silence(track, *told)
+        if timing.inhibited_by:
+            horizon = finding.at - timedelta(seconds=timing.resolve_after_s)
+            for source in timing.inhibited_by:
+                told = _told(state, fingerprint(source, dict(finding.labels)))
+                if told is not None and told[0] > horizon:
+                    _silence(track, *told)
         return track
 
     def _maybe_fire(self, track: Track, finding: Finding) -> list[Alert]:
@@ -242,15 +263,36 @@ class AlertPolicy:
         stale = [
             fp
             for fp, memory in state.recent.items()
-            if memory.last_fired is None or watermark - memory.last_fired > self._longest_cooldown
+            if memory.last_fired is None or watermark - memory.last_fired > self.memory
         ]
         for fp in stale:
             del state.recent[fp]
 
-    @property
-    def _longest_cooldown(self) -> timedelta:
-        seconds = max([t.cooldown_s for t in self.timings.values()] + [self.default.cooldown_s])
-        return timedelta(seconds=seconds)
+
+def _told(
+    state: AlertsState, fp: str, memory: Memory | None = None
+) -> tuple[datetime, Severity | None] | None:
+    """When fingerprint `fp` last notified FIRING, and at what severity: from its open track,
+    else from `memory` (by default its entry in `state.recent`)."""
+    track = state.open.get(fp)
+    if track is not None and track.last_notified is not None:
+        return track.last_notified, track.notified_severity
+    memory = memory or state.recent.get(fp)
+    if memory is not None and memory.last_fired is not None:
+        return memory.last_fired, memory.severity
+    return None
+
+
+def _silence(track: Track, notified: datetime, severity: Severity | None) -> None:
+    """Open `track` silently: what it would tell was notified at `notified` (at `severity`);
+    only a rise above the highest severity so told notifies."""
+    track.silent = True
+    if track.last_notified is None or notified > track.last_notified:
+        track.last_notified = notified
+    if severity is not None and (
+        track.notified_severity is None or severity > track.notified_severity
+    ):
+        track.notified_severity = severity
 
 
 def _with_window(finding: Finding) -> tuple[tuple[str, str], ...]:

@@ -17,6 +17,8 @@ class AlertTiming:
     - `ticks`: findings come only when event time passes (a flatline's silence), judged at every
       advance of the watermark: a gap between two findings with no advance in between says
       nothing about the condition, so only an advance that found nothing resolves the alert.
+    - `inhibited_by`: sources whose alert on the same labels, firing or notified within
+      `resolve_after_s` (the rule's window), makes this one open silently unless more severe.
     """
 
     for_s: float = 0.0
@@ -25,3 +27,4 @@ class AlertTiming:
     cooldown_s: float = 1800.0
     repeat_s: float = 0.0
     ticks: bool = False
+    inhibited_by: tuple[str, ...] = ()

@@ -48,6 +48,7 @@ def load_rules(directory: Path) -> RuleSet:
     domains = _domains(settings, directory / SETTINGS_FILE, found)
     rules: list[AnyRule] = []
     files: dict[str, str] = {}
+    read: dict[str, tuple[AnyRule, Path, Document]] = {}
     for path in sorted(directory.glob("*.y*ml")):
         if path.name.startswith("_") or path.suffix not in {".yaml", ".yml"}:
             continue
@@ -59,10 +60,32 @@ def load_rules(directory: Path) -> RuleSet:
             found.add(path, message, rule.id, "id", doc.line(("id",)))
             continue
         files[rule.id] = str(path)
+        read[rule.id] = (rule, path, doc)
         if rule.enabled:
             rules.append(rule)
+    _check_inhibitions(read, found)
     found.raise_any()
     return RuleSet(tuple(rules), lists, settings, files)
+
+
+def _check_inhibitions(read: Mapping[str, tuple[AnyRule, Path, Document]], found: Problems) -> None:
+    """Refuse an `inhibited_by` entry that names no rule, the rule itself, or a rule whose
+    alerts carry other labels or keys (its alerts could never share this rule's labels)."""
+    for rule, path, doc in read.values():
+        for n, name in enumerate(rule.inhibited_by):
+            other = read.get(name)
+            if other is None:
+                message = f"inhibited_by names {name!r}, which no rule file defines: use a rule id"
+            elif name == rule.id:
+                message = "a rule cannot inhibit itself: list its shorter-window siblings"
+            elif (other[0].labels, other[0].group_by) != (rule.labels, rule.group_by):
+                message = (
+                    f"inhibited_by {name!r}: its alerts have other labels or group_by, so they"
+                    " never share a key with this rule's: give both the same labels and group_by"
+                )
+            else:
+                continue
+            found.add(path, message, rule.id, "inhibited_by", doc.line(("inhibited_by", n)))
 
 
 def check_rules(directory: Path) -> RuleSet:

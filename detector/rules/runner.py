@@ -161,7 +161,9 @@ class Runner:
         s = self.spec
         resolve = max(s.window, float(self.heartbeat))
         ticks = self.kind.ticks
-        return AlertTiming(s.for_, s.keep_firing_for, resolve, s.cooldown, s.repeat, ticks)
+        return AlertTiming(
+            s.for_, s.keep_firing_for, resolve, s.cooldown, s.repeat, ticks, s.inhibited_by
+        )
 
     def judge(self, track: KeyState, reading: Reading, subject: Subject) -> Finding | None:
         """Apply the emission contract to a reading; a finding when one is due."""

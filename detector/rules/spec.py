@@ -122,6 +122,11 @@ class RuleBase(Frozen):
     keep_firing_for: Duration = 0.0
     cooldown: Duration = 1800.0
     repeat: Duration = 0.0
+    inhibited_by: tuple[str, ...] = ()
+    """Rules that tell what this one would, sooner (its shorter-window siblings, with the same
+    labels and `group_by`): while one of them fires on a key, or has notified within this
+    rule's window, this rule's alert on that key opens silently unless it is more severe than
+    what was notified (Alertmanager's inhibition, kept for the window the evidence spans)."""
     labels: dict[str, str] = Field(default_factory=dict)
     summary: str = "{account}: {rule} at {value:.4g} (threshold {threshold:.4g}) in {window}"
     runbook: str = Field(default="", max_length=1000)

@@ -94,3 +94,15 @@ def test_a_first_saturday_that_runs_at_its_own_level_still_backs_its_sunday() ->
     sunday = [m - 24 * 60 for m in alert_minutes((10 * 60, 18 * 60, 2)) if m >= 24 * 60]
     assert sunday
     assert 10 * 60 < sunday[0] < 13 * 60
+
+
+def test_a_first_saturday_at_a_third_of_its_weekdays_is_not_discounted_again_as_an_off_day() -> None:
+    """An all-outbound office calls every third minute on its first Saturday morning (a third
+    of its weekday pace), then goes silent at 13:00: the afternoon is judged at that third and
+    flagged before 16:00. Before, the day's low pace also made it look like a day without a
+    campaign, whose calls were then discounted a second time (to 15 % of that third), and the
+    silence was never flagged; the same double discount hid a 27,800-call voicebot silent for
+    half an hour on a Saturday that had already made 1,325 calls."""
+    alerts = alert_minutes((10 * 60, 13 * 60, 3))
+    assert alerts
+    assert 13 * 60 < alerts[0] < 16 * 60

@@ -125,3 +125,23 @@ def test_a_half_inbound_offices_silent_day_gets_one_verdict_at_any_size(per_slot
     found = silent_morning_alert(inbound_every=2, per_slot=per_slot)
     assert found is not None
     assert found[0] == 4
+
+
+def test_a_silence_is_no_evidence_that_the_account_has_off_days() -> None:
+    """An account that makes 24 calls a working day, a fifth of them inbound, goes silent on
+    its Wednesday morning: judged strictly (min_surprise 12) the silence is flagged on the
+    Thursday afternoon. Before, the silent Wednesday counted as an off-day once it closed, so
+    the Thursday looked like another one and the silence was never flagged by Friday evening;
+    a silence's days now join the off-day counts only when a call ends it."""
+    engine = RuleEngine(ruleset_of(dict(RULE, min_surprise=12)))
+    state = engine.new_state()
+    found = None
+    for minute in range(5 * 24 * 60):
+        at = MONDAY + timedelta(minutes=minute)
+        if minute < 2 * 24 * 60 and minute % (24 * 60) < 8 * 60 and minute % 20 == 0:
+            inbound = {"direction": "inbound"} if minute % 100 == 0 else {}
+            engine.observe(make_cdr(at, f"c{minute}", inbound), state)
+        if engine.advance("MA_test", at + timedelta(seconds=30), state) and found is None:
+            found = minute - 2 * 24 * 60
+    assert found is not None
+    assert 24 * 60 < found < 24 * 60 + 8 * 60

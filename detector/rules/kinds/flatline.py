@@ -16,24 +16,25 @@ alone remember the busy evening before midnight for hours). A silence emits when
   calls missed over many quiet hours are rarer than as many missed in one busy hour. A busy
   call centre is judged within minutes, a 10-call-a-day office over some hours.
 
-Some keys have *off-days*: a dialer or a voicebot runs campaigns on some days only and makes a
-few percent of its usual calls on the others, from midnight on, so a silence that begins
-before such a day's first call is ordinary for it (and would be an outage for a call centre).
-Each local day expected to hold at least `OFF_DAY_MIN` calls is counted (`days`) and, if it
-held under `OFF_DAY_SHARE` of them, remembered as an off-day (`off_days`, and in `off_calls`
-how busy it ran). Every local day a silence touches is then an on-day or an off-day (at the
-key's off-day share of the baseline, learned from its off-days; before it has any, its
-inbound share plus a dialer's 15 % of its outbound one, since a day without a campaign still
-brings the calls of its callers): the chance of missing its calls is the mixture of the
-two, the chance of an off-day being the key's own share of off-days with a prior
-(`OFF_PRIOR` x its outbound share ^ `OUTBOUND_POWER` against `ON_PRIOR` days: campaigns dial
-out, while the callers of an inbound line do not all take the same day off), updated by the
-calls the day brought before the silence (a busy morning rules an off-day out, so an outage
-in the middle of a dialer's campaign day is judged as on a steady account). `silent_day` says
-how much likelier each day makes the silence. A steady account, or one that receives calls,
-is judged nearly as without off-days; a dialer that has had them needs a far longer silence
-on a day that starts silent. Every matching call counts for the pace and the day, also calls
-in the same second (a busy account makes many).
+Some keys have *off-days*: a dialer or a voicebot runs campaigns on some days only and makes a few
+percent of its usual calls on the others, from midnight on, so a silence that begins before such a
+day's first call is ordinary for it (and would be an outage for a call centre). Each local day
+expected to hold at least `OFF_DAY_MIN` calls is counted (`days`) and, if it held under
+`OFF_DAY_SHARE` of them, remembered as an off-day (`off_days`, and in `off_calls` how busy it ran);
+a day closed during a silence joins these counts only when a call ends the silence, since a silence
+is no evidence that the key has off-days (a small dialer silent for two days made its second day
+look like one of its usual off-days). Every local day a silence touches is then an on-day or an
+off-day (at the key's off-day share of the baseline, learned from its off-days; before it has any,
+its inbound share plus a dialer's 15 % of its outbound one, since a day without a campaign still
+brings the calls of its callers): the chance of missing its calls is the mixture of the two, the
+chance of an off-day being the key's own share of off-days with a prior (`OFF_PRIOR` x its outbound
+share ^ `OUTBOUND_POWER` against `ON_PRIOR` days: campaigns dial out, while the callers of an
+inbound line do not all take the same day off), updated by the calls the day brought before the
+silence (a busy morning rules an off-day out, so an outage in the middle of a dialer's campaign day
+is judged as on a steady account). `silent_day` says how much likelier each day makes the silence.
+A steady account, or one that receives calls, is judged nearly as without off-days; a dialer that
+has had them needs a far longer silence on a day that starts silent. Every matching call counts for
+the pace and the day, also calls in the same second (a busy account makes many).
 
 Nothing is judged until the baseline holds `warmup` hours of history, nor over an hour whose
 hour of the day the baseline has never seen. Within the first week, weekday hours of the week
@@ -142,6 +143,16 @@ class Traffic(Positional):
     """Calls missed (at the key's pace) in that local hour of the silence."""
     hours_surprise: float = 0.0
     """The silence's earlier local hours' surprise, summed (each hour its own swing)."""
+    today_due: float = 0.0
+    """What an off-day's share of the silence's part of the current local day is a share of
+    (`silent_day`): on a first weekend day the weekday level's calls before the day's own pace
+    (`weekend_pace` already measured how quiet the day runs), else `today`."""
+    held_days: float = 0.0
+    held_off: float = 0.0
+    held_calls: float = 0.0
+    """Days closed since the last call, as `days`, `off_days` and `off_calls` count them (decayed
+    alike): a silence is no evidence that the key has off-days, so its own days join the
+    counts only when a call ends it (see `_release`)."""
 
 
 class Flatline(Kind[Traffic]):
@@ -174,6 +185,8 @@ class Flatline(Kind[Traffic]):
             self._new_day(traffic, facts.local_hour // 24, None)
         traffic.outbound += OUTBOUND_ALPHA * ((facts.direction == "outbound") - traffic.outbound)
         traffic.day_seen += 1.0  # every call, also those in the same second as the last
+        if traffic.held_days:
+            _release(traffic)
         traffic.seen += 1.0
         traffic.level = _level(traffic)
         if facts.t > traffic.last:
@@ -191,7 +204,7 @@ class Flatline(Kind[Traffic]):
         fade = math.exp(-(now - start) / LEVEL_S)
         traffic.seen *= fade
         traffic.due *= fade
-        for hour, due, silent, guess in self._expected(traffic, start, now, clock):
+        for hour, due, silent, guess, usual in self._expected(traffic, start, now, clock):
             day = hour // 24
             if silent > 0.0:
                 self._hourly(traffic, hour, silent)
@@ -203,6 +216,7 @@ class Flatline(Kind[Traffic]):
                 traffic.guess += guess
             traffic.missed += silent
             traffic.today += silent
+            traffic.today_due += usual
         traffic.ticked = now
         silence = now - traffic.last
         if traffic.baseline.hours_seen < self.warmup_hours or not traffic.known:
@@ -253,7 +267,7 @@ class Flatline(Kind[Traffic]):
         known = traffic.known
         parts = self._expected(traffic, t, end, clock)
         traffic.known = known
-        return sum(due + guess for _, due, _, guess in parts)
+        return sum(part[1] + part[3] for part in parts)
 
     def _weekend_level(self, traffic: Traffic) -> float:
         """`weekend_pace` of the silence's first weekend day: its calls against what its
@@ -279,44 +293,51 @@ class Flatline(Kind[Traffic]):
 
     def _new_day(self, traffic: Traffic, day: int, clock: LocalHours | None) -> None:
         """Close the local day: fold the silence's part of it into `doubt`, remember whether
-        it was an off-day, and start the next one (silent so far)."""
+        it was an off-day (held until a call, see `_release`), and start the next one (silent so
+        far)."""
         if traffic.today > 0.0 and clock is not None:
             traffic.doubt += self._today(traffic, clock, self._on_days(traffic))
         if traffic.day >= 0 and traffic.day_due >= OFF_DAY_MIN:
             fade = OFF_DAY_MEMORY ** (day - traffic.day)
             quiet = traffic.day_seen < OFF_DAY_SHARE * traffic.day_due
-            traffic.off_days = traffic.off_days * fade + quiet
             share = traffic.day_seen / traffic.day_due
-            traffic.off_calls = traffic.off_calls * fade + quiet * share
-            traffic.days = traffic.days * fade + 1.0
+            traffic.off_days *= fade
+            traffic.off_calls *= fade
+            traffic.days *= fade
+            traffic.held_off = traffic.held_off * fade + quiet
+            traffic.held_calls = traffic.held_calls * fade + quiet * share
+            traffic.held_days = traffic.held_days * fade + 1.0
         traffic.day, traffic.day_seen, traffic.day_due, traffic.guess = day, 0.0, 0.0, 0.0
-        traffic.before = traffic.today = 0.0
+        traffic.before = traffic.today = traffic.today_due = 0.0
 
     def _expected(
         self, traffic: Traffic, start: int, now: int, clock: LocalHours
-    ) -> list[tuple[int, float, float, float]]:
-        """Calls the baseline expects over [start, now) per local day, the part of them after
-        the last call at the pace it is judged at, and the weekday level's guess for weekend
-        hours without weekend history (local hours, quarters pro rata); clears `known` when an
-        hour cannot be judged (see `_rate`)."""
+    ) -> list[tuple[int, float, float, float, float]]:
+        """Calls the baseline expects over [start, now) per local hour, the part of them after
+        the last call at the pace it is judged at, the weekday level's guess for weekend hours
+        without weekend history, and that part before the pace (local hours, quarters pro
+        rata); clears `known` when an hour cannot be judged (see `_rate`)."""
         baseline = traffic.baseline
-        parts: list[tuple[int, float, float, float]] = []
+        parts: list[tuple[int, float, float, float, float]] = []
         t = start
         while t < now:
             step = min(QUARTER - t % QUARTER, now - t)  # never straddles a local hour
             hour = clock.local_hour(t)
             rate, guess, level = _rate(baseline, hour, traffic, clock)
             overlap = max(0, t + step - max(t, traffic.last))
-            if level == OWN_PACE:
+            own = level == OWN_PACE
+            if own:
                 level = self._weekend_level(traffic) if overlap else 0.0
             due = rate * step / 3600.0
             silent = level * (rate + guess) * overlap / 3600.0
+            usual = (rate + guess) * overlap / 3600.0 if own else silent
             guess *= step / 3600.0
             if parts and parts[-1][0] == hour:
-                _, was_due, was_silent, was_guess = parts[-1]
-                parts[-1] = (hour, was_due + due, was_silent + silent, was_guess + guess)
+                _, was_due, was_silent, was_guess, was_usual = parts[-1]
+                due, silent, guess = due + was_due, silent + was_silent, guess + was_guess
+                parts[-1] = (hour, due, silent, guess, usual + was_usual)
             else:
-                parts.append((hour, due, silent, guess))
+                parts.append((hour, due, silent, guess, usual))
             t += step
         return parts
 
@@ -332,10 +353,18 @@ def _level(traffic: Traffic) -> float:
     return min(pace(traffic.seen, traffic.due), pace(traffic.day_seen, traffic.day_due))
 
 
+def _release(traffic: Traffic) -> None:
+    """A call: the days closed since the one before join the off-day counts."""
+    traffic.off_days += traffic.held_off
+    traffic.off_calls += traffic.held_calls
+    traffic.days += traffic.held_days
+    traffic.held_days = traffic.held_off = traffic.held_calls = 0.0
+
+
 def _end_silence(traffic: Traffic, t: int) -> None:
     """A call at `t`: restart the silence."""
     traffic.last = t
-    traffic.missed = traffic.today = traffic.doubt = 0.0
+    traffic.missed = traffic.today = traffic.today_due = traffic.doubt = 0.0
     traffic.hour, traffic.hour_missed, traffic.hours_surprise = -1, 0.0, 0.0
     traffic.before = -1.0
     traffic.known = True

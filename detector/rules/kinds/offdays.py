@@ -43,6 +43,7 @@ class DayHistory(Protocol):
     """What `silent_day` reads of a key's traffic (`flatline.Traffic`)."""
 
     today: float
+    today_due: float
     outbound: float
     days: float
     off_days: float
@@ -53,31 +54,43 @@ def silent_day(
     traffic: DayHistory, size: float, calls: float, before: float, stretch: float = 1.0
 ) -> float:
     """How much likelier (``log10``, >= 0) a silence gets because the local day on which it
-    misses `traffic.today` calls (at the key's pace) may be an off-day; `calls` of the
-    `before` calls the baseline expected that day came before the silence.
+    misses `traffic.today` calls (at the key's pace; `traffic.today_due` before it) may be an
+    off-day; `calls` of the `before` calls the baseline expected that day came before the
+    silence.
 
     An off-day runs at the key's off-day share of the baseline (its inbound calls and a few of
     its outbound ones, until its own off-days say, see `OFF_SHARE`), so it misses that share of
-    the calls; on- and off-days are negative binomials of shape `size`. The chance of an
+    the calls counted at the key's pace. A first weekend day is judged at its own pace against
+    its weekdays' level, measured with its uncertainty (`weekend_pace`), so there it misses
+    that share of the weekday level's calls, never more than the day's pace counts: a
+    voicebot's first Saturday at a tenth of its weekdays is not discounted again as an
+    off-day. (The same on every day, whose pace is a cautious running level, added 8 false
+    alerts on the tuning worlds and found one silence more.) On- and off-days are negative
+    binomials of shape `size`. The chance of an
     off-day is the key's own share of off-days with its prior (see `ON_PRIOR`), updated by
     Bayes on the day's calls so far. With an on-day's chance of the silence `p_on` and an
     off-day's `p_off`, the day's chance is ``(1 - w) p_on + w p_off`` where ``w`` is the chance
     of an off-day: the silence is ``1 - w + w p_off / p_on`` times likelier than if the day
     were an on-day.
 
-    >>> from types import SimpleNamespace as History
-    >>> dialer = History(today=22.0, outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
+    >>> from types import SimpleNamespace
+    >>> def History(**seen): return SimpleNamespace(**{"today": 22.0, "today_due": 22.0, **seen})
+    >>> dialer = History(outbound=1.0, days=5.0, off_days=2.0, off_calls=0.2)
     >>> round(silent_day(dialer, 10.0, 0.0, 0.0), 2)      # a day that starts silent
     3.48
     >>> round(silent_day(dialer, 10.0, 300.0, 300.0), 2)  # silent after a busy morning
     0.0
-    >>> young = History(today=22.0, outbound=1.0, days=3.0, off_days=0.0, off_calls=0.0)
+    >>> young = History(outbound=1.0, days=3.0, off_days=0.0, off_calls=0.0)
     >>> round(silent_day(young, 10.0, 0.0, 0.0), 2)  # no off-day in its first three days
     3.07
-    >>> centre = History(today=22.0, outbound=0.85, days=5.0, off_days=0.0, off_calls=0.0)
+    >>> centre = History(outbound=0.85, days=5.0, off_days=0.0, off_calls=0.0)
     >>> round(silent_day(centre, 10.0, 0.0, 0.0), 2)  # no off-day yet, 15 % inbound
     1.66
-    >>> desk = History(today=22.0, outbound=0.5, days=5.0, off_days=0.0, off_calls=0.0)
+    >>> saturday = History(today=35.0, today_due=390.0, outbound=1.0, days=5.0, off_days=0.0,
+    ...                    off_calls=0.0)
+    >>> silent_day(saturday, 10.0, 1325.0, 15000.0)  # at 9 % of its weekdays: no off-day below
+    0.0
+    >>> desk = History(outbound=0.5, days=5.0, off_days=0.0, off_calls=0.0)
     >>> round(silent_day(desk, 10.0, 0.0, 0.0), 2)  # its inbound half comes anyway
     0.01
     """
@@ -93,6 +106,8 @@ def silent_day(
     if off < 1e-12:
         return 0.0
     missed = traffic.today
-    ratio = stretch * size * (math.log1p(missed / size) - math.log1p(share * missed / size))
+    usual = traffic.today_due if traffic.today_due > 0.0 else missed
+    off_missed = min(share * usual, missed)
+    ratio = stretch * size * (math.log1p(missed / size) - math.log1p(off_missed / size))
     # log10(1 - off + off * e^ratio), without overflow
     return (ratio + math.log(off) + math.log1p((1.0 - off) / off * math.exp(-ratio))) / LN10

@@ -96,7 +96,7 @@ def test_a_first_saturday_that_runs_at_its_own_level_still_backs_its_sunday() ->
     assert 10 * 60 < sunday[0] < 13 * 60
 
 
-def test_a_first_saturday_at_a_third_of_its_weekdays_is_not_discounted_again_as_an_off_day() -> None:
+def test_a_first_saturday_at_a_third_of_its_pace_is_not_discounted_again_as_an_off_day() -> None:
     """An all-outbound office calls every third minute on its first Saturday morning (a third
     of its weekday pace), then goes silent at 13:00: the afternoon is judged at that third and
     flagged before 16:00. Before, the day's low pace also made it look like a day without a

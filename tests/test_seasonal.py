@@ -41,13 +41,14 @@ def office(day: int, burst: dict[int, float] | None = None) -> list[tuple[int, f
 
 def test_a_burst_seen_on_one_day_only_is_expected_next_day_at_most_cap_times_its_hours() -> None:
     """A 90-call burst at 03:00-05:00 on the first day is expected on the second night at
-    most three times the quiet hours around it, or the overall mean if higher, not at 91."""
+    most three times the quiet hours around it, or a third of the overall mean if higher, not
+    at 91."""
     s = Seasonal()
     for hour, value in office(0, {3: 90.0, 4: 40.0}) + office(1)[:3]:
         s.add(hour, value)
     s.add(24 + 3, 0.0)  # folds the first day; hour 3 of the second night in progress
     assert s.history(24 + 3) == DAY
-    assert s.expected(24 + 3) == max(3.0, s.mean)
+    assert s.expected(24 + 3) == max(3.0, s.mean / 3.0)
     assert s.expected(24 + 3) < 20.0
     assert s.expected(24 + 10) == 10.0  # the office hours keep their level
 

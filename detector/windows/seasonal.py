@@ -9,18 +9,18 @@ The hour in which a key is first seen is not learned: its first event may come a
 and at the start of observation the calls in progress are missing (so it would teach a norm
 far below the truth, and every later hour would look like a surge).
 
-An hour of the week not seen yet (an account's first week) falls back to its hour of the day:
-the lower of that hour's running level and its latest day, so after two days a quiet night
-already looks quiet and a one-off burst (a dialer run on an account's first night, before
-`CAP` applies) is forgotten the next day instead of decaying over a week; until then, an hour
-seen on one day only counts at most `CAP` times the hours around it (`SPAN` either side), or
-the overall mean if that is higher. An hour of the day not seen yet falls back to the overall
-mean. `history` says what backs an hour (`WEEK`: its hour of the week was folded, `DAY`: only
-its hour of the day, `NONE`: nothing), so a caller can refuse to judge an hour it never saw,
-or discount a guess. From a day of history on, an hour is learned as at most `CAP` times its
-usual level (or the mean), so a burst does not become the norm. `lent` is an hour's value for a
-day with no history of its own (a first Sunday judged by its Saturday), bounded by the
-weekdays' level at that hour of the day, scaled by how busy its own day ran.
+An hour of the week not seen yet (an account's first week) falls back to its hour of the day: the
+lower of that hour's running level and its latest day, so after two days a quiet night already
+looks quiet and a one-off burst (a dialer run on an account's first night, before `CAP` applies) is
+forgotten the next day instead of decaying over a week; until then, an hour seen on one day only
+counts at most `CAP` times the hours around it (`SPAN` either side), or a `CAP`-th of the overall
+mean if that is higher. An hour of the day not seen yet falls back to the overall mean. `history`
+says what backs an hour (`WEEK`: its hour of the week was folded, `DAY`: only its hour of the day,
+`NONE`: nothing), so a caller can refuse to judge an hour it never saw, or discount a guess. From a
+day of history on, an hour is learned as at most `CAP` times its usual level (or the mean), so a
+burst does not become the norm. `lent` is an hour's value for a day with no history of its own (a
+first Sunday judged by its Saturday), bounded by the weekdays' level at that hour of the day,
+scaled by how busy its own day ran.
 
 >>> s = Seasonal()
 >>> for h in range(4):
@@ -176,23 +176,24 @@ class Seasonal(Positional):
         return self.mean if value == UNSET else value
 
     def _day_level(self, day: int) -> float:
-        """An hour of the day's level for `expected`: the lower of its running level and its
-        latest day; seen on one day only, at most `CAP` times the median level of the `SPAN`
-        hours either side of it and itself, or the overall mean if that is higher (a lone
-        burst counts as an ordinary hour). On its
-        first day an hour may hold nothing but a burst (a robocall run at 01:00 on a quiet
-        account's first night, before `CAP` applies), which would make the same hour of its
-        second night expect a hundred calls; a real busy hour has busy hours around it (a
-        morning ramp, a plateau of three hours or more keep their level), or comes back the
-        next day."""
+        """An hour of the day's level for `expected`: the lower of its running level and its latest
+        day; seen on one day only, at most `CAP` times the median level of the `SPAN` hours either
+        side of it and itself, or a `CAP`-th of the overall mean if that is higher (a lone hour of
+        a call or two keeps its level; the mean itself, which a busy day lifts to the business
+        hours' level, let a night burst be expected again the next night at 15 to 18 calls an hour
+        where one is usual). On its first day an hour may hold nothing but a burst (a robocall run
+        at 01:00 on a quiet account's first night, before `CAP` applies), which would make the same
+        hour of its second night expect a hundred calls; a real busy hour has busy hours around it
+        (a morning ramp, a plateau of three hours or more keep their level), or comes back the next
+        day."""
         level = self._lower(day)
-        if level <= self.mean or self._folds(day) > 1:  # UNSET is below any mean
+        if level == UNSET or self._folds(day) > 1:
             return level
         around = [self._lower(day + k) for k in range(-SPAN, SPAN + 1)]
         known = sorted(v for v in around if v != UNSET)
         if len(known) < 3:
             return level
-        return min(level, max(CAP * known[len(known) // 2], self.mean))
+        return min(level, max(CAP * known[len(known) // 2], self.mean / CAP))
 
     def _folds(self, day: int) -> int:
         """How many times the hour of the day `day` has been folded (folded hours run without

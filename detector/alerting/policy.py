@@ -193,9 +193,12 @@ class AlertPolicy:
             seq=memory.seq if memory else 0,
         )
         timing = self.timing(finding.source)
-        told = _told(state, fp, memory)
-        if told is not None and finding.at - told[0] < timedelta(seconds=timing.cooldown_s):
-            _silence(track, *told)
+        if (
+            memory is not None
+            and memory.last_fired is not None
+            and (finding.at - memory.last_fired < timedelta(seconds=timing.cooldown_s))
+        ):
+            _silence(track, memory.last_fired, memory.severity)
         if timing.inhibited_by:
             horizon = finding.at - timedelta(seconds=timing.resolve_after_s)
             for source in timing.inhibited_by:
@@ -269,15 +272,13 @@ class AlertPolicy:
             del state.recent[fp]
 
 
-def _told(
-    state: AlertsState, fp: str, memory: Memory | None = None
-) -> tuple[datetime, Severity | None] | None:
+def _told(state: AlertsState, fp: str) -> tuple[datetime, Severity | None] | None:
     """When fingerprint `fp` last notified FIRING, and at what severity: from its open track,
-    else from `memory` (by default its entry in `state.recent`)."""
+    else from its memory of a resolved one."""
     track = state.open.get(fp)
     if track is not None and track.last_notified is not None:
         return track.last_notified, track.notified_severity
-    memory = memory or state.recent.get(fp)
+    memory = state.recent.get(fp)
     if memory is not None and memory.last_fired is not None:
         return memory.last_fired, memory.severity
     return None

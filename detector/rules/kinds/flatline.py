@@ -64,19 +64,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
-from detector.rules.kinds.offdays import OFF_DAY_MEMORY, OFF_DAY_MIN, OFF_DAY_SHARE, silent_day
-from detector.rules.kinds.pace import pace, weekend_pace
+from detector.rules.kinds.offdays import close_day, release, silent_day
+from detector.rules.kinds.pace import OWN_PACE, hour_rate, pace, weekend_pace
 from detector.rules.spec import AnyRule, FlatlineRule
 from detector.rules.template import human_duration
-from detector.windows import Seasonal, hour_of_week
+from detector.windows import Seasonal
 from detector.windows.buckets import NEVER
 from detector.windows.clock import LocalHours
 from detector.windows.positional import Positional
-from detector.windows.seasonal import DAY, WEEK, WEEKEND_START
 from detector.windows.surprise import silence_surprise
 
 QUARTER = 900
@@ -90,10 +89,27 @@ MAX_STEP_S = 7 * 86400
 LEVEL_S = 3 * 3600.0
 """Memory of how busy the key runs today against its baseline (e-folding time, s)."""
 
-OWN_PACE = -1.0
-"""`_rate`'s pace for an hour judged at its first weekend day's own pace (`weekend_pace`)."""
 OUTBOUND_ALPHA = 0.01
 """Weight of the newest call in the key's outbound share (about its last 100 calls)."""
+
+
+class Part(NamedTuple):
+    """What the baseline expects of one local hour (or the part of it a tick covers)."""
+
+    hour: int
+    due: float
+    """Calls expected (weekend hours without weekend history: none, see `guess`)."""
+    silent: float
+    """The calls of it after the last call, at the pace the silence is judged at."""
+    guess: float
+    """The weekday level's calls for a weekend hour without weekend history."""
+    usual: float
+    """What an off-day's share of `silent` is a share of (see `Traffic.today_due`)."""
+
+    def plus(self, other: Part) -> Part:
+        """The same local hour's two stretches added up."""
+        return Part(self.hour, self.due + other.due, self.silent + other.silent,
+                    self.guess + other.guess, self.usual + other.usual)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -121,7 +137,7 @@ class Traffic(Positional):
     day_due: float = 0.0
     guess: float = 0.0
     """Calls the weekday hour-of-day level expects on the local day's weekend hours that have no
-    weekend history yet (a first weekend day), up to `ticked` (see `_rate`)."""
+    weekend history yet (a first weekend day), up to `ticked` (see `hour_rate`)."""
     off_days: float = 0.0
     """Recent days that ran far below the baseline (a dialer without a campaign), decayed."""
     days: float = 0.0
@@ -152,7 +168,7 @@ class Traffic(Positional):
     held_calls: float = 0.0
     """Days closed since the last call, as `days`, `off_days` and `off_calls` count them (decayed
     alike): a silence is no evidence that the key has off-days, so its own days join the
-    counts only when a call ends it (see `_release`)."""
+    counts only when a call ends it (`offdays.release`)."""
 
 
 class Flatline(Kind[Traffic]):
@@ -186,7 +202,7 @@ class Flatline(Kind[Traffic]):
         traffic.outbound += OUTBOUND_ALPHA * ((facts.direction == "outbound") - traffic.outbound)
         traffic.day_seen += 1.0  # every call, also those in the same second as the last
         if traffic.held_days:
-            _release(traffic)
+            release(traffic)
         traffic.seen += 1.0
         traffic.level = _level(traffic)
         if facts.t > traffic.last:
@@ -267,7 +283,7 @@ class Flatline(Kind[Traffic]):
         known = traffic.known
         parts = self._expected(traffic, t, end, clock)
         traffic.known = known
-        return sum(part[1] + part[3] for part in parts)
+        return sum(part.due + part.guess for part in parts)
 
     def _weekend_level(self, traffic: Traffic) -> float:
         """`weekend_pace` of the silence's first weekend day: its calls against what its
@@ -293,51 +309,36 @@ class Flatline(Kind[Traffic]):
 
     def _new_day(self, traffic: Traffic, day: int, clock: LocalHours | None) -> None:
         """Close the local day: fold the silence's part of it into `doubt`, remember whether
-        it was an off-day (held until a call, see `_release`), and start the next one (silent so
-        far)."""
+        it was an off-day (`close_day`), and start the next one (silent so far)."""
         if traffic.today > 0.0 and clock is not None:
             traffic.doubt += self._today(traffic, clock, self._on_days(traffic))
-        if traffic.day >= 0 and traffic.day_due >= OFF_DAY_MIN:
-            fade = OFF_DAY_MEMORY ** (day - traffic.day)
-            quiet = traffic.day_seen < OFF_DAY_SHARE * traffic.day_due
-            share = traffic.day_seen / traffic.day_due
-            traffic.off_days *= fade
-            traffic.off_calls *= fade
-            traffic.days *= fade
-            traffic.held_off = traffic.held_off * fade + quiet
-            traffic.held_calls = traffic.held_calls * fade + quiet * share
-            traffic.held_days = traffic.held_days * fade + 1.0
+        if traffic.day >= 0:
+            close_day(traffic, day - traffic.day, traffic.day_seen, traffic.day_due)
         traffic.day, traffic.day_seen, traffic.day_due, traffic.guess = day, 0.0, 0.0, 0.0
         traffic.before = traffic.today = traffic.today_due = 0.0
 
-    def _expected(
-        self, traffic: Traffic, start: int, now: int, clock: LocalHours
-    ) -> list[tuple[int, float, float, float, float]]:
-        """Calls the baseline expects over [start, now) per local hour, the part of them after
-        the last call at the pace it is judged at, the weekday level's guess for weekend hours
-        without weekend history, and that part before the pace (local hours, quarters pro
-        rata); clears `known` when an hour cannot be judged (see `_rate`)."""
+    def _expected(self, traffic: Traffic, start: int, now: int, clock: LocalHours) -> list[Part]:
+        """What the baseline expects over [start, now), per local hour (`Part`, quarters pro
+        rata); clears `known` when an hour cannot be judged (see `hour_rate`)."""
         baseline = traffic.baseline
-        parts: list[tuple[int, float, float, float, float]] = []
+        parts: list[Part] = []
         t = start
         while t < now:
             step = min(QUARTER - t % QUARTER, now - t)  # never straddles a local hour
             hour = clock.local_hour(t)
-            rate, guess, level = _rate(baseline, hour, traffic, clock)
+            rate, guess, level = hour_rate(baseline, hour, traffic, clock)
             overlap = max(0, t + step - max(t, traffic.last))
             own = level == OWN_PACE
             if own:
                 level = self._weekend_level(traffic) if overlap else 0.0
-            due = rate * step / 3600.0
-            silent = level * (rate + guess) * overlap / 3600.0
-            usual = (rate + guess) * overlap / 3600.0 if own else silent
-            guess *= step / 3600.0
-            if parts and parts[-1][0] == hour:
-                _, was_due, was_silent, was_guess, was_usual = parts[-1]
-                due, silent, guess = due + was_due, silent + was_silent, guess + was_guess
-                parts[-1] = (hour, due, silent, guess, usual + was_usual)
+            usual = (rate + guess) * overlap / 3600.0
+            silent = level * usual
+            part = Part(hour, rate * step / 3600.0, silent, guess * step / 3600.0,
+                        usual if own else silent)  # fmt: skip
+            if parts and parts[-1].hour == hour:
+                parts[-1] = parts[-1].plus(part)
             else:
-                parts.append((hour, due, silent, guess, usual))
+                parts.append(part)
             t += step
         return parts
 
@@ -353,14 +354,6 @@ def _level(traffic: Traffic) -> float:
     return min(pace(traffic.seen, traffic.due), pace(traffic.day_seen, traffic.day_due))
 
 
-def _release(traffic: Traffic) -> None:
-    """A call: the days closed since the one before join the off-day counts."""
-    traffic.off_days += traffic.held_off
-    traffic.off_calls += traffic.held_calls
-    traffic.days += traffic.held_days
-    traffic.held_days = traffic.held_off = traffic.held_calls = 0.0
-
-
 def _end_silence(traffic: Traffic, t: int) -> None:
     """A call at `t`: restart the silence."""
     traffic.last = t
@@ -368,32 +361,3 @@ def _end_silence(traffic: Traffic, t: int) -> None:
     traffic.hour, traffic.hour_missed, traffic.hours_surprise = -1, 0.0, 0.0
     traffic.before = -1.0
     traffic.known = True
-
-
-def _rate(
-    baseline: Seasonal, hour: int, traffic: Traffic, clock: LocalHours
-) -> tuple[float, float, float]:
-    """Calls an hour is expected to hold, the weekday level's guess for it when it is a weekend
-    hour without weekend history (else 0), and the pace its silent part is judged at; clears
-    `traffic.known` when nothing backs the hour.
-
-    A weekend hour whose hour of the week was never seen takes the other weekend day's same
-    hour (a first Sunday is judged by the Saturday before it), never a weekday's as such. With
-    neither, its hour of the day (weekdays) is only a shape: the day is judged at its own pace
-    against it (`weekend_pace`), and only when the silence began that day, after its calls said
-    how busy it runs (a silence that reaches into a first Saturday from the Friday expects no
-    calls of it: closed or open, nothing has said yet; its Friday part is still judged).
-    """
-    backing = baseline.history(hour)
-    weekend = hour_of_week(hour) >= WEEKEND_START
-    if backing == WEEK or (backing == DAY and not weekend):
-        return baseline.expected(hour), 0.0, traffic.level
-    if weekend and baseline.history(hour - 24) == WEEK and hour_of_week(hour - 24) >= WEEKEND_START:
-        return baseline.lent(hour - 24), 0.0, traffic.level
-    if backing == DAY:
-        guess = baseline.expected(hour)
-        if hour // 24 == traffic.day and clock.local_hour(traffic.last) // 24 == traffic.day:
-            return 0.0, guess, OWN_PACE
-        return 0.0, guess, 0.0
-    traffic.known = False
-    return 0.0, 0.0, 0.0

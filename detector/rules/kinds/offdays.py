@@ -40,7 +40,8 @@ below `min_surprise`)."""
 
 
 class DayHistory(Protocol):
-    """What `silent_day` reads of a key's traffic (`flatline.Traffic`)."""
+    """What `silent_day` reads, and `close_day` and `release` count, of a key's traffic
+    (`flatline.Traffic`)."""
 
     today: float
     today_due: float
@@ -48,6 +49,35 @@ class DayHistory(Protocol):
     days: float
     off_days: float
     off_calls: float
+    held_days: float
+    held_off: float
+    held_calls: float
+
+
+def close_day(traffic: DayHistory, gap: int, seen: float, due: float) -> None:
+    """A local day closed `gap` days after the one before, with `seen` of the `due` calls the
+    baseline expected: the counts fade, and a day expected to hold at least `OFF_DAY_MIN` calls
+    is held (`held_days`, and `held_off` if under `OFF_DAY_SHARE` of them) until the next call
+    (`release`): a silence is no evidence that the key has off-days, and its own days would
+    make its next day look like one."""
+    if due < OFF_DAY_MIN:
+        return
+    fade = OFF_DAY_MEMORY**gap
+    quiet = seen < OFF_DAY_SHARE * due
+    traffic.off_days *= fade
+    traffic.off_calls *= fade
+    traffic.days *= fade
+    traffic.held_off = traffic.held_off * fade + quiet
+    traffic.held_calls = traffic.held_calls * fade + quiet * seen / due
+    traffic.held_days = traffic.held_days * fade + 1.0
+
+
+def release(traffic: DayHistory) -> None:
+    """A call: the days closed since the one before join the off-day counts."""
+    traffic.off_days += traffic.held_off
+    traffic.off_calls += traffic.held_calls
+    traffic.days += traffic.held_days
+    traffic.held_days = traffic.held_off = traffic.held_calls = 0.0
 
 
 def silent_day(

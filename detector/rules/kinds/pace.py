@@ -3,10 +3,17 @@
 A silence misses the calls the baseline expected, counted at the pace the key runs at: a
 dialer on a day without a campaign, or a shop on a holiday, runs at a few percent of its usual
 pace, so its next silence misses few calls; an outage in the middle of a normal day is
-measured at the normal pace.
+measured at the normal pace. `hour_rate` says, for each local hour of a silence, what the
+baseline expects of it and at which pace (a first weekend day's hours at the day's own).
 """
 
 from __future__ import annotations
+
+from typing import Protocol
+
+from detector.windows import Seasonal, hour_of_week
+from detector.windows.clock import LocalHours
+from detector.windows.seasonal import DAY, WEEK, WEEKEND_START
 
 LEVEL_PRIOR = 4.0
 """Calls' worth of belief that a key runs at its baseline, so a handful of calls does not set
@@ -55,3 +62,45 @@ def weekend_pace(calls: float, before: float, silent: float, size: float) -> flo
     pace = min(calls / (before + LEVEL_PRIOR), 1.0)
     evidence = 1.0 / (1.0 / calls + 1.0 / (DAY_HOURS * size))
     return pace / (1.0 + pace * silent / evidence)
+
+
+OWN_PACE = -1.0
+"""`hour_rate`'s pace for an hour judged at its first weekend day's own pace (`weekend_pace`)."""
+
+
+class Silence(Protocol):
+    """What `hour_rate` reads (and `known`, writes) of a key's traffic (`flatline.Traffic`)."""
+
+    level: float
+    day: int
+    last: int
+    known: bool
+
+
+def hour_rate(
+    baseline: Seasonal, hour: int, traffic: Silence, clock: LocalHours
+) -> tuple[float, float, float]:
+    """Calls an hour is expected to hold, the weekday level's guess for it when it is a weekend
+    hour without weekend history (else 0), and the pace its silent part is judged at; clears
+    `traffic.known` when nothing backs the hour.
+
+    A weekend hour whose hour of the week was never seen takes the other weekend day's same
+    hour (a first Sunday is judged by the Saturday before it), never a weekday's as such. With
+    neither, its hour of the day (weekdays) is only a shape: the day is judged at its own pace
+    against it (`weekend_pace`), and only when the silence began that day, after its calls said
+    how busy it runs (a silence that reaches into a first Saturday from the Friday expects no
+    calls of it: closed or open, nothing has said yet; its Friday part is still judged).
+    """
+    backing = baseline.history(hour)
+    weekend = hour_of_week(hour) >= WEEKEND_START
+    if backing == WEEK or (backing == DAY and not weekend):
+        return baseline.expected(hour), 0.0, traffic.level
+    if weekend and baseline.history(hour - 24) == WEEK and hour_of_week(hour - 24) >= WEEKEND_START:
+        return baseline.lent(hour - 24), 0.0, traffic.level
+    if backing == DAY:
+        guess = baseline.expected(hour)
+        if hour // 24 == traffic.day and clock.local_hour(traffic.last) // 24 == traffic.day:
+            return 0.0, guess, OWN_PACE
+        return 0.0, guess, 0.0
+    traffic.known = False
+    return 0.0, 0.0, 0.0

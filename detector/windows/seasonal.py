@@ -187,7 +187,7 @@ class Seasonal(Positional):
         (a morning ramp, a plateau of three hours or more keep their level), or comes back the next
         day."""
         level = self._lower(day)
-        if level == UNSET or self._folds(day) > 1:
+        if level <= self.mean / CAP or self._folds(day) > 1:  # also UNSET: nothing to bound
             return level
         around = [self._lower(day + k) for k in range(-SPAN, SPAN + 1)]
         known = sorted(v for v in around if v != UNSET)

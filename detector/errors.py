@@ -34,7 +34,26 @@ EXIT_CONFIG = 2
 
 
 class DetectorError(Exception):
-    """Root of every error this project raises on purpose."""
+    """Root of every error this project raises on purpose.
+
+    Errors pickle with their fields (a `RuleErrors` raised in a worker process reaches the
+    parent whole): the default pickle calls the class again with the message alone, which the
+    keyword-only fields of most subclasses refuse.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Rebuilt without calling `__init__`: the same class, arguments and fields."""
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(
+    cls: type[DetectorError], args: tuple[object, ...], fields: dict[str, object]
+) -> DetectorError:
+    """An unpickled error: `cls` with these `args` and attribute `fields`."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 class ConfigError(DetectorError):

@@ -69,7 +69,7 @@ from typing import ClassVar, NamedTuple
 from detector.rules.fields import Facts
 from detector.rules.kinds.base import Kind, KindContext, Reading, narrow
 from detector.rules.kinds.offdays import close_day, release, silent_day
-from detector.rules.kinds.pace import OWN_PACE, hour_rate, pace, weekend_pace
+from detector.rules.kinds.pace import OWN_PACE, hour_rate, kept, pace, weekend_pace
 from detector.rules.spec import AnyRule, FlatlineRule
 from detector.rules.template import human_duration
 from detector.windows import Seasonal
@@ -169,6 +169,10 @@ class Traffic(Positional):
     """Days closed since the last call, as `days`, `off_days` and `off_calls` count them (decayed
     alike): a silence is no evidence that the key has off-days, so its own days join the
     counts only when a call ends it (`offdays.release`)."""
+    day_kept: float = 0.0
+    """The local day's calls, each counted only up to what the baseline (or a first weekend
+    day's weekday level) expected by its time, give or take chance (`pace.kept`): what a first
+    weekend day's pace is measured from."""
 
 
 class Flatline(Kind[Traffic]):
@@ -201,6 +205,7 @@ class Flatline(Kind[Traffic]):
             self._new_day(traffic, facts.local_hour // 24, None)
         traffic.outbound += OUTBOUND_ALPHA * ((facts.direction == "outbound") - traffic.outbound)
         traffic.day_seen += 1.0  # every call, also those in the same second as the last
+        traffic.day_kept = kept(traffic.day_kept, traffic.day_due + traffic.guess)
         if traffic.held_days:
             release(traffic)
         traffic.seen += 1.0
@@ -290,13 +295,14 @@ class Flatline(Kind[Traffic]):
         weekdays' level expected before the silence (`before`, as the ticks counted it: the
         day's hours are folded into the baseline at their own level as they end, so working
         them out again would find the day as busy as itself), counted at most as many (a day
-        busier than that says no more than "as busy as a weekday", and a burst such as a
-        robocall run on a closed office's Saturday does not make the day look open), and what
-        the silence has expected since."""
+        busier than that says no more than "as busy as a weekday"), each call only up to what
+        the level expected by its time (`day_kept`: a robocall run on a closed dialer's
+        Saturday night counts as the night's few calls, so a stray call in the morning does
+        not make the day look open), and what the silence has expected since."""
         expected = traffic.day_due + traffic.guess
         if traffic.before < 0.0:
             traffic.before = expected
-        calls = min(traffic.day_seen, traffic.before)
+        calls = min(traffic.day_kept, traffic.before)
         silent = max(expected - traffic.before, 0.0)
         return weekend_pace(calls, traffic.before, silent, self.dispersion)
 
@@ -315,6 +321,7 @@ class Flatline(Kind[Traffic]):
         if traffic.day >= 0:
             close_day(traffic, day - traffic.day, traffic.day_seen, traffic.day_due)
         traffic.day, traffic.day_seen, traffic.day_due, traffic.guess = day, 0.0, 0.0, 0.0
+        traffic.day_kept = 0.0
         traffic.before = traffic.today = traffic.today_due = 0.0
 
     def _expected(self, traffic: Traffic, start: int, now: int, clock: LocalHours) -> list[Part]:

@@ -9,6 +9,7 @@ baseline expects of it and at which pace (a first weekend day's hours at the day
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 from detector.windows import Seasonal, hour_of_week
@@ -62,6 +63,25 @@ def weekend_pace(calls: float, before: float, silent: float, size: float) -> flo
     pace = min(calls / (before + LEVEL_PRIOR), 1.0)
     evidence = 1.0 / (1.0 / calls + 1.0 / (DAY_HOURS * size))
     return pace / (1.0 + pace * silent / evidence)
+
+
+KEPT_SIGMAS = 3.0
+"""A first weekend day's calls count towards its pace at most as many as its shape expected by
+the time each came, plus this many Poisson standard deviations (see `kept`)."""
+
+
+def kept(counted: float, expected: float) -> float:
+    """A first weekend day's calls as they count towards its pace, one more call come: at most
+    the calls its weekdays' shape expected so far, give or take `KEPT_SIGMAS` standard
+    deviations of chance. A burst (a robocall run on a closed dialer's Saturday night) counts
+    as the few calls the night expected, so a stray call hours later, when the shape expects
+    the business day's, does not make the day look open; a day that runs at its shape keeps
+    up with it call by call.
+
+    >>> kept(0.0, 1.0), kept(4.0, 1.0), round(kept(49.0, 1.5), 2), kept(100.0, 400.0)
+    (1.0, 4.0, 5.17, 101.0)
+    """
+    return min(counted + 1.0, expected + KEPT_SIGMAS * math.sqrt(expected))
 
 
 OWN_PACE = -1.0

@@ -7,7 +7,7 @@ account timezones written into the rule set's `timezones` map, sharded by accoun
 `--jobs` processes) and scored by `detector.evaluation` per incident type, per account-size
 band and per type and band.
 
-Worlds 1–10 and 31–42 are for tuning (`--tune`; 31–34, 35–38, then 39–42, were added in
+Worlds 1–10 and 31–46 are for tuning (`--tune`; 31–34, 35–38, 39–42, then 43–46, were added in
 December 2026, when the tuning worlds no longer showed the false alerts reporting worlds
 do); worlds 11–30 (the default) are for reporting only: thresholds are tuned on the tuning
 worlds and never changed because of a reported world.
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 MODEL_PREFIX = "model:"
 RULES_ONLY = "rules only"
-TUNING = (*range(1, 11), *range(31, 43))
+TUNING = (*range(1, 11), *range(31, 47))
 REPORTING = tuple(range(11, 31))
 TARGET_RECALL = 0.95
 TARGET_PRECISION = 0.90
@@ -212,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("--worlds", nargs="+", type=int, help="world seeds (default 11–30)")
-    parser.add_argument("--tune", action="store_true", help="the tuning worlds 1–10 and 31–42")
+    parser.add_argument("--tune", action="store_true", help="the tuning worlds 1–10 and 31–46")
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--days", type=float, default=14.0)
     parser.add_argument("--jobs", type=int, default=2, help="replay processes (default 2)")

@@ -33,8 +33,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_tuning_and_reporting_worlds_do_not_overlap() -> None:
-    """Worlds 1–10 and 31–42 tune, 11–30 report, and no world is both."""
-    assert ((*range(1, 11), *range(31, 43)), tuple(range(11, 31))) == (TUNING, REPORTING)
+    """Worlds 1–10 and 31–46 tune, 11–30 report, and no world is both."""
+    assert ((*range(1, 11), *range(31, 47)), tuple(range(11, 31))) == (TUNING, REPORTING)
     assert not set(TUNING) & set(REPORTING)
 
 

@@ -71,12 +71,12 @@ the time each came, plus this many Poisson standard deviations (see `kept`)."""
 
 
 def kept(counted: float, expected: float) -> float:
-    """A first weekend day's calls as they count towards its pace, one more call come: at most
-    the calls its weekdays' shape expected so far, give or take `KEPT_SIGMAS` standard
-    deviations of chance. A burst (a robocall run on a closed dialer's Saturday night) counts
-    as the few calls the night expected, so a stray call hours later, when the shape expects
-    the business day's, does not make the day look open; a day that runs at its shape keeps
-    up with it call by call.
+    """The day's `counted` calls after one more has come, as a first weekend day's pace counts
+    them: at most the `expected` calls its weekdays' shape expected so far, give or take
+    `KEPT_SIGMAS` standard deviations of chance. A burst (a robocall run on a closed dialer's
+    Saturday night) counts as the few calls the night expected, so a stray call hours later,
+    when the shape expects the business day's, does not make the day look open; a day that
+    runs at its shape keeps up with it call by call.
 
     >>> kept(0.0, 1.0), kept(4.0, 1.0), round(kept(49.0, 1.5), 2), kept(100.0, 400.0)
     (1.0, 4.0, 5.17, 101.0)

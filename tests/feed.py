@@ -140,18 +140,19 @@ class FakeFeed:
             return self._list(request.url.params, account, shuffle)
         return httpx.Response(404, json={"status": "error", "error": {"code": "NOT_FOUND"}})
 
-    def _rows(self, params: httpx.QueryParams, account: str | None) -> list[dict[str, Any]]:
+    def _rows(self, params: httpx.QueryParams, account: str | None) -> list[Call | dict[str, Any]]:
+        """The listed rows in order, calls not rendered yet (only a page of them is sent)."""
         zone = ZoneInfo(self.date_tz)
         minimum = float(params.get("min_duration", 0))
         first, last = params.get("start_date"), params.get("end_date")
-        picked: list[tuple[datetime, str, dict[str, Any]]] = []
+        picked: list[tuple[datetime, str, Call | dict[str, Any]]] = []
         for call in self.visible():
             day = call.start.astimezone(zone).date().isoformat()
             length = call.talk_s if self.shape == "a" else call.ring_s + call.talk_s
             if (first and day < first) or (last and day > last) or length < minimum:
                 continue
             if account is None or call.account == account:
-                picked.append((call.start, call.call_id, self.render(call)))
+                picked.append((call.start, call.call_id, call))
         for at, raw in self.raw_rows:
             if at <= self.now:
                 picked.append((_placed(raw, at), json.dumps(raw, sort_keys=True), raw))
@@ -163,9 +164,10 @@ class FakeFeed:
     ) -> httpx.Response:
         rows = self._rows(params, account)
         page, per_page = int(params.get("page", 1)), int(params.get("per_page", 20))
-        chunk = rows[(page - 1) * per_page : page * per_page]
+        listed = rows[(page - 1) * per_page : page * per_page]
         if self.flood > 0:  # an API that ignores per_page for one answer
-            chunk, self.flood = rows[(page - 1) * per_page :], self.flood - 1
+            listed, self.flood = rows[(page - 1) * per_page :], self.flood - 1
+        chunk = [self.render(row) if isinstance(row, Call) else row for row in listed]
         if shuffle:
             chunk = chunk[1::2] + chunk[0::2]  # out of order whenever it holds 3+ rows
         total = self._total(len(rows))

@@ -60,3 +60,17 @@ def test_a_busy_hour_seen_on_two_days_keeps_its_level() -> None:
         s.add(hour, value)
     s.add(2 * 24, 0.0)
     assert s.expected(2 * 24 + 3) == 91.0
+
+
+def test_a_closed_weekend_does_not_empty_the_first_monday() -> None:
+    """An office seen on Thursday and Friday, closed at the weekend, expects its first Monday
+    morning at the weekdays' level, not at the empty Sunday's."""
+    s = Seasonal()
+    for hour, value in office(0) + office(1) + day_of({}, 2) + day_of({}, 3):
+        s.add(hour, value)
+    monday = 4 * 24
+    s.add(monday + 9, 0.0)  # folds the weekend and Monday's night
+    assert s.history(monday + 10) == DAY
+    assert s.expected(monday + 10) == 10.0
+    assert s.expected(monday + 20) == 1.0
+    assert s.expected(5 * 24 + 10) < 10.0  # Tuesday keeps the hour of the day's cautious guess

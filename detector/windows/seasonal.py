@@ -14,13 +14,15 @@ lower of that hour's running level and its latest day, so after two days a quiet
 looks quiet and a one-off burst (a dialer run on an account's first night, before `CAP` applies) is
 forgotten the next day instead of decaying over a week; until then, an hour seen on one day only
 counts at most `CAP` times the hours around it (`SPAN` either side), or a `CAP`-th of the overall
-mean if that is higher. An hour of the day not seen yet falls back to the overall mean. `history`
-says what backs an hour (`WEEK`: its hour of the week was folded, `DAY`: only its hour of the day,
-`NONE`: nothing), so a caller can refuse to judge an hour it never saw, or discount a guess. From a
-day of history on, an hour is learned as at most `CAP` times its usual level (or the mean), so a
-burst does not become the norm. `lent` is an hour's value for a day with no history of its own (a
-first Sunday judged by its Saturday), bounded by the weekdays' level at that hour of the day,
-scaled by how busy its own day ran.
+mean if that is higher. A Monday's hour takes the weekdays' level instead once two of them hold it
+(`_weekday_low`): its hour of the day learned the weekend last, so a closed office's first Monday
+would expect nothing of its morning. An hour of the day not seen yet falls back to the overall
+mean. `history` says what backs an hour (`WEEK`: its hour of the week was folded, `DAY`: only its
+hour of the day, `NONE`: nothing), so a caller can refuse to judge an hour it never saw, or
+discount a guess. From a day of history on, an hour is learned as at most `CAP` times its usual
+level (or the mean), so a burst does not become the norm. `lent` is an hour's value for a day
+with no history of its own (a first Sunday judged by its Saturday), bounded by the weekdays'
+level at that hour of the day, scaled by how busy its own day ran.
 
 >>> s = Seasonal()
 >>> for h in range(4):
@@ -73,6 +75,10 @@ hour of the week."""
 
 WEEKEND_START = 5 * 24
 """Saturday 00:00 as an hour of the week (`hour_of_week`)."""
+
+WEEKDAYS_SEEN = 2
+"""Weekdays that must hold an hour of the day before `expected` takes their level for a Monday's
+hour not seen yet, instead of the hour of the day's (one day may be a burst)."""
 
 
 def hour_of_week(local_hour: int) -> int:
@@ -170,10 +176,25 @@ class Seasonal(Positional):
         day, else the overall mean."""
         if not self.slots:
             return 0.0
-        value = self.slots[hour_of_week(hour)]
+        slot = hour_of_week(hour)
+        value = self.slots[slot]
+        if value == UNSET and slot < HOURS_PER_DAY:  # a Monday: its day before is a weekend's
+            value = self._weekday_low(hour % HOURS_PER_DAY)
         if value == UNSET:
             value = self._day_level(hour % HOURS_PER_DAY)
         return self.mean if value == UNSET else value
+
+    def _weekday_low(self, day: int) -> float:
+        """A weekday hour of the day's level from the weekdays alone, once `WEEKDAYS_SEEN` of
+        them hold it: the lower median of their hours of the week (a burst on one of them does
+        not move it), else `UNSET`."""
+        seen = self._weekdays(day)
+        return seen[(len(seen) - 1) // 2] if len(seen) >= WEEKDAYS_SEEN else UNSET
+
+    def _weekdays(self, day: int) -> list[float]:
+        """The folded values of the weekdays' hours of the week at hour of the day `day`, sorted."""
+        days = range(WEEKEND_START // HOURS_PER_DAY)
+        return sorted(v for d in days if (v := self.slots[d * HOURS_PER_DAY + day]) != UNSET)
 
     def _day_level(self, day: int) -> float:
         """An hour of the day's level for `expected`: the lower of its running level and its latest
@@ -253,11 +274,7 @@ class Seasonal(Positional):
         two of them does not move."""
         levels = []
         for h in range(HOURS_PER_DAY):
-            seen = sorted(
-                v
-                for d in range(WEEKEND_START // HOURS_PER_DAY)
-                if (v := self.slots[d * HOURS_PER_DAY + h]) != UNSET
-            )
+            seen = self._weekdays(h)
             levels.append(seen[len(seen) // 2] if seen else UNSET)
         return levels
 

@@ -159,7 +159,7 @@ def replay_world(
     rules = rules_with_zones(RULES, world, directory)
     models = replay(world, model_only_rules(rules, directory), jobs=jobs, model=True)
     members = tuple(sorted({i.account for i in world.incidents if i.type in SUBTLE_TYPES}))
-    shard = Shard(world.seed, len(world.accounts), world.days, members, rules, False)
+    shard = Shard(world.seed, len(world.accounts), world.days, members, rules, False, world.start)
     return world, replay_shard(shard), models
 
 

@@ -27,12 +27,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.shards import Replayed, replay, rules_with_zones
 from detector.evaluation import Incident, evaluate
+from detector.simulate.options import DEFAULT_START
 from detector.simulate.world import World, draw_world
 from detector.simulate.world.subtle import SUBTLE_TYPES
 
@@ -155,11 +156,23 @@ def format_report(title: str, report: dict[str, Any], rules_only: bool = False) 
     return "\n".join(lines)
 
 
+def instant(text: str) -> datetime:
+    """`--start`: an ISO 8601 time with a zone ("Z" for UTC).
+
+    >>> instant("2026-03-04T03:30:00Z").isoformat()
+    '2026-03-04T03:30:00+00:00'
+    """
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no zone: add one, e.g. {text}Z")
+    return at
+
+
 def run_world(
     seed: int, args: argparse.Namespace, directory: Path
 ) -> tuple[World, Replayed, float]:
     """Draw and replay one world; its replay and wall seconds."""
-    world = draw_world(seed, args.accounts, args.days)
+    world = draw_world(seed, args.accounts, args.days, args.start)
     rules = rules_with_zones(args.rules, world, directory)
     started = time.perf_counter()
     replayed = replay(world, rules, jobs=args.jobs, model=not args.no_model)
@@ -215,6 +228,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tune", action="store_true", help="the tuning worlds 1–10 and 31–46")
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--days", type=float, default=14.0)
+    parser.add_argument(
+        "--start", type=instant, default=DEFAULT_START,
+        help="the worlds' first instant, ISO 8601 with a zone (default Monday 2026-03-02T03:30Z;"
+        " another weekday gives accounts a first week that starts on it)",
+    )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="replay processes (default 2)")
     parser.add_argument("--no-model", action="store_true", help="rules only (faster)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")

@@ -14,6 +14,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import yaml
 from detector.assembly import build_detector
 from detector.backtest import cycles, pass_time
 from detector.config import ModelSettings
+from detector.simulate.options import DEFAULT_START
 from detector.simulate.world import World, draw_world
 
 SETTINGS_FILE = "_ruleset.yaml"
@@ -29,7 +31,8 @@ SETTINGS_FILE = "_ruleset.yaml"
 
 @dataclass(frozen=True)
 class Shard:
-    """What one worker replays: world `seed` of `accounts` × `days`, these account indexes."""
+    """What one worker replays: world `seed` of `accounts` × `days` from `start`, these account
+    indexes (the worker draws the world again, so every argument of `draw_world` travels)."""
 
     seed: int
     accounts: int
@@ -37,6 +40,7 @@ class Shard:
     members: tuple[int, ...]
     rules: Path
     model: bool
+    start: datetime = DEFAULT_START
 
 
 @dataclass
@@ -93,7 +97,7 @@ def shards(world: World, jobs: int) -> list[tuple[int, ...]]:
 
 def replay(world: World, rules: Path, *, jobs: int, model: bool) -> Replayed:
     """Every shard of `world` replayed (in `jobs` processes when more than one)."""
-    work = [Shard(world.seed, len(world.accounts), world.days, members, rules, model)
+    work = [Shard(world.seed, len(world.accounts), world.days, members, rules, model, world.start)
             for members in shards(world, jobs)]  # fmt: skip
     total = Replayed([])
     if jobs <= 1:
@@ -108,7 +112,7 @@ def replay(world: World, rules: Path, *, jobs: int, model: bool) -> Replayed:
 
 def replay_shard(shard: Shard) -> Replayed:
     """One shard through one Detector; firing alerts only."""
-    world = draw_world(shard.seed, shard.accounts, shard.days)
+    world = draw_world(shard.seed, shard.accounts, shard.days, shard.start)
     detector = build_detector(shard.rules, ModelSettings(enabled=shard.model, mode="live"))
     out = Replayed([])
     started = time.process_time()

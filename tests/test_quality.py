@@ -8,13 +8,14 @@ on full worlds, not a property of a 14-account sample.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.quality import REPORTING, TUNING, main, misses
-from bench.shards import rules_with_zones, shards
+from bench.shards import replay, rules_with_zones, shards
 from detector.rules.loader import load_rules
 from detector.simulate.world import draw_world
 from detector.simulate.world.kinds import KINDS
@@ -91,3 +92,15 @@ def test_shards_cover_every_account_once() -> None:
     assert members == list(range(40))
     volumes = [world.expected_calls(list(g)) for g in groups]
     assert max(volumes) < 2 * min(volumes) + max(a.daily_calls for a in world.accounts)
+
+
+def test_a_shard_replays_the_world_from_its_own_start(tmp_path: Path) -> None:
+    """A world drawn from a Wednesday is replayed from that Wednesday (the worker draws it
+    again), so its alerts fall inside the world's span, not the default start's."""
+    start = datetime(2026, 3, 4, 3, 30, tzinfo=UTC)
+    world = draw_world(300, 14, 2, start)
+    rules = rules_with_zones(ROOT / "rules", world, tmp_path)
+    replayed = replay(world, rules, jobs=1, model=False)
+    times = [datetime.fromisoformat(a["at"]) for a in replayed.alerts]
+    assert times
+    assert min(times) >= start

@@ -30,13 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from tests.daemon import AUTH, ROOT, Simulator, daemon, free_port, processed, wait_for, write_config
+
+API = "cdr_detector_api_requests_total"
 
 CHAOS = """
 chaos:
@@ -71,6 +73,8 @@ class Soak:
     kills: int
     wall_s: float
     api: dict[str, float]
+    """API answers by code over every daemon's life (each scraped just before its SIGKILL):
+    the last daemon alone may start after the outage and see none of its 503s."""
     gaps: float
     rejected: int
     caps: int = 0
@@ -120,13 +124,16 @@ def soak(
     config = write_config(tmp, speed, poll=poll, api={"max_retries": 1})
     rng = random.Random(seed)
     run_s = hours * 3600 / speed
+    killed: list[str] = []
     try:
         for kill in range(kills):
-            proc = daemon(tmp, sim, config, free_port(), {}, f"daemon-{kill}")
+            port = free_port()
+            proc = daemon(tmp, sim, config, port, {}, f"daemon-{kill}")
             wait_for(lambda p=proc: '"started"' in p.text(), 60, "the daemon to start")
             young = kill % 3 == 0  # dies within a cycle or two: often before any commit
             life = rng.uniform(0.05, 0.4) if young else rng.uniform(0.5, run_s / kills)
             time.sleep(life)
+            killed.append(_scrape(port) or "")
             proc.popen.send_signal(signal.SIGKILL)
             proc.popen.wait(timeout=10)
             at = sim.stats()["sim_time"]
@@ -151,7 +158,7 @@ def soak(
         processed=int(info["cdrs_processed"]),
         kills=kills,
         wall_s=time.monotonic() - began,
-        api=_by_label(exposition, "cdr_detector_api_requests_total", "code"),
+        api=_summed(_by_label(e, API, "code") for e in [*killed, exposition]),
         gaps=sum(_by_label(exposition, "cdr_detector_feed_gaps_total", "").values()),
         rejected=sum(info.get("rejected", {}).values()),
         caps=_fired(state, "duration-cap"),
@@ -184,6 +191,15 @@ def inspect(state: Path) -> dict[str, object]:
     )  # fmt: skip
     info: dict[str, object] = json.loads(out.stdout)
     return info
+
+
+def _summed(counts: Iterable[dict[str, float]]) -> dict[str, float]:
+    """Counters of several daemons' lives added up by key."""
+    total: dict[str, float] = {}
+    for each in counts:
+        for key, value in each.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
 
 
 def _by_label(exposition: str, name: str, label: str) -> dict[str, float]:
